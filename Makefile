@@ -1,0 +1,34 @@
+# Two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+REPO   ?= .
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test model bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall whenever pyproject.toml changes; editable so themes/ and fixtures/ stay beside the code.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Provision the embedded default model (SmolLM2-135M-Instruct) once into the user cache.
+model: $(STAMP)
+	$(BIN)/mlxagent models pull
+
+run: model
+	$(BIN)/mlxagent $(REPO)
+
+test: model
+	$(BIN)/python -m pytest -q
+
+bench: model
+	$(BIN)/python bench/runtime.py
+	$(BIN)/python bench/guard.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
