@@ -1,0 +1,1 @@
+"""The engine: workspace, tools, proposals, guard and agent loop. Never imports Textual or Rich."""

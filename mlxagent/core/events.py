@@ -1,0 +1,144 @@
+"""Events the engine emits: the one language the TUI, the CLI and the server listen to.
+
+Events are plain frozen dataclasses. `to_dict()` gives a JSON-ready form (used by
+`mlxagent run --json`). Approval is a round trip owned by the core: `ProposalReady`
+carries a `concurrent.futures.Future` that the UI (or CLI, or server) resolves with a
+`Review`; the agent waits on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"event": type(self).__name__}
+        for f in dataclasses.fields(self):
+            if f.name.startswith("_") or not f.repr:
+                continue
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+@dataclass(frozen=True)
+class TurnStarted(Event):
+    user_text: str
+
+
+@dataclass(frozen=True)
+class TextDelta(Event):
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallStarted(Event):
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCallFinished(Event):
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    result: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class Review:
+    """A decision on a proposal: one bool per hunk (True = accept), plus an optional reason."""
+
+    accepted: tuple[bool, ...]
+    reason: str = ""
+
+    @classmethod
+    def accept_all(cls, n_hunks: int) -> "Review":
+        return cls((True,) * n_hunks)
+
+    @classmethod
+    def reject_all(cls, n_hunks: int, reason: str = "") -> "Review":
+        return cls((False,) * n_hunks, reason)
+
+
+@dataclass(frozen=True)
+class ProposalReady(Event):
+    proposal: Any  # core.proposals.Proposal
+    # Resolved with a Review by whoever shows the proposal; not part of the JSON form.
+    reply: Future = field(default_factory=Future, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ProposalResolved(Event):
+    proposal_id: str
+    path: str
+    outcome: str  # "applied" | "partly applied" | "rejected" | "failed"
+    applied_hunks: tuple[int, ...] = ()
+    rejected_hunks: tuple[int, ...] = ()
+    reason: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class GuardState(Event):
+    level: str  # "ok" | "nudge" | "force" | "stopped"
+    reads_since_edit: int
+    allowance: int
+    nudge_at: int
+    force_at: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ContextTrimmed(Event):
+    tokens_before: int
+    tokens_after: int
+    message: str
+
+
+@dataclass(frozen=True)
+class GenerationStats(Event):
+    """Figures for one model generation (one step of a turn)."""
+
+    prompt_tokens: int = 0
+    prefilled_tokens: int = 0
+    reused_tokens: int = 0
+    generated_tokens: int = 0
+    prefill_tps: float = 0.0
+    decode_tps: float = 0.0
+    peak_memory_gb: float = 0.0
+
+
+@dataclass(frozen=True)
+class TurnFinished(Event):
+    reason: str  # "done" | "max_steps" | "cancelled" | "error" | "guard_stopped" | "parse_failures"
+    steps: int = 0
+    generated_tokens: int = 0
+    prefilled_tokens: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ErrorEvent(Event):
+    message: str
