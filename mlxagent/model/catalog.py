@@ -1,0 +1,152 @@
+"""Recommended models, installed-model discovery, and turning a model spec into a local directory.
+
+A spec is one of: a catalogue name, a local MLX model directory, a `.gguf` file,
+or a Hugging Face repo id (`owner/name`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import paths
+from ..errors import ModelError
+from . import default_model, hub
+from .gguf_import import MANIFEST, ProgressFn, import_gguf
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    repo_id: str | None  # None: the embedded default model
+    tool_format: str
+    size_gb: float  # weights on disk / in memory, roughly
+    context_length: int
+    # Ratings 1-5, from our own use and the families' published tool-use results.
+    function_calling: int
+    loop_resistance: int
+    speed: int
+    memory: int  # 5 = light
+    note: str = ""
+
+
+CATALOG: tuple[CatalogEntry, ...] = (
+    CatalogEntry("smollm2-135m", None, "prompted_hermes", 0.1, 8192, 1, 1, 5, 5,
+                 "embedded default; runs anywhere, weak at tools"),
+    CatalogEntry("hermes-3-8b", "mlx-community/Hermes-3-Llama-3.1-8B-4bit", "hermes", 4.5, 131072, 4, 4, 4, 4,
+                 "recommended default on a Mac"),
+    CatalogEntry("llama-3.1-8b", "mlx-community/Meta-Llama-3.1-8B-Instruct-4bit", "llama3_json", 4.5, 131072, 3, 3, 4, 4),
+    CatalogEntry("qwen2.5-coder-32b", "mlx-community/Qwen2.5-Coder-32B-Instruct-4bit", "hermes", 18.4, 32768, 5, 4, 2, 2,
+                 "best edits; needs 32 GB+"),
+    CatalogEntry("mistral-7b-v0.3", "mlx-community/Mistral-7B-Instruct-v0.3-4bit", "mistral", 4.1, 32768, 3, 2, 4, 4),
+    CatalogEntry("qwen3-coder-30b-a3b", "mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit", "qwen3_coder", 17.2, 262144,
+                 5, 5, 4, 2, "MoE: fast for its size; needs 32 GB+"),
+)
+DEFAULT_MODEL = default_model.NAME
+
+
+def catalog_entry(name: str) -> CatalogEntry | None:
+    key = name.lower()
+    for entry in CATALOG:
+        if key in (entry.name, (entry.repo_id or "").lower()):
+            return entry
+    return None
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    name: str
+    path: Path
+    source: str  # "mlxagent" | "hf-cache"
+    size_bytes: int
+    quantisation: str
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _quant_label(model_dir: Path) -> str:
+    try:
+        config = json.loads((model_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return "?"
+    q = config.get("quantization") or config.get("quantization_config")
+    return f"{q.get('bits', '?')}-bit" if isinstance(q, dict) else "16/32-bit"
+
+
+def installed_models() -> list[InstalledModel]:
+    """Models in mlxagent's cache (imported GGUFs, the default model) and MLX repos in the HF cache."""
+    found: list[InstalledModel] = []
+    root = paths.models_dir()
+    if root.is_dir():
+        for d in sorted(root.iterdir()):
+            manifest = d / MANIFEST
+            if not manifest.is_file():
+                continue
+            try:
+                name = json.loads(manifest.read_text()).get("name") or d.name
+            except (OSError, ValueError):
+                name = d.name
+            if d == default_model.model_dir():
+                name = default_model.NAME
+            found.append(InstalledModel(name, d, "mlxagent", _dir_size(d), _quant_label(d)))
+    found.extend(_hf_cache_models())
+    return found
+
+
+def _hf_cache_models() -> list[InstalledModel]:
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        info = scan_cache_dir()
+    except Exception:  # noqa: BLE001 - no cache yet, or unreadable: nothing installed there
+        return []
+    out = []
+    for repo in info.repos:
+        if repo.repo_type != "model":
+            continue
+        for rev in repo.revisions:
+            snap = Path(rev.snapshot_path)
+            if (snap / "config.json").is_file() and any(snap.glob("*.safetensors")):
+                out.append(InstalledModel(repo.repo_id, snap, "hf-cache", repo.size_on_disk, _quant_label(snap)))
+                break
+    return out
+
+
+def resolve(
+    spec: str,
+    progress: ProgressFn | None = None,
+    cancel: Callable[[], bool] | None = None,
+    aliases: dict[str, str] | None = None,
+) -> tuple[Path, str]:
+    """Turn a spec into (local MLX model directory, display name), downloading or importing if needed."""
+    spec = spec.strip()
+    if not spec:
+        raise ModelError("No model given")
+    if aliases and spec in aliases:
+        return resolve(aliases[spec], progress, cancel)[0], spec
+    if spec.lower() in (DEFAULT_MODEL, "default"):
+        return default_model.ensure(progress=progress, cancel=cancel), DEFAULT_MODEL
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"{path}: not an MLX model directory (no config.json)")
+        return path, path.name
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise ModelError(f"{path}: not a model (expected a .gguf file or an MLX model directory)")
+        return import_gguf(path, progress=progress, cancel=cancel), path.stem
+    if entry := catalog_entry(spec):
+        return hub.download(entry.repo_id, progress, cancel), entry.name
+    for model in installed_models():
+        if model.name == spec:
+            return model.path, spec
+    if hub.is_repo_id(spec):
+        return hub.download(spec, progress, cancel), spec
+    if spec.endswith(".gguf") or "/" in spec or spec.startswith((".", "~")):
+        raise ModelError(f"{spec}: no such file or directory")
+    names = ", ".join(e.name for e in CATALOG)
+    raise ModelError(f"Unknown model '{spec}' (catalogue: {names}; or give a directory, a .gguf, or owner/name)")

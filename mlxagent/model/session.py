@@ -1,0 +1,222 @@
+"""Streaming generation over a chat session that keeps its KV cache across turns.
+
+Each call tokenises the full prompt; the longest common token prefix with what
+the cache already holds is kept, the rest of the cache is trimmed, and only the
+new tokens are prefilled. `prefilled_total` counts the tokens actually run
+through the model so that reuse is measurable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from ..core.events import GenerationStats
+from ..core.llm import Chunk
+from .runtime import LoadedModel
+
+CancelLike = threading.Event | Callable[[], bool] | None
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    temperature: float = 0.0
+    top_p: float = 1.0
+    top_k: int = 0
+    min_p: float = 0.0
+    seed: int | None = None
+
+    def make_sampler(self):
+        from mlx_lm.sample_utils import make_sampler
+
+        if self.seed is not None:
+            import mlx.core as mx
+
+            mx.random.seed(self.seed)
+        return make_sampler(temp=self.temperature, top_p=self.top_p, top_k=self.top_k, min_p=self.min_p)
+
+
+def _is_cancelled(cancel: CancelLike) -> bool:
+    if cancel is None:
+        return False
+    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+
+
+class StopStringScanner:
+    """Finds stop strings in streamed text and holds back text that may be the start of one."""
+
+    def __init__(self, stops: Iterable[str]):
+        self.stops = [s for s in stops if s]
+        self.text = ""
+        self.emitted = 0
+
+    def feed(self, segment: str) -> tuple[str, bool]:
+        """Add text; return (text safe to emit now, whether a stop string was hit)."""
+        self.text += segment
+        if not self.stops:
+            out, self.emitted = self.text[self.emitted :], len(self.text)
+            return out, False
+        window_start = max(0, self.emitted - max(len(s) for s in self.stops))
+        hits = [i for s in self.stops if (i := self.text.find(s, window_start)) != -1]
+        if hits:
+            end = min(hits)
+            out = self.text[self.emitted : max(end, self.emitted)]
+            self.emitted = len(self.text)
+            return out, True
+        safe = len(self.text) - self._held_back()
+        out = self.text[self.emitted : max(safe, self.emitted)]
+        self.emitted = max(safe, self.emitted)
+        return out, False
+
+    def flush(self) -> str:
+        out, self.emitted = self.text[self.emitted :], len(self.text)
+        return out
+
+    def _held_back(self) -> int:
+        longest = 0
+        for s in self.stops:
+            for k in range(min(len(s) - 1, len(self.text)), longest, -1):
+                if self.text.endswith(s[:k]):
+                    longest = k
+                    break
+        return longest
+
+
+class ChatSession:
+    """Generation with a KV cache that persists across calls (one conversation)."""
+
+    def __init__(self, loaded: LoadedModel, reuse: bool = True, prefill_step_size: int = 512):
+        self.loaded = loaded
+        self.reuse = reuse
+        self.prefill_step_size = prefill_step_size
+        self._cache: list[Any] | None = None
+        self.cached_tokens: list[int] = []
+        self.prefilled_total = 0
+        self.reused_total = 0
+        self.generated_total = 0
+        self._lock = threading.Lock()  # one generation at a time per session
+
+    def reset(self) -> None:
+        self._cache = None
+        self.cached_tokens = []
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.loaded.tokenizer.encode(text, add_special_tokens=False))
+
+    def _prepare_cache(self, prompt: list[int]) -> int:
+        """Make the cache hold a prefix of `prompt`; return how many prompt tokens are reused."""
+        from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+        from mlx_lm.utils import common_prefix_len
+
+        if self.reuse and self._cache is not None:
+            keep = common_prefix_len(self.cached_tokens, prompt)
+            keep = min(keep, len(prompt) - 1)  # the model must see at least one new token
+            drop = len(self.cached_tokens) - keep
+            if drop == 0:
+                return keep
+            if can_trim_prompt_cache(self._cache):
+                trim_prompt_cache(self._cache, drop)
+                self.cached_tokens = self.cached_tokens[:keep]
+                return keep
+        self._cache = make_prompt_cache(self.loaded.model)
+        self.cached_tokens = []
+        return 0
+
+    def generate(
+        self,
+        prompt: list[int] | str,
+        *,
+        max_tokens: int = 512,
+        sampling: SamplingSettings | None = None,
+        stop: Iterable[str] = (),
+        logits_processors: list[Callable] | None = None,
+        cancel: CancelLike = None,
+    ) -> Iterator[Chunk]:
+        """Stream text chunks; the last chunk has `finish_reason` and `stats`."""
+        with self._lock:
+            yield from self._generate(prompt, max_tokens, sampling or SamplingSettings(), stop,
+                                      logits_processors, cancel)
+
+    def _generate(self, prompt, max_tokens, sampling, stop, logits_processors, cancel) -> Iterator[Chunk]:
+        import mlx.core as mx
+        from mlx_lm.generate import generate_step
+
+        tokens = self.encode(prompt) if isinstance(prompt, str) else list(prompt)
+        if not tokens:
+            tokens = [self.loaded.tokenizer.bos_token_id or 0]
+        tokenizer = self.loaded.tokenizer
+        eos = set(tokenizer.eos_token_ids)
+        mx.reset_peak_memory()
+        t_start = time.perf_counter()
+        reused = self._prepare_cache(tokens)
+        new = tokens[reused:]
+        self.cached_tokens = list(tokens)  # what the cache will hold once prefilled
+        detok = tokenizer.detokenizer
+        detok.reset()
+        scanner = StopStringScanner(stop)
+        finish = "cancelled" if _is_cancelled(cancel) else "length"
+        generated, t_first = 0, None
+        try:
+            steps = () if _is_cancelled(cancel) else generate_step(
+                mx.array(new), self.loaded.model, max_tokens=max_tokens, sampler=sampling.make_sampler(),
+                logits_processors=logits_processors, prompt_cache=self._cache,
+                prefill_step_size=self.prefill_step_size,
+            )
+            for token, _ in steps:
+                if t_first is None:
+                    t_first = time.perf_counter()
+                self.cached_tokens.append(token)
+                if token in eos:
+                    finish = "stop"
+                    break
+                generated += 1
+                detok.add_token(token)
+                text, hit = scanner.feed(detok.last_segment)
+                if text:
+                    yield Chunk(text)
+                if hit:
+                    finish = "stop_string"
+                    break
+                if _is_cancelled(cancel):
+                    finish = "cancelled"
+                    break
+            if finish in ("length", "stop", "cancelled"):
+                detok.finalize()
+                text, hit = scanner.feed(detok.last_segment)
+                text += "" if hit else scanner.flush()
+                if text:
+                    yield Chunk(text)
+        finally:
+            self._sync_cached_tokens()
+            t_end = time.perf_counter()
+            self.prefilled_total += len(new)
+            self.reused_total += reused
+            self.generated_total += generated
+            prefill_s = (t_first or t_end) - t_start
+            decode_s = t_end - (t_first or t_end)
+            stats = GenerationStats(
+                prompt_tokens=len(tokens),
+                prefilled_tokens=len(new),
+                reused_tokens=reused,
+                generated_tokens=generated,
+                prefill_tps=len(new) / prefill_s if prefill_s > 0 else 0.0,
+                decode_tps=generated / decode_s if decode_s > 0 else 0.0,
+                peak_memory_gb=mx.get_peak_memory() / 1e9,
+            )
+            self.last_stats = stats
+        yield Chunk("", finish_reason=finish, stats=stats)
+
+    def _sync_cached_tokens(self) -> None:
+        """Keep `cached_tokens` equal to what the KV cache really holds."""
+        from mlx_lm.models.cache import trim_prompt_cache
+
+        if not self._cache:
+            return
+        offset = getattr(self._cache[0], "offset", len(self.cached_tokens))
+        if offset > len(self.cached_tokens):
+            trim_prompt_cache(self._cache, offset - len(self.cached_tokens))
+        elif offset < len(self.cached_tokens):
+            self.cached_tokens = self.cached_tokens[:offset]
+
