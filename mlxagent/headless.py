@@ -1,0 +1,123 @@
+"""`mlxagent run "TASK"`: one agent turn without a UI, for scripts, benchmarks and CI.
+
+Prints the transcript (or one JSON event per line with --json). Proposals are
+accepted with --yes, rejected with --reject, asked about on a terminal, and
+rejected (with a note) when nobody can answer.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from typing import TextIO
+
+from .core import events as ev
+
+EXIT_CODES = {"error": 1, "cancelled": 130}
+
+
+def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, auto_approve: bool = False,
+                  max_steps: int | None = None, max_tokens: int | None = None, progress=None):
+    """Workspace + model + agent, configured from settings; shared by the CLI and the TUI."""
+    from .config import load_settings
+    from .core.agent import Agent, AgentConfig
+    from .core.guard import thresholds_for_model
+    from .core.proposals import ProposalManager
+    from .core.tools import Toolbox
+    from .core.workspace import Workspace
+    from .model.chat_model import MlxChatModel
+    from .model.runtime import ModelRuntime
+
+    settings, warnings = load_settings()
+    workspace = Workspace.open(repo)
+    runtime = ModelRuntime()
+    loaded = runtime.load(model_spec or settings.default_model, progress=progress, aliases=settings.aliases)
+    guard = thresholds_for_model(settings.guard, loaded.name)
+    if no_guard:
+        from dataclasses import replace
+
+        guard = replace(guard, enabled=False)
+    config = AgentConfig(max_steps=max_steps or settings.max_steps, max_tokens=max_tokens or settings.max_tokens,
+                         auto_approve=auto_approve or settings.auto_approve, guard=guard)
+    toolbox = Toolbox(workspace, ProposalManager(workspace, auto_commit=settings.auto_commit))
+    agent = Agent(toolbox, MlxChatModel(loaded), config)
+    return agent, runtime, warnings
+
+
+def _decide(event: ev.ProposalReady, yes: bool, reject: bool, out: TextIO) -> ev.Review:
+    n = len(event.proposal.hunks)
+    if yes:
+        return ev.Review.accept_all(n)
+    if reject:
+        return ev.Review.reject_all(n, "dry run (--reject)")
+    if sys.stdin.isatty():
+        print(event.proposal.diff, file=out)
+        answer = input(f"Apply {n} hunk(s) to {event.proposal.path}? [y/N/reason] ").strip()
+        if answer.lower() in ("y", "yes"):
+            return ev.Review.accept_all(n)
+        return ev.Review.reject_all(n, "" if answer.lower() in ("", "n", "no") else answer)
+    return ev.Review.reject_all(n, "no reviewer available (run with --yes to accept)")
+
+
+def print_event(event: ev.Event, out: TextIO) -> None:
+    """The human-readable transcript line(s) for one event."""
+    if isinstance(event, ev.TextDelta):
+        out.write(event.text)
+    elif isinstance(event, ev.ToolCallStarted):
+        out.write(f"\n⚙ {event.name} {json.dumps(event.arguments)[:200]}\n")
+    elif isinstance(event, ev.ToolCallFinished):
+        lines = event.result.splitlines() or [""]
+        head = "\n".join("  " + line for line in lines[:6])
+        more = f"\n  … {len(lines) - 6} more lines" if len(lines) > 6 else ""
+        out.write(("  ✗ " if event.is_error else "") + head.lstrip() + more + "\n")
+    elif isinstance(event, ev.ProposalReady):
+        out.write(f"✎ proposal {event.proposal.path} ({len(event.proposal.hunks)} hunk(s))\n{event.proposal.diff}\n")
+    elif isinstance(event, ev.ProposalResolved):
+        out.write(f"  → {event.outcome} {event.path} {event.message}\n")
+    elif isinstance(event, ev.GuardState) and event.level != "ok":
+        out.write(f"[read-loop guard: {event.level}] {event.reason}\n")
+    elif isinstance(event, ev.ContextTrimmed):
+        out.write(f"[{event.message}]\n")
+    elif isinstance(event, ev.ErrorEvent):
+        out.write(f"✗ {event.message}\n")
+    elif isinstance(event, ev.TurnFinished):
+        if event.message:
+            out.write(f"\n{event.message}\n")
+        out.write(f"\n— {event.reason}: {event.steps} step(s), {event.generated_tokens} tokens generated, "
+                  f"{event.prefilled_tokens} prefilled, {event.seconds:.1f} s\n")
+    out.flush()
+
+
+def run_task(args) -> int:
+    out = sys.stdout
+    progress = None if args.json else _stderr_progress()
+    agent, _runtime, warnings = build_session(args.repo, args.model, no_guard=args.no_guard, auto_approve=args.yes,
+                                              max_steps=args.max_steps, max_tokens=args.max_tokens,
+                                              progress=progress)
+    for warning in warnings:
+        print(f"mlxagent: {warning}", file=sys.stderr)
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    reason = "error"
+    try:
+        for event in agent.run_turn(args.task, cancel):
+            if isinstance(event, ev.ProposalReady) and not event.reply.done():
+                event.reply.set_result(_decide(event, args.yes, args.reject, sys.stderr if args.json else out))
+            if args.json:
+                out.write(json.dumps(event.to_dict()) + "\n")
+                out.flush()
+            else:
+                print_event(event, out)
+            if isinstance(event, ev.TurnFinished):
+                reason = event.reason
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return EXIT_CODES.get(reason, 0)
+
+
+def _stderr_progress():
+    from .cli import progress_printer
+
+    return progress_printer("model")

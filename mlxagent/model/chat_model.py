@@ -1,0 +1,56 @@
+"""The real MLX model behind the agent's `ChatModel` protocol.
+
+Messages are rendered with the model's chat template for its tool-call format,
+tokenised, and generated through one `ChatSession`, so every step of a
+conversation reuses the KV cache of the previous one. A `Constraint` becomes an
+llguidance logits processor (a call that begins always parses).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterator
+
+from ..core.formats import ToolCallConstraint, detect_format, format_for, render_prompt
+from ..core.llm import Chunk, Constraint
+from .runtime import LoadedModel
+from .session import ChatSession, SamplingSettings
+
+
+class MlxChatModel:
+    def __init__(self, loaded: LoadedModel, tool_format: str | None = None,
+                 sampling: SamplingSettings | None = None, reuse: bool = True):
+        self.loaded = loaded
+        self.name = loaded.name
+        self.context_length = loaded.context_length
+        template = getattr(loaded.tokenizer, "chat_template", None)
+        self.tool_format = tool_format or detect_format(f"{loaded.name} {loaded.path}", template)
+        self.sampling = sampling or SamplingSettings()
+        self.session = ChatSession(loaded, reuse=reuse)
+
+    def prompt_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[int]:
+        text = render_prompt(self.loaded.tokenizer, format_for(self.tool_format), messages, tools)
+        return self.session.encode(text)
+
+    def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
+        return len(self.prompt_tokens(messages, tools))
+
+    def stream(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]],
+        *,
+        constraint: Constraint | None = None,
+        max_tokens: int = 1024,
+        cancel: threading.Event | None = None,
+        stop: tuple[str, ...] = (),
+        sampling: SamplingSettings | None = None,
+    ) -> Iterator[Chunk]:
+        processors = None
+        if constraint is not None and constraint.tools:
+            fmt = format_for(self.tool_format)
+            processors = [ToolCallConstraint(self.loaded.tokenizer, fmt, constraint.tools, constraint.forced)]
+        yield from self.session.generate(
+            self.prompt_tokens(messages, tools), max_tokens=max_tokens, sampling=sampling or self.sampling,
+            stop=stop, logits_processors=processors, cancel=cancel,
+        )
