@@ -38,7 +38,7 @@ from .llm import ChatModel, Constraint
 from .prompts import SYSTEM_PROMPT
 from .proposals import outcome_text
 from .textstream import StopStringScanner
-from .tools import EDIT_TOOLS, Toolbox
+from .tools import EDIT_TOOLS, Toolbox, paths_in_result
 
 SHORTENED = "\n[… shortened to save context; call the tool again if you need it]"
 
@@ -218,7 +218,7 @@ class Agent:
         elif forced and call.name in EDIT_TOOLS and is_error:
             self.guard.on_forced_edit_invalid(text.splitlines()[0] if text else "invalid edit")
         self.guard.after_tool(call.name, call.arguments, is_error, index, batch,
-                              seen_paths=_paths_in(call.name, text))
+                              seen_paths=paths_in_result(call.name, text))
         if note := self.guard.note():
             text += "\n\n" + note
         step_text = f"[step {self.guard.step}] {text}"
@@ -269,14 +269,3 @@ class Agent:
         yield ContextTrimmed(before, after, f"Context nearly full ({before} tokens): older tool results were "
                                            f"shortened to {after} tokens.")
 
-
-def _paths_in(tool: str, result: str) -> list[str]:
-    """Files a list_files/search result showed, so the guard can offer them when it forces an edit."""
-    if tool not in ("list_files", "search"):
-        return []
-    found = []
-    for line in result.splitlines()[:200]:
-        head = line.split(":", 1)[0].strip() if tool == "search" else line.strip().rstrip("/")
-        if head and " " not in head and not head.startswith(("[", "…")) and "." in head:
-            found.append(head)
-    return found

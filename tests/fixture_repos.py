@@ -1,0 +1,44 @@
+"""Task repositories for tests: a fixture folder copied into tmp_path and made a git repo.
+
+`fixtures/<name>/` holds plain files (not a repo). `fixture_repo(name, tmp_path)` copies
+them, runs `git init` with a local identity and byte-exact settings, and commits them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import git
+
+FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def fixture_names() -> list[str]:
+    return sorted(p.name for p in FIXTURES_DIR.iterdir() if p.is_dir())
+
+
+def init_repo(root: Path, *, commit: bool = True) -> git.Repo:
+    """`git init` in `root` (which may hold files already), committing them all if `commit`."""
+    root.mkdir(parents=True, exist_ok=True)
+    repo = git.Repo.init(root)
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "mlxagent tests")
+        config.set_value("user", "email", "tests@mlxagent.invalid")
+        config.set_value("core", "autocrlf", "false")  # keep CRLF fixtures byte-exact
+        config.set_value("commit", "gpgsign", "false")
+    if commit:
+        repo.git.add("--all")
+        repo.git.commit("--allow-empty", "-q", "-m", "initial")
+    return repo
+
+
+def fixture_repo(name: str, tmp_path: Path) -> Path:
+    """A fresh git repo at tmp_path/name holding fixtures/name, committed; returns its root."""
+    source = FIXTURES_DIR / name
+    if not source.is_dir():
+        raise ValueError(f"no fixture {name!r}; there are {fixture_names()}")
+    root = tmp_path / name
+    shutil.copytree(source, root)
+    init_repo(root)
+    return root

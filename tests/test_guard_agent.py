@@ -1,0 +1,157 @@
+"""The read-loop guard inside the agent loop: nudge, force, refusal, stop; and a real forced generation."""
+
+from __future__ import annotations
+
+import json
+
+from mlxagent.core import events as ev
+from mlxagent.core.agent import Agent, AgentConfig
+from mlxagent.core.formats import format_for, forced_edit_tools
+from mlxagent.core.guard import GuardConfig
+from mlxagent.core.llm import Constraint
+from mlxagent.core.proposals import ProposalManager
+from mlxagent.core.tools import READ_ONLY_TOOLS, Toolbox
+from mlxagent.core.workspace import Workspace
+
+from fixture_repos import fixture_repo
+from scripted_model import ScriptedModel, hermes_call
+from test_agent import drive, of
+
+
+def allowed_call(constraint: Constraint) -> tuple[str, str, str]:
+    """The first (tool, path, search line) the forced edit_file schema allows."""
+    tool = next(t["function"] for t in constraint.tools if t["function"]["name"] == "edit_file")
+    params = tool["parameters"]
+    first = (params.get("anyOf") or [params])[0]["properties"]
+    path = first["path"].get("const") or first["path"]["enum"][0]
+    return tool["name"], path, first["search"]["enum"][0]
+
+
+class AlwaysReads:
+    """Worst case: wants to read forever, but writes a sensible edit when constrained to one."""
+
+    def __init__(self, files):
+        self.files = files
+        self.n = 0
+        self.forced_constraints = []
+
+    def __call__(self, messages, constraint):
+        if constraint is not None and constraint.forced:
+            self.forced_constraints.append(constraint)
+            name, path, line = allowed_call(constraint)
+            assert name == "edit_file"
+            return hermes_call("edit_file", path=path, search=line, replace=line + "  # reviewed")
+        self.n += 1
+        return hermes_call("read_file", path=self.files[self.n % len(self.files)])
+
+
+def test_worst_case_reader_is_forced_to_an_edit(tmp_path):
+    repo = fixture_repo("rename_function", tmp_path)
+    files = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py"))
+    reader = AlwaysReads(files)
+    ws = Workspace.open(repo)
+    model = ScriptedModel([reader], repeat_last=True)
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), model, AgentConfig(max_steps=14))
+    events = drive(agent, "rename the function")
+    levels = [e.level for e in of(events, ev.GuardState)]
+    assert "nudge" in levels and "force" in levels
+    proposals = of(events, ev.ProposalReady)
+    assert proposals, "the guard must force an edit"
+    calls = of(events, ev.ToolCallStarted)
+    first_edit = next(i for i, c in enumerate(calls) if c.name == "edit_file")
+    assert first_edit < 12
+    # the forced schema offers only edit tools, with paths limited to files already seen
+    forced = reader.forced_constraints[0]
+    names = {t["function"]["name"] for t in forced.tools}
+    assert names <= {"edit_file", "write_file"}
+    assert of(events, ev.ProposalResolved)[0].outcome == "applied"
+    # a nudge note reached the model before the force
+    tool_texts = [m["content"] for m in agent.messages if m["role"] == "tool"]
+    assert any("edit" in t.lower() and "read" in t.lower() for t in tool_texts[:first_edit])
+
+
+def test_same_reader_never_edits_without_the_guard(tmp_path):
+    repo = fixture_repo("rename_function", tmp_path)
+    files = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py"))
+    ws = Workspace.open(repo)
+    model = ScriptedModel([AlwaysReads(files)], repeat_last=True)
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), model,
+                  AgentConfig(max_steps=12, guard=GuardConfig(enabled=False)))
+    events = drive(agent, "rename the function")
+    assert not of(events, ev.ProposalReady)
+    assert of(events, ev.TurnFinished)[0].reason == "max_steps"
+
+
+def test_read_tools_are_refused_while_forcing(tmp_path):
+    repo = fixture_repo("readme_typo", tmp_path)
+    ws = Workspace.open(repo)
+    config = GuardConfig(allowance=1, nudge_at=2, force_at=3)
+
+    def script(messages, constraint):
+        return hermes_call("search", pattern="the")  # ignores even the constraint (an unconstrained model)
+
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), ScriptedModel([script], repeat_last=True),
+                  AgentConfig(max_steps=8, guard=config))
+    events = drive(agent, "find things")
+    forced_at = next(i for i, e in enumerate(events) if isinstance(e, ev.GuardState) and e.level == "force")
+    after = [e for e in events[forced_at:] if isinstance(e, ev.ToolCallFinished)]
+    assert after and all(e.is_error and "unavailable" in e.result for e in after)
+    assert all(e.name in READ_ONLY_TOOLS for e in after)
+
+
+def test_failed_forced_edits_stop_and_ask_the_user(tmp_path):
+    repo = fixture_repo("readme_typo", tmp_path)
+    ws = Workspace.open(repo)
+    config = GuardConfig(allowance=1, nudge_at=2, force_at=3, max_forced_failures=2)
+    first_line = (repo / "README.md").read_text().splitlines()[0]
+
+    def script(messages, constraint):
+        if constraint is not None and constraint.forced:
+            return hermes_call("edit_file", path="README.md", search=first_line, replace="nope")
+        return hermes_call("read_file", path="README.md", start_line=len(messages), end_line=len(messages) + 1)
+
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), ScriptedModel([script], repeat_last=True),
+                  AgentConfig(max_steps=30, guard=config))
+    events = drive(agent, "edit", review=lambda p: ev.Review.reject_all(len(p.hunks), "no"))
+    finished = of(events, ev.TurnFinished)[0]
+    assert finished.reason == "guard_stopped"
+    assert "?" in finished.message  # it asks the user
+    assert of(events, ev.GuardState)[-1].level == "stopped"
+
+
+def test_five_legitimate_reads_then_edit_is_never_nudged(tmp_path):
+    repo = fixture_repo("off_by_one", tmp_path)
+    files = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts)
+    target = next(f for f in files if f.endswith(".py"))
+    line = (repo / target).read_text().splitlines()[0]
+    script = [hermes_call("list_files")] + [hermes_call("read_file", path=f) for f in files[:4]]
+    script += [hermes_call("edit_file", path=target, search=line, replace=line + "  # ok"), "Done."]
+    ws = Workspace.open(repo)
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), ScriptedModel(script), AgentConfig())
+    events = drive(agent, "fix it")
+    assert {e.level for e in of(events, ev.GuardState)} == {"ok"}
+    assert of(events, ev.ProposalResolved)[0].outcome == "applied"
+
+
+def test_real_model_forced_generation_is_an_edit_of_an_existing_file(tmp_path, real_model):
+    from mlxagent.model.chat_model import MlxChatModel
+
+    repo = fixture_repo("off_by_one", tmp_path)
+    ws = Workspace.open(repo)
+    toolbox = Toolbox(ws, ProposalManager(ws))
+    py_files = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*.py"))
+    lines = {p: (repo / p).read_text().splitlines() for p in py_files}
+    edit_tools = [t for t in toolbox.schemas() if t["function"]["name"] in ("edit_file", "write_file")]
+    forced = forced_edit_tools(edit_tools, py_files, lines)
+    model = MlxChatModel(real_model)
+    messages = [{"role": "system", "content": "You are a coding agent."},
+                {"role": "user", "content": "Fix the off-by-one bug."}]
+    text = "".join(c.text for c in model.stream(messages, toolbox.schemas(),
+                                                 constraint=Constraint(forced, forced=True), max_tokens=160))
+    parsed = format_for(model.tool_format).parse(text, toolbox.schemas())
+    assert parsed.calls, (text, parsed.errors)
+    call = parsed.calls[0]
+    assert call.name in ("edit_file", "write_file")
+    assert call.arguments["path"] in py_files and (repo / call.arguments["path"]).is_file()
+    if call.name == "edit_file":
+        assert call.arguments["search"] in (repo / call.arguments["path"]).read_text()
