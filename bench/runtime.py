@@ -109,6 +109,29 @@ def overhead(loaded, prompt: str, max_tokens: int, rounds: int = 3) -> dict:
     return {"stream_generate_tps": t, "runtime_tps": o, "overhead_pct": (t / o - 1) * 100}
 
 
+def constraint_overhead(loaded, prompt: str, max_tokens: int, rounds: int = 3) -> dict:
+    """Decode tok/s without a logits processor, with a dormant tool-call constraint (plain text),
+    and with a forced one (every token masked by llguidance), interleaved."""
+    from mlxagent.core.formats import ToolCallConstraint
+    from mlxagent.core.tools import ALL_TOOLS
+    from mlxagent.model.session import ChatSession
+
+    tools = [spec.schema() for spec in ALL_TOOLS]
+    rows: dict[str, list[float]] = {"none": [], "dormant": [], "forced": []}
+    for _ in range(rounds):
+        for kind in rows:
+            processors = None if kind == "none" else [
+                ToolCallConstraint(loaded.tokenizer, "prompted_hermes", tools, forced=kind == "forced")]
+            session = ChatSession(loaded, reuse=False)
+            for chunk in session.generate(prompt, max_tokens=max_tokens, logits_processors=processors):
+                pass
+            rows[kind].append(chunk.stats.decode_tps)
+    med = {k: statistics.median(v) for k, v in rows.items()}
+    return {"none_tps": med["none"], "dormant_tps": med["dormant"], "forced_tps": med["forced"],
+            "dormant_overhead_pct": (med["none"] / med["dormant"] - 1) * 100,
+            "forced_overhead_pct": (med["none"] / med["forced"] - 1) * 100}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--json", default="bench/results/runtime.json")
@@ -136,6 +159,7 @@ def main() -> int:
                                "reuse_vs_final_context": reuse["prefilled"] / reuse["final_context"],
                                "no_reuse_vs_final_context": fresh["prefilled"] / fresh["final_context"]}
     results["overhead"] = overhead(loaded, prompt, args.max_tokens)
+    results["constraint"] = constraint_overhead(loaded, prompt, args.max_tokens)
 
     print(f"backend {results['backend']}, BLAS {results['blas']}, runtime dequantised: {loaded.dequantized}")
     print(f"prompt: {results['prompt_tokens']} tokens, max {args.max_tokens} new tokens\n")
@@ -150,6 +174,9 @@ def main() -> int:
     o = results["overhead"]
     print(f"generator overhead: stream_generate {o['stream_generate_tps']:.1f} tok/s, runtime "
           f"{o['runtime_tps']:.1f} tok/s -> {o['overhead_pct']:+.1f}%")
+    k = results["constraint"]
+    print(f"llguidance tool-call constraint: none {k['none_tps']:.1f} tok/s, dormant {k['dormant_tps']:.1f} "
+          f"({k['dormant_overhead_pct']:+.1f}%), forced {k['forced_tps']:.1f} ({k['forced_overhead_pct']:+.1f}%)")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -14,35 +14,8 @@ from mlxagent.core.tools import READ_ONLY_TOOLS, Toolbox
 from mlxagent.core.workspace import Workspace
 
 from fixture_repos import fixture_repo
-from scripted_model import ScriptedModel, hermes_call
+from scripted_model import AlwaysReads, ScriptedModel, hermes_call
 from test_agent import drive, of
-
-
-def allowed_call(constraint: Constraint) -> tuple[str, str, str]:
-    """The first (tool, path, search line) the forced edit_file schema allows."""
-    tool = next(t["function"] for t in constraint.tools if t["function"]["name"] == "edit_file")
-    params = tool["parameters"]
-    first = (params.get("anyOf") or [params])[0]["properties"]
-    path = first["path"].get("const") or first["path"]["enum"][0]
-    return tool["name"], path, first["search"]["enum"][0]
-
-
-class AlwaysReads:
-    """Worst case: wants to read forever, but writes a sensible edit when constrained to one."""
-
-    def __init__(self, files):
-        self.files = files
-        self.n = 0
-        self.forced_constraints = []
-
-    def __call__(self, messages, constraint):
-        if constraint is not None and constraint.forced:
-            self.forced_constraints.append(constraint)
-            name, path, line = allowed_call(constraint)
-            assert name == "edit_file"
-            return hermes_call("edit_file", path=path, search=line, replace=line + "  # reviewed")
-        self.n += 1
-        return hermes_call("read_file", path=self.files[self.n % len(self.files)])
 
 
 def test_worst_case_reader_is_forced_to_an_edit(tmp_path):

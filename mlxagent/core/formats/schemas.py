@@ -1,0 +1,121 @@
+"""Tool schemas: their one normal form, the JSON schema of a call, and the narrowed
+schemas for a forced edit.
+
+Tools arrive OpenAI-style (`{"type": "function", "function": {...}}`) or bare
+(`{"name", "description", "parameters"}`); everything here works on the function part.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping, Sequence
+
+EDIT_TOOL = "edit_file"
+WRITE_TOOL = "write_file"
+MAX_SEARCH_LINES = 200  # an enum of thousands of lines makes a slow grammar and helps no model
+
+
+def tool_function(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """The function part of a tool schema, in either accepted shape."""
+    fn = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+    if not isinstance(fn.get("name"), str) or not fn["name"]:
+        raise ValueError(f"a tool schema has no name: {dict(tool)!r:.200}")
+    return dict(fn)
+
+
+def normalize_tools(tools: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Tools as chat templates expect them: `{"type": "function", "function": {...}}`."""
+    return [{"type": "function", "function": tool_function(t)} for t in tools or ()]
+
+
+def tool_names(tools: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    return [tool_function(t)["name"] for t in tools or ()]
+
+
+def arguments_schema(fn: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON schema of a function's arguments, closed to unknown keys unless it says otherwise.
+
+    Closing it keeps a constrained small model from inventing arguments.
+    """
+    schema = copy.deepcopy(dict(fn.get("parameters") or {"type": "object", "properties": {}}))
+    if "properties" in schema and "additionalProperties" not in schema:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def call_schema(tools: Sequence[Mapping[str, Any]], args_key: str = "arguments") -> dict[str, Any]:
+    """The JSON schema of one call `{"name": ..., args_key: {...}}` to any of `tools`."""
+    variants = []
+    for tool in tools:
+        fn = tool_function(tool)
+        variants.append({
+            "type": "object",
+            "properties": {"name": {"const": fn["name"]}, args_key: arguments_schema(fn)},
+            "required": ["name", args_key],
+            "additionalProperties": False,
+        })
+    if not variants:
+        raise ValueError("no tools to call")
+    return variants[0] if len(variants) == 1 else {"anyOf": variants}
+
+
+def edit_lines(lines: Sequence[str], limit: int = MAX_SEARCH_LINES) -> list[str]:
+    """Texts an edit's `search` may take: the file's distinct non-blank lines without their line ending."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for line in lines:
+        text = line.rstrip("\r\n")
+        if text.strip() and text not in seen:
+            seen.add(text)
+            out.append(text)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def forced_edit_tools(
+    tools: Sequence[Mapping[str, Any]],
+    paths: Sequence[str],
+    file_lines: Mapping[str, Sequence[str]],
+) -> list[dict[str, Any]]:
+    """The tools a forced edit may call: edit_file and write_file only, narrowed to real targets.
+
+    `path` becomes an enum of `paths`; edit_file's `search` becomes an enum of lines that
+    really occur in that file (see `edit_lines`), so a forced edit always finds its text.
+    Files with different lines get one `anyOf` branch each (path const + its own lines).
+    Paths without known lines can only be written, not edited.
+    """
+    out = []
+    for tool in normalize_tools(tools):
+        fn = tool["function"]
+        if fn["name"] == WRITE_TOOL:
+            params = arguments_schema(fn)
+            if paths:
+                params.setdefault("properties", {})["path"] = {"type": "string", "enum": list(paths)}
+            out.append({"type": "function", "function": {**fn, "parameters": params}})
+        elif fn["name"] == EDIT_TOOL:
+            params = _narrowed_edit_parameters(arguments_schema(fn), paths, file_lines)
+            if params is not None:
+                out.append({"type": "function", "function": {**fn, "parameters": params}})
+    return out
+
+
+def _narrowed_edit_parameters(
+    params: dict[str, Any], paths: Sequence[str], file_lines: Mapping[str, Sequence[str]]
+) -> dict[str, Any] | None:
+    groups: dict[tuple[str, ...], list[str]] = {}  # same lines -> paths, so equal files share a branch
+    for path in paths:
+        lines = tuple(edit_lines(file_lines.get(path) or ()))
+        if lines:
+            groups.setdefault(lines, []).append(path)
+    if not groups:
+        return None
+    branches = []
+    for lines, group in groups.items():
+        branch = copy.deepcopy(params)
+        props = branch.setdefault("properties", {})
+        props["path"] = {"type": "string", "const": group[0]} if len(group) == 1 else {
+            "type": "string", "enum": group}
+        props["search"] = {"type": "string", "enum": list(lines)}
+        branches.append(branch)
+    return branches[0] if len(branches) == 1 else {"anyOf": branches}

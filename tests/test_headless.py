@@ -1,0 +1,51 @@
+"""`mlxagent run` end to end: the real default model on a fixture repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from fixture_repos import fixture_repo
+
+VALID_TOOLS = {"list_files", "read_file", "search", "edit_file", "write_file", "show_diff"}
+
+
+def run_cli(*args: str, home, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MLXAGENT_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "mlxagent", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def test_run_on_fixture_with_real_model(tmp_path, isolated_home, real_model_dir):
+    repo = fixture_repo("readme_typo", tmp_path)
+    task = (repo / "TASK.txt").read_text().strip()
+    done = run_cli("run", task, "--repo", str(repo), "--model", str(real_model_dir), "--yes", "--json",
+                   "--max-steps", "4", "--max-tokens", "200", home=isolated_home)
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "TurnStarted" and kinds[-1] == "TurnFinished"
+    calls = [e for e in events if e["event"] == "ToolCallFinished"]
+    assert any(c["name"] in VALID_TOOLS and not c["is_error"] for c in calls), done.stdout[-3000:]
+    # clean and consistent: only files the agent's applied proposals touched may differ from HEAD
+    applied = {e["path"] for e in events if e["event"] == "ProposalResolved" and e["outcome"] != "rejected"}
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    changed = {line[3:] for line in status}
+    assert changed <= applied, (changed, applied)
+    assert subprocess.run(["git", "fsck", "--no-progress"], cwd=repo, capture_output=True).returncode == 0
+
+
+def test_run_outside_a_repository_is_one_clear_line(tmp_path, isolated_home):
+    done = run_cli("run", "anything", "--repo", str(tmp_path), "--model", "smollm2-135m", home=isolated_home)
+    assert done.returncode == 1
+    assert "not a git repository" in done.stderr.lower() and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_run_with_unknown_model_is_one_clear_line(tmp_path, isolated_home):
+    repo = fixture_repo("readme_typo", tmp_path)
+    done = run_cli("run", "x", "--repo", str(repo), "--model", "no-such-model", home=isolated_home)
+    assert done.returncode == 1 and done.stderr.startswith("mlxagent: Unknown model 'no-such-model'")
