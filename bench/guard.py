@@ -111,7 +111,7 @@ def main() -> int:
         target = files[0]
         line = next(text for text in (repo / target).read_text().splitlines() if text.strip())
         script = [hermes_call("list_files")] + [hermes_call("read_file", path=f) for f in (files * 4)[:4]]
-        script.append(hermes_call("edit_file", path=target, search=line, replace=line))
+        script.append(hermes_call("edit_file", path=target, search=line, replace=line + " (checked)"))
         runs.append(run_once(repo, ScriptedModel(script), True, task))
     results["false_positives"] = summarise(runs)
 

@@ -165,3 +165,18 @@ def test_context_budget_shortens_old_tool_results(tmp_path):
     assert any("shortened" in m["content"] for m in tool_messages[:-1])
     assert "shortened" not in tool_messages[-1]["content"]
     assert of(events, ev.TurnFinished)[0].reason == "done"
+
+
+def test_weak_tool_users_are_held_to_tool_calls_until_a_proposal(tmp_path):
+    repo = fixture_repo("readme_typo", tmp_path)
+    line = (repo / "README.md").read_text().splitlines()[0]
+    agent, model = make_agent(repo, [hermes_call("read_file", path="README.md"),
+                                     hermes_call("edit_file", path="README.md", search=line, replace=line + "!"),
+                                     "Done."])
+    model.weak_tool_use = True
+    drive(agent, "edit")
+    forced = [call["constraint"].forced for call in model.calls]
+    assert forced == [True, True, False]  # free text only once an edit was resolved
+    read_schema = next(t for t in model.calls[0]["constraint"].tools if t["function"]["name"] == "read_file")
+    assert read_schema["function"]["parameters"]["properties"]["path"]["enum"] == sorted(
+        p.name for p in repo.iterdir() if p.is_file())  # paths in calls are limited to real files

@@ -320,8 +320,10 @@ def test_forced_edit_tools_narrow_path_and_search(tmp_path):
     edit = _params(tools, "edit_file")
     assert edit["properties"]["path"] == {"type": "string", "const": "a.py"}  # new.py has no lines to search
     assert edit["properties"]["search"]["enum"] == ["import os", "def main():", "    print('hi')"]
-    assert edit["properties"]["replace"] == {"type": "string"} and edit["additionalProperties"] is False
+    # free text is capped so a rambling model still closes the call within max_tokens
+    assert edit["properties"]["replace"] == {"type": "string", "maxLength": 400} and edit["additionalProperties"] is False
     assert _params(tools, "write_file")["properties"]["path"]["enum"] == ["a.py", "new.py"]
+    assert _params(tools, "write_file")["properties"]["content"]["maxLength"] == 1200
     assert _params(TOOLS, "edit_file")["properties"]["path"] == {"type": "string"}  # the input is untouched
 
 
@@ -339,3 +341,13 @@ def test_forced_edit_tools_one_branch_per_distinct_file_and_capped():
 def test_forced_edit_tools_without_known_lines_only_write():
     tools = forced_edit_tools(TOOLS, ["new.py"], {})
     assert [t["function"]["name"] for t in tools] == ["write_file"]
+
+
+def test_with_path_enums_limits_paths_to_the_workspace():
+    from mlxagent.core.formats import with_path_enums
+
+    tools = with_path_enums(TOOLS, ["a.py", "pkg/b.py"], [".", "pkg"])
+    assert _params(tools, "read_file")["properties"]["path"]["enum"] == ["a.py", "pkg/b.py"]
+    assert "enum" not in _params(tools, "write_file")["properties"]["path"]  # creating files stays possible
+    assert _params(with_path_enums(TOOLS, [f"f{i}.py" for i in range(400)], ["."]), "read_file")[
+        "properties"]["path"] == {"type": "string"}  # too many files: paths stay free

@@ -32,7 +32,7 @@ from .events import (
     TurnFinished,
     TurnStarted,
 )
-from .formats import format_for, forced_edit_tools
+from .formats import forced_edit_tools, format_for, with_path_enums
 from .guard import GuardConfig, ReadLoopGuard
 from .llm import ChatModel, Constraint
 from .prompts import SYSTEM_PROMPT
@@ -40,6 +40,8 @@ from .proposals import outcome_text
 from .textstream import StopStringScanner
 from .tools import EDIT_TOOLS, Toolbox, paths_in_result
 
+# enough for a forced edit at its longest (schemas cap the replacement text)
+FORCED_MAX_TOKENS = 640
 SHORTENED = "\n[… shortened to save context; call the tool again if you need it]"
 
 
@@ -53,6 +55,10 @@ class AgentConfig:
     # start trimming old tool results when the prompt passes this share of the context
     context_high_water: float = 0.85
     keep_tool_chars: int = 300
+    # Every generation must be a tool call until the turn's first proposal is resolved.
+    # None: decided by the model (`weak_tool_use`): tiny models whose chat template has no
+    # tool support (SmolLM2) almost never open a call on their own, so they are held to one.
+    require_tool_calls: bool | None = None
 
 
 class Agent:
@@ -63,7 +69,7 @@ class Agent:
         self.config = config or AgentConfig()
         self.guard = ReadLoopGuard(self.config.guard)
         self.messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
-        self._call_seq = 0
+        self._proposal_resolved = False
 
     # -- public -------------------------------------------------------------------------
 
@@ -80,6 +86,7 @@ class Agent:
         started = time.perf_counter()
         totals = {"generated": 0, "prefilled": 0}
         self.guard.reset_task()
+        self._proposal_resolved = False
         self.messages.append({"role": "user", "content": user_text})
         yield TurnStarted(user_text)
         yield self.guard.state()
@@ -148,17 +155,19 @@ class Agent:
 
     def _generate(self, forced: bool, cancel: threading.Event):
         """Stream one generation; yields (event, None) pairs, then (None, (text, finish, stats))."""
-        tools = self.toolbox.schemas()
+        tools = self.toolbox.schemas()  # the prompt always lists every tool: a stable prompt keeps the KV cache
+        max_tokens = self.config.max_tokens
         if forced:
             constraint = Constraint(self._forced_tools(tools), forced=True)
+            max_tokens = max(max_tokens, FORCED_MAX_TOKENS)
         else:
-            constraint = Constraint(tools, forced=False)
+            constraint = Constraint(self._workspace_tools(tools), forced=self._tool_call_required())
         start_marker = format_for(self.model.tool_format).tool_call_start
         visible = StopStringScanner([start_marker] if start_marker else [])
         hidden = False
         text, finish, stats = "", None, None
         for chunk in self.model.stream(self.messages, tools, constraint=constraint,
-                                       max_tokens=self.config.max_tokens, cancel=cancel):
+                                       max_tokens=max_tokens, cancel=cancel):
             text += chunk.text
             if chunk.text and not hidden:
                 shown, hidden = visible.feed(chunk.text)
@@ -170,11 +179,25 @@ class Agent:
             yield TextDelta(rest), None
         yield None, (text, finish, stats)
 
+    def _tool_call_required(self) -> bool:
+        required = self.config.require_tool_calls
+        if required is None:
+            required = bool(getattr(self.model, "weak_tool_use", False))
+        return required and not self._proposal_resolved
+
+    def _workspace_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        files = self.toolbox.workspace.list_files()
+        folders = ["."] + sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
+        return with_path_enums(tools, files, folders)
+
     def _forced_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
         spec = self.guard.force_spec()
         ws = self.toolbox.workspace
+        candidates = list(spec.candidate_paths) if spec else []
+        if not candidates:  # nothing read or listed successfully: any file of the repository will do
+            candidates = ws.list_files()[:20]
         paths, lines = [], {}
-        for path in (spec.candidate_paths if spec else []):
+        for path in candidates:
             try:
                 data = ws.resolve(path).read_bytes()
             except (OSError, Exception):  # noqa: BLE001 - a vanished or refused path is just not a candidate
@@ -184,7 +207,13 @@ class Agent:
             paths.append(path)
             lines[path] = data.decode("utf-8", "replace").splitlines()
         edit_schemas = [t for t in tools if t["function"]["name"] in EDIT_TOOLS]
-        return forced_edit_tools(edit_schemas, paths, lines) if paths else edit_schemas
+        if not paths:
+            return edit_schemas
+        narrowed = forced_edit_tools(edit_schemas, paths, lines)
+        # A small model forced to write tends to replace a whole file with filler; when a real
+        # line can be edited instead, only edit_file is offered, so the edit lands on real code.
+        edits = [t for t in narrowed if t["function"]["name"] == "edit_file"]
+        return edits or narrowed
 
     # -- tools --------------------------------------------------------------------------
 
@@ -244,6 +273,7 @@ class Agent:
                     return "The user interrupted before reviewing this edit; nothing was written."
         resolved: ProposalResolved = self.toolbox.proposals.apply(proposal, review)
         yield resolved
+        self._proposal_resolved = True
         self.guard.on_proposal_resolved(resolved.outcome)
         return outcome_text(resolved)
 

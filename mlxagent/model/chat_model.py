@@ -25,6 +25,9 @@ class MlxChatModel:
         self.context_length = loaded.context_length
         template = getattr(loaded.tokenizer, "chat_template", None)
         self.tool_format = tool_format or detect_format(f"{loaded.name} {loaded.path}", template)
+        # A template without tool support means the model was never taught to call tools:
+        # the agent then holds each generation to a tool call until an edit (AgentConfig).
+        self.weak_tool_use = not format_for(self.tool_format).template_has_tools
         self.sampling = sampling or SamplingSettings()
         self.session = ChatSession(loaded, reuse=reuse)
 

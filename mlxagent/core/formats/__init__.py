@@ -11,7 +11,7 @@ from .constraint import ConstraintError, ToolCallConstraint, constrain_tool_call
 from .detect import detect_format
 from .families import FORMATS, ToolFormat, ToolFormatError, format_for
 from .prompting import render_prompt
-from .schemas import forced_edit_tools, normalize_tools
+from .schemas import forced_edit_tools, normalize_tools, with_path_enums
 
 __all__ = [
     "FORMATS",
@@ -28,4 +28,5 @@ __all__ = [
     "normalize_tools",
     "render_prompt",
     "tool_call_schema",
+    "with_path_enums",
 ]

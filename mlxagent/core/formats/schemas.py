@@ -13,6 +13,11 @@ from typing import Any, Mapping, Sequence
 EDIT_TOOL = "edit_file"
 WRITE_TOOL = "write_file"
 MAX_SEARCH_LINES = 200  # an enum of thousands of lines makes a slow grammar and helps no model
+# A forced edit's free text is capped so a rambling small model cannot run past max_tokens
+# inside a JSON string (the call would then never close and never parse).
+FORCED_REPLACE_MAX_CHARS = 400
+FORCED_CONTENT_MAX_CHARS = 1200
+MAX_PATH_ENUM = 300  # beyond this, paths stay free text (the tools report unknown paths)
 
 
 def tool_function(tool: Mapping[str, Any]) -> dict[str, Any]:
@@ -90,8 +95,11 @@ def forced_edit_tools(
         fn = tool["function"]
         if fn["name"] == WRITE_TOOL:
             params = arguments_schema(fn)
+            props = params.setdefault("properties", {})
             if paths:
-                params.setdefault("properties", {})["path"] = {"type": "string", "enum": list(paths)}
+                props["path"] = {"type": "string", "enum": list(paths)}
+            if "content" in props:
+                props["content"] = {**props["content"], "maxLength": FORCED_CONTENT_MAX_CHARS}
             out.append({"type": "function", "function": {**fn, "parameters": params}})
         elif fn["name"] == EDIT_TOOL:
             params = _narrowed_edit_parameters(arguments_schema(fn), paths, file_lines)
@@ -117,5 +125,33 @@ def _narrowed_edit_parameters(
         props["path"] = {"type": "string", "const": group[0]} if len(group) == 1 else {
             "type": "string", "enum": group}
         props["search"] = {"type": "string", "enum": list(lines)}
+        if "replace" in props:
+            props["replace"] = {**props["replace"], "maxLength": FORCED_REPLACE_MAX_CHARS}
         branches.append(branch)
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
+
+
+def with_path_enums(
+    tools: Sequence[Mapping[str, Any]], files: Sequence[str], folders: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Tools whose `path` arguments may only name what exists in the workspace.
+
+    Small models invent paths; constraining `path` to real files (read_file, edit_file)
+    or real folders (list_files), or either (search), makes every such call land.
+    write_file keeps a free path: creating files is its job. Repositories with more than
+    MAX_PATH_ENUM files keep free paths.
+    """
+    if not files or len(files) > MAX_PATH_ENUM:
+        return normalize_tools(tools)
+    choices = {"read_file": list(files), "edit_file": list(files), "list_files": list(folders),
+               "search": list(folders) + list(files)}
+    out = []
+    for tool in normalize_tools(tools):
+        fn = tool["function"]
+        params = arguments_schema(fn)
+        props = params.get("properties", {})
+        allowed = choices.get(fn["name"])
+        if allowed and "path" in props:
+            props["path"] = {**props["path"], "enum": allowed}
+        out.append({"type": "function", "function": {**fn, "parameters": params}})
+    return out
