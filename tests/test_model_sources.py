@@ -178,3 +178,21 @@ def test_cli_version_and_help_do_not_import_mlx(isolated_home):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().endswith("[]"), done.stdout
     assert _cli("--version", env_home=isolated_home).stdout.startswith("mlxagent ")
+
+
+def test_doctor_reports_backend_blas_speed_model_and_paths(isolated_home):
+    done = _cli("doctor", env_home=isolated_home)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "backend: CPU" in out or "backend: Metal" in out or "backend: CUDA" in out
+    assert "BLAS:" in out and "GFLOPS" in out
+    assert "default model smollm2-135m: not installed" in out  # a fresh MLXAGENT_HOME
+    assert str(isolated_home / "config" / "config.toml") in out
+
+
+def test_models_list_shows_catalogue_with_ratings(isolated_home):
+    done = _cli("models", "list", env_home=isolated_home)
+    assert done.returncode == 0
+    for entry in catalog.CATALOG:
+        assert entry.name in done.stdout
+    assert "mlx-community/Hermes-3-Llama-3.1-8B-4bit" in done.stdout
