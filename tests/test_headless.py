@@ -41,7 +41,7 @@ def test_run_on_fixture_with_real_model(tmp_path, isolated_home, real_model_dir)
 def test_run_outside_a_repository_is_one_clear_line(tmp_path, isolated_home):
     done = run_cli("run", "anything", "--repo", str(tmp_path), "--model", "smollm2-135m", home=isolated_home)
     assert done.returncode == 1
-    assert "not a git repository" in done.stderr.lower() and "Traceback" not in done.stderr
+    assert "not inside a git repository" in done.stderr.lower() and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 

@@ -1,0 +1,1 @@
+"""The Textual TUI: the app, its screens and widgets, and its themes."""
