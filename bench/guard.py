@@ -28,17 +28,22 @@ MAX_CALLS = 12
 
 
 def run_once(repo: Path, model, guard_on: bool, task: str) -> dict:
-    """One turn until the first proposal or MAX_CALLS tool calls; the proposal is rejected (repo untouched)."""
+    """One turn until the first proposal or MAX_CALLS tool calls; the proposal is rejected (repo untouched).
+
+    With the guard on, the thresholds are the product's for this model (config.guard_config_for)."""
+    from dataclasses import replace
+
+    from mlxagent.config import Settings, guard_config_for
     from mlxagent.core import events as ev
     from mlxagent.core.agent import Agent, AgentConfig
-    from mlxagent.core.guard import GuardConfig
     from mlxagent.core.proposals import ProposalManager
     from mlxagent.core.tools import Toolbox
     from mlxagent.core.workspace import Workspace
 
     ws = Workspace.open(repo)
     agent = Agent(Toolbox(ws, ProposalManager(ws)), model,
-                  AgentConfig(max_steps=MAX_CALLS, max_tokens=256, guard=GuardConfig(enabled=guard_on)))
+                  AgentConfig(max_steps=MAX_CALLS, max_tokens=256,
+                              guard=replace(guard_config_for(Settings(), model.name), enabled=guard_on)))
     calls, tokens, first_proposal, levels = 0, 0, None, set()
     started = time.perf_counter()
     turn = agent.run_turn(task)
@@ -90,12 +95,18 @@ def main() -> int:
     results: dict = {"max_calls": MAX_CALLS, "fixtures": names}
 
     def fresh(name: str, tag: str) -> tuple[Path, str]:
+        """The fixture as a repo, without its TASK.txt (the task is the prompt, not a file to edit)."""
+        import git
+
         repo = fixture_repo(name, tmp / tag)
-        return repo, (repo / "TASK.txt").read_text().strip()
+        task = (repo / "TASK.txt").read_text().strip()
+        git.Repo(repo).git.rm("-q", "TASK.txt")
+        git.Repo(repo).git.commit("-q", "-m", "task")
+        return repo, task
 
     def code_files(repo: Path) -> list[str]:
         return sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*")
-                      if p.is_file() and ".git" not in p.parts and p.name != "TASK.txt")
+                      if p.is_file() and ".git" not in p.parts)
 
     for label, on in (("scripted_worst_case_off", False), ("scripted_worst_case_on", True)):
         runs = []

@@ -21,9 +21,8 @@ EXIT_CODES = {"error": 1, "cancelled": 130}
 def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, auto_approve: bool = False,
                   max_steps: int | None = None, max_tokens: int | None = None, progress=None):
     """Workspace + model + agent, configured from settings; shared by the CLI and the TUI."""
-    from .config import load_settings
+    from .config import guard_config_for, load_settings
     from .core.agent import Agent, AgentConfig
-    from .core.guard import thresholds_for_model
     from .core.proposals import ProposalManager
     from .core.tools import Toolbox
     from .core.workspace import Workspace
@@ -34,7 +33,7 @@ def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, 
     workspace = Workspace.open(repo)
     runtime = ModelRuntime()
     loaded = runtime.load(model_spec or settings.default_model, progress=progress, aliases=settings.aliases)
-    guard = thresholds_for_model(settings.guard, loaded.name)
+    guard = guard_config_for(settings, loaded.name)
     if no_guard:
         from dataclasses import replace
 

@@ -42,6 +42,8 @@ from .tools import EDIT_TOOLS, Toolbox, paths_in_result
 
 # enough for a forced edit at its longest (schemas cap the replacement text)
 FORCED_MAX_TOKENS = 640
+# After an invalid forced edit, the retry samples: greedy decoding would only repeat it.
+RETRY_TEMPERATURE = 1.0
 SHORTENED = "\n[… shortened to save context; call the tool again if you need it]"
 
 
@@ -70,6 +72,7 @@ class Agent:
         self.guard = ReadLoopGuard(self.config.guard)
         self.messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
         self._proposal_resolved = False
+        self._forced_invalid = False
 
     # -- public -------------------------------------------------------------------------
 
@@ -87,6 +90,7 @@ class Agent:
         totals = {"generated": 0, "prefilled": 0}
         self.guard.reset_task()
         self._proposal_resolved = False
+        self._forced_invalid = False
         self.messages.append({"role": "user", "content": user_text})
         yield TurnStarted(user_text)
         yield self.guard.state()
@@ -115,7 +119,7 @@ class Agent:
                 if parsed.errors and not calls:
                     parse_failures += 1
                     if forced:
-                        self.guard.on_forced_edit_invalid(parsed.errors[0])
+                        self._forced_edit_invalid(parsed.errors[0])
                     self.messages.append({"role": "user", "content": "Tool call error: " + " ".join(parsed.errors)
                                           + " Reply with one valid tool call, or answer without one."})
                     yield ErrorEvent("The model's tool call did not parse: " + parsed.errors[0])
@@ -156,10 +160,11 @@ class Agent:
     def _generate(self, forced: bool, cancel: threading.Event):
         """Stream one generation; yields (event, None) pairs, then (None, (text, finish, stats))."""
         tools = self.toolbox.schemas()  # the prompt always lists every tool: a stable prompt keeps the KV cache
-        max_tokens = self.config.max_tokens
+        max_tokens, temperature = self.config.max_tokens, None
         if forced:
             constraint = Constraint(self._forced_tools(tools), forced=True)
             max_tokens = max(max_tokens, FORCED_MAX_TOKENS)
+            temperature = RETRY_TEMPERATURE if self._forced_invalid else None
         else:
             constraint = Constraint(self._workspace_tools(tools), forced=self._tool_call_required())
         start_marker = format_for(self.model.tool_format).tool_call_start
@@ -167,7 +172,7 @@ class Agent:
         hidden = False
         text, finish, stats = "", None, None
         for chunk in self.model.stream(self.messages, tools, constraint=constraint,
-                                       max_tokens=max_tokens, cancel=cancel):
+                                       max_tokens=max_tokens, cancel=cancel, temperature=temperature):
             text += chunk.text
             if chunk.text and not hidden:
                 shown, hidden = visible.feed(chunk.text)
@@ -178,6 +183,10 @@ class Agent:
         if not hidden and (rest := visible.flush()):
             yield TextDelta(rest), None
         yield None, (text, finish, stats)
+
+    def _forced_edit_invalid(self, reason: str) -> None:
+        self._forced_invalid = True
+        self.guard.on_forced_edit_invalid(reason)
 
     def _tool_call_required(self) -> bool:
         required = self.config.require_tool_calls
@@ -245,7 +254,7 @@ class Agent:
         if proposal is not None:
             text = yield from self._review(proposal, forced, cancel)
         elif forced and call.name in EDIT_TOOLS and is_error:
-            self.guard.on_forced_edit_invalid(text.splitlines()[0] if text else "invalid edit")
+            self._forced_edit_invalid(text.splitlines()[0] if text else "invalid edit")
         self.guard.after_tool(call.name, call.arguments, is_error, index, batch,
                               seen_paths=paths_in_result(call.name, text))
         if note := self.guard.note():
@@ -274,6 +283,7 @@ class Agent:
         resolved: ProposalResolved = self.toolbox.proposals.apply(proposal, review)
         yield resolved
         self._proposal_resolved = True
+        self._forced_invalid = forced and resolved.outcome in ("rejected", "failed")  # a retry must differ
         self.guard.on_proposal_resolved(resolved.outcome)
         return outcome_text(resolved)
 

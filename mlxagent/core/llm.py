@@ -41,6 +41,7 @@ class ChatModel(Protocol):
         constraint: Constraint | None = None,
         max_tokens: int = 1024,
         cancel: threading.Event | None = None,
+        temperature: float | None = None,  # None: the model's own sampling settings
     ) -> Iterator[Chunk]: ...
 
     def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int: ...

@@ -9,6 +9,7 @@ llguidance logits processor (a call that begins always parses).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any, Iterator
 
 from ..core.formats import ToolCallConstraint, detect_format, format_for, render_prompt
@@ -48,12 +49,16 @@ class MlxChatModel:
         cancel: threading.Event | None = None,
         stop: tuple[str, ...] = (),
         sampling: SamplingSettings | None = None,
+        temperature: float | None = None,
     ) -> Iterator[Chunk]:
+        sampling = sampling or self.sampling
+        if temperature is not None:
+            sampling = replace(sampling, temperature=temperature)
         processors = None
         if constraint is not None and constraint.tools:
             fmt = format_for(self.tool_format)
             processors = [ToolCallConstraint(self.loaded.tokenizer, fmt, constraint.tools, constraint.forced)]
         yield from self.session.generate(
-            self.prompt_tokens(messages, tools), max_tokens=max_tokens, sampling=sampling or self.sampling,
+            self.prompt_tokens(messages, tools), max_tokens=max_tokens, sampling=sampling,
             stop=stop, logits_processors=processors, cancel=cancel,
         )
