@@ -557,3 +557,21 @@ def test_reads_only_raise_the_level_and_refusals_only_come_when_forcing(script, 
             assert (guard.note() is not None) == (guard.level == "nudge")
             assert (guard.force_spec() is not None) == (guard.level == "force")
             before = guard.level
+
+
+def test_failed_edits_count_as_no_progress_and_repeats_escalate():
+    guard = ReadLoopGuard(GuardConfig(allowance=1, nudge_at=3, force_at=5))
+    call = {"path": "a.py", "search": "nope", "replace": "x"}
+    for _ in range(6):
+        guard.before_tool("edit_file", call, lambda p: None)
+        guard.after_tool("edit_file", call, True)
+    assert guard.level == "force"
+
+
+def test_successful_edit_calls_are_not_counted_as_reads():
+    guard = ReadLoopGuard(GuardConfig(allowance=1, nudge_at=3, force_at=5))
+    for i in range(6):
+        args = {"path": "a.py", "search": f"line {i}", "replace": "x"}
+        guard.before_tool("edit_file", args, lambda p: None)
+        guard.after_tool("edit_file", args, False)
+    assert guard.level == "ok"

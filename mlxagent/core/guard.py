@@ -324,7 +324,10 @@ class ReadLoopGuard:
             return
         in_start_batch = self._track_batch(batch_index, batch_size)
         self._task.calls += 1
-        if pending.action == "refuse" or name not in self.READ_ONLY or self.level in ("force", "stopped"):
+        # A failed edit is no more progress than a read: a model that repeats one is looping too.
+        stalled_edit = name in self.EDIT and result_is_error
+        if pending.action == "refuse" or not (name in self.READ_ONLY or stalled_edit) \
+                or self.level in ("force", "stopped"):
             return
         path = _path_of(arguments)
         if name == "read_file" and path is not None:
