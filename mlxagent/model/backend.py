@@ -44,6 +44,19 @@ def blas_name() -> str:
     return "reference BLAS (built into mlx-cpu; slow)"
 
 
+def speed_hint() -> str | None:
+    """One line when the CPU backend runs on Linux without OpenBLAS (prompts prefill ~20x slower)."""
+    if not sys.platform.startswith("linux") or backend_name() != "CPU" or loaded_openblas():
+        return None
+    from ..blas import OPT_OUT, find_openblas
+
+    lib = find_openblas()
+    if lib:
+        return f"OpenBLAS is at {lib} but not loaded ({OPT_OUT} set?): the CPU backend runs ~20x slower without it."
+    return ("The CPU backend is running mlx's reference BLAS, ~20x slower on prompts: "
+            "install libopenblas0-pthread (apt) and restart; mlxagent loads it by itself.")
+
+
 def matmul_gflops(n: int = 512, repeats: int = 5) -> float:
     """Measured f32 matmul throughput on the default device."""
     import mlx.core as mx

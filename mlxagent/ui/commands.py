@@ -1,0 +1,94 @@
+"""Slash commands typed in the input, and the command palette that offers every action.
+
+Both are views of one table of commands, so `/help`, the palette and the key bindings
+describe the same things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    usage: str  # the arguments, as shown in /help
+    help: str
+
+
+SLASH_COMMANDS: tuple[SlashCommand, ...] = (
+    SlashCommand("model", "[NAME]", "switch models (no name: open the model switcher)"),
+    SlashCommand("diff", "", "show the working tree's changes against HEAD"),
+    SlashCommand("undo", "", "put back the files the last applied edit changed"),
+    SlashCommand("review", "", "review the edit that is waiting for you"),
+    SlashCommand("clear", "", "start a new conversation (files are not touched)"),
+    SlashCommand("guard", "[on|off]", "show the read-loop guard, or turn it on or off"),
+    SlashCommand("approve", "[on|off]", "auto-approve edits without review (toggle)"),
+    SlashCommand("theme", "[NAME]", "change the theme (no name: pick from a list)"),
+    SlashCommand("help", "", "commands and keys"),
+    SlashCommand("quit", "", "leave mlxagent"),
+)
+COMMAND_NAMES = {c.name for c in SLASH_COMMANDS}
+
+KEYS_HELP: tuple[tuple[str, str], ...] = (
+    ("enter", "send"),
+    ("ctrl+j / shift+enter", "new line in the input"),
+    ("up / down", "input history (on the first / last line)"),
+    ("esc", "interrupt the model at once"),
+    ("ctrl+o / F2", "model switcher"),
+    ("ctrl+r", "review the waiting edit"),
+    ("u", "undo the last applied edit (from the transcript or the review screen)"),
+    ("ctrl+p", "command palette: every action, themes"),
+    ("ctrl+q", "quit"),
+)
+
+
+def parse_slash(text: str) -> tuple[str, str] | None:
+    """("name", "argument text") for a line that starts with "/", else None."""
+    text = text.strip()
+    if not text.startswith("/") or text.startswith("//"):
+        return None
+    name, _, arg = text[1:].partition(" ")
+    return name.lower(), arg.strip()
+
+
+def help_markdown() -> str:
+    lines = ["**Commands**", ""]
+    lines += [f"- `/{c.name}{' ' + c.usage if c.usage else ''}` {c.help}" for c in SLASH_COMMANDS]
+    lines += ["", "**Keys**", ""]
+    lines += [f"- `{key}` {what}" for key, what in KEYS_HELP]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class PaletteCommand:
+    title: str
+    help: str
+    run: Callable[[], object]
+
+
+class ActionsProvider(Provider):
+    """Every action of the app (`app.palette_commands()`) and every theme, in the command palette."""
+
+    def _commands(self) -> list[PaletteCommand]:
+        commands = list(getattr(self.app, "palette_commands", lambda: [])())
+        for name in sorted(self.app.available_themes):
+            commands.append(PaletteCommand(f"Theme: {name}", "switch to this theme (saved)",
+                                           partial(setattr, self.app, "theme", name)))
+        return commands
+
+    async def discover(self) -> Hits:
+        for command in self._commands():
+            if not command.title.startswith("Theme: "):  # the themes would drown the actions
+                yield DiscoveryHit(command.title, command.run, help=command.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for command in self._commands():
+            score = matcher.match(command.title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.title), command.run, help=command.help)

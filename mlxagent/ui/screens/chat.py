@@ -1,0 +1,360 @@
+"""The main screen: the transcript, the input and the status bar.
+
+A turn runs `Agent.run_turn` in a thread worker; every engine event comes back as an
+`EngineEvent` message and is shown here in order. Esc sets the turn's cancel event,
+which the agent and the model check between tokens. Proposals the agent is waiting on
+are collected as `PendingReview`s and shown on the review screen.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown
+from textual.worker import Worker, WorkerState
+
+from ...core import events as ev
+from ..bridge import EngineEvent, PendingReview
+from ..commands import COMMAND_NAMES, help_markdown, parse_slash
+from ..session import set_guard_enabled
+from ..themes import pygments_style_for
+from ..widgets.guard_meter import GuardBanner
+from ..widgets.prompt_input import PromptInput
+from ..widgets.status_bar import StatusBar
+from ..widgets.transcript import DiffBlock, Transcript
+
+PLACEHOLDER = "Ask for a change…  (enter send · ctrl+j new line · /help · esc interrupts)"
+FINISH_TEXT = {
+    "done": "done",
+    "max_steps": "stopped at the step limit",
+    "cancelled": "interrupted",
+    "error": "failed",
+    "guard_stopped": "stopped by the read-loop guard",
+    "parse_failures": "stopped: malformed tool calls",
+}
+
+
+class ChatScreen(Screen):
+    CSS_PATH = "chat.tcss"
+    BINDINGS = [
+        Binding("escape", "interrupt", "Interrupt"),
+        Binding("ctrl+r", "review", "Review"),
+    ]
+
+    busy: reactive[bool] = reactive(False)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: list[PendingReview] = []
+        self.queued: str | None = None  # a task typed while the model was still loading
+        self.guard_state: ev.GuardState | None = None
+        self.last_finish: ev.TurnFinished | None = None
+        self._cancel = threading.Event()
+        self._interrupted = False
+
+    @property
+    def agent(self):
+        return self.app.agent
+
+    def compose(self) -> ComposeResult:
+        yield Transcript(id="transcript")
+        yield GuardBanner(id="guard-banner")
+        yield PromptInput(placeholder=PLACEHOLDER, id="prompt", cursor_blink=self.app.cursor_blink)
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    async def on_mount(self) -> None:
+        self.query_one(GuardBanner).display = False
+        self.watch(self.app, "model_state", self._model_changed)
+        self.status.show_auto_approve(self.agent.config.auto_approve)
+        self.status.show_guard(None, self.agent.config.guard.enabled)
+        repo = Path(self.agent.toolbox.workspace.root).name
+        await self.transcript.add_notice(f"mlxagent in {repo} — describe a change, or /help for commands and keys.")
+        self.prompt.focus()
+
+    def watch_busy(self, busy: bool) -> None:
+        if self.is_mounted:
+            self.status.show_working(busy)
+
+    def on_unmount(self) -> None:
+        # The app is closing: a turn still running (maybe waiting on a review) must end, or its
+        # thread would keep the process alive.
+        self._cancel.set()
+
+    # -- the model ---------------------------------------------------------------------------
+
+    def _model_changed(self, state) -> None:
+        self.status.show_model(state.name, state.backend, state.loading, state.stage, state.fraction)
+        if state.ready and not state.loading and self.queued and not self.busy:
+            text, self.queued = self.queued, None
+            self._start_turn(text)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    @on(PromptInput.Submitted)
+    async def _submitted(self, message: PromptInput.Submitted) -> None:
+        command = parse_slash(message.text)
+        if command is not None:
+            await self.run_command(*command)
+        else:
+            await self.send(message.text)
+
+    async def send(self, text: str) -> None:
+        if self.busy:
+            self.prompt.text = text
+            self.notify("The model is still working; Esc interrupts it.", severity="warning")
+            return
+        state = self.app.model_state
+        await self.transcript.add_user(text)
+        if not state.ready:
+            if state.loading:
+                self.queued = text
+                await self.transcript.add_notice(f"Waiting for {state.loading} to load; your message goes next.")
+            else:
+                await self.transcript.add_notice("No model is loaded: ctrl+o picks one.", "error")
+            return
+        self._start_turn(text)
+
+    def _start_turn(self, text: str) -> None:
+        self.busy = True
+        self._interrupted = False
+        self._cancel = threading.Event()
+        self.run_turn(text, self._cancel)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="turn")
+    def run_turn(self, text: str, cancel: threading.Event) -> None:
+        for event in self.agent.run_turn(text, cancel):
+            self.post_message(EngineEvent(event))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The agent turns its own errors into events; this is for what escapes it.
+        if event.worker.group == "turn" and event.state == WorkerState.ERROR:
+            self.busy = False
+            self.call_later(self.transcript.add_notice, f"The turn failed: {event.worker.error}", "error")
+
+    def action_interrupt(self) -> None:
+        if self.busy and not self._cancel.is_set():
+            self._cancel.set()  # the model checks it between tokens; the agent stops waiting on reviews
+            self._interrupted = True
+            self.call_later(self._show_interrupted)
+        elif not self.prompt.has_focus:
+            self.prompt.focus()
+
+    async def _show_interrupted(self) -> None:
+        await self.transcript.end_text()
+        await self.notice("⏹ Interrupted.", "warning")
+
+    async def notice(self, text: str, kind: str = "info") -> None:
+        await self.transcript.add_notice(text, kind)
+
+    # -- engine events -------------------------------------------------------------------------
+
+    async def on_engine_event(self, message: EngineEvent) -> None:
+        await self.handle_event(message.event)
+
+    async def handle_event(self, event: ev.Event) -> None:
+        transcript, status = self.transcript, self.status
+        if isinstance(event, ev.TextDelta):
+            status.text_arrived()
+            if not self._interrupted:
+                await transcript.stream_text(event.text)
+        elif isinstance(event, ev.ToolCallStarted):
+            await transcript.tool_started(event)
+        elif isinstance(event, ev.ToolCallFinished):
+            await transcript.tool_finished(event)
+        elif isinstance(event, ev.ProposalReady):
+            await self._proposal_ready(event)
+        elif isinstance(event, ev.ProposalResolved):
+            transcript.proposal_resolved(event)
+            if event.outcome == "failed":
+                await transcript.add_notice(f"Edit of {event.path} not applied: {event.message}", "error")
+        elif isinstance(event, ev.GuardState):
+            self.guard_state = event
+            status.show_guard(event, self.agent.config.guard.enabled)
+            self.query_one(GuardBanner).show(event)
+        elif isinstance(event, ev.GenerationStats):
+            status.generation_done(event, self._context_limit())
+        elif isinstance(event, ev.ContextTrimmed):
+            status.show_context(event.tokens_after, self._context_limit())
+            await transcript.add_notice(event.message, "warning")
+        elif isinstance(event, ev.ErrorEvent):
+            await transcript.add_notice(f"✗ {event.message}", "error")
+        elif isinstance(event, ev.TurnFinished):
+            await self._turn_finished(event)
+
+    def _context_limit(self) -> int:
+        return getattr(self.agent.model, "context_length", 0) or 0
+
+    async def _turn_finished(self, event: ev.TurnFinished) -> None:
+        self.last_finish = event
+        await self.transcript.end_text()
+        if event.message:
+            await self.transcript.add_notice(event.message, "error" if event.reason == "error" else "warning")
+        if not (event.reason == "cancelled" and self._interrupted):
+            summary = (f"— {FINISH_TEXT.get(event.reason, event.reason)} · {event.steps} step(s) · "
+                       f"{event.generated_tokens} tokens · {event.seconds:.1f} s")
+            kind = {"done": "muted", "cancelled": "warning"}.get(event.reason, "error")
+            await self.transcript.add_notice(summary, kind)
+        dropped = [p for p in self.pending if p.done]
+        if dropped:
+            self.pending = [p for p in self.pending if not p.done]
+            self.transcript.proposals_dropped([p.proposal.id for p in dropped])
+            self.app.review_dropped()
+        self.status.show_pending(len(self.pending))
+        self.query_one(GuardBanner).show(None if event.reason != "guard_stopped" else self.guard_state)
+        self.busy = False
+
+    # -- review ----------------------------------------------------------------------------------
+
+    async def _proposal_ready(self, event: ev.ProposalReady) -> None:
+        auto = event.reply.done()  # the agent resolved it itself (auto-approve)
+        await self.transcript.proposal_ready(event, auto)
+        if auto:
+            return
+        self.pending.append(PendingReview.from_event(event))
+        self.status.show_pending(len(self.pending))
+        self.action_review()
+
+    def action_review(self) -> None:
+        waiting = [p for p in self.pending if not p.done]
+        if not waiting:
+            self.notify("No edit is waiting for review.")
+            return
+        self.app.open_review(waiting, self._reviewed)
+
+    def _reviewed(self, decisions) -> None:
+        """The review screen closed: `decisions` is [(PendingReview, Review)], or None for "later"."""
+        if not decisions:
+            return
+        late = []
+        for pending, review in decisions:
+            if not pending.resolve(review):
+                late.append(pending.proposal.path)
+            if pending in self.pending:
+                self.pending.remove(pending)
+        self.status.show_pending(len(self.pending))
+        if late:
+            self.notify(f"Too late: the turn ended before the review of {', '.join(late)}.", severity="warning")
+        self.prompt.focus()
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    async def run_command(self, name: str, arg: str) -> None:
+        if name not in COMMAND_NAMES:
+            await self.transcript.add_notice(f"Unknown command /{name}; /help lists them.", "error")
+            return
+        await getattr(self, f"command_{name}")(arg)
+
+    def _refuse_while_busy(self, what: str) -> bool:
+        if self.busy:
+            self.notify(f"Wait for the turn to finish (or press Esc) before {what}.", severity="warning")
+        return self.busy
+
+    async def command_help(self, arg: str) -> None:
+        await self.transcript.add(Markdown(help_markdown(), classes="help"))
+
+    async def command_model(self, arg: str) -> None:
+        if arg:
+            self.app.switch_model(arg)
+        else:
+            self.app.action_models()
+
+    async def command_diff(self, arg: str) -> None:
+        self.show_diff()
+
+    async def command_undo(self, arg: str) -> None:
+        self.action_undo()
+
+    async def command_review(self, arg: str) -> None:
+        self.action_review()
+
+    async def command_clear(self, arg: str) -> None:
+        if self._refuse_while_busy("clearing the conversation"):
+            return
+        self.agent.clear()
+        self.guard_state = None
+        await self.transcript.clear()
+        self.status.show_guard(None, self.agent.config.guard.enabled)
+        self.status.show_context(0, self._context_limit())
+        await self.transcript.add_notice("New conversation. (Files are unchanged; /undo still works.)")
+
+    async def command_guard(self, arg: str) -> None:
+        if arg in ("on", "off"):
+            if self._refuse_while_busy("changing the guard"):
+                return
+            set_guard_enabled(self.agent, arg == "on")
+            self.guard_state = None
+            self.status.show_guard(None, arg == "on")
+            await self.transcript.add_notice(f"Read-loop guard {arg} for this session.")
+            return
+        config = self.agent.config.guard
+        state = self.guard_state or self.agent.guard.state()
+        await self.transcript.add_notice(
+            f"Read-loop guard {'on' if config.enabled else 'off'}: level {state.level}, "
+            f"{state.reads_since_edit} reads since the last edit; the first {config.allowance} reads of a task are "
+            f"free, a nudge at {config.nudge_at}, an edit forced at {config.force_at}. /guard on|off switches it.")
+
+    async def command_approve(self, arg: str) -> None:
+        on = {"on": True, "off": False}.get(arg, not self.agent.config.auto_approve)
+        self.app.set_auto_approve(on)
+        await self.transcript.add_notice(
+            "Auto-approve on: edits are applied without review (u or /undo puts them back)." if on
+            else "Auto-approve off: every edit waits for your review.", "warning" if on else "info")
+
+    async def command_theme(self, arg: str) -> None:
+        if not arg:
+            self.app.action_change_theme()
+        elif arg in self.app.available_themes:
+            self.app.theme = arg
+        else:
+            await self.transcript.add_notice(
+                f"No theme {arg!r}; there are {', '.join(sorted(self.app.available_themes))}.", "error")
+
+    async def command_quit(self, arg: str) -> None:
+        self.app.exit()
+
+    # -- working-tree actions (git runs off the UI thread) -------------------------------------------
+
+    def action_undo(self) -> None:
+        if self._refuse_while_busy("undoing"):
+            return
+        self._undo()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="files")
+    def _undo(self) -> None:
+        result = self.agent.toolbox.proposals.undo()
+        kind = "success" if result.startswith("Undid") else "warning"
+        self.app.call_from_thread(self.notice, result, kind)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="files")
+    def show_diff(self) -> None:
+        try:
+            text = self.agent.toolbox.workspace.diff_head()
+        except Exception as exc:  # noqa: BLE001 - a git failure is one line, never a crash
+            self.app.call_from_thread(self.notice, f"git diff failed: {exc}", "error")
+            return
+        if not text.strip():
+            self.app.call_from_thread(self.notice, "No changes against HEAD.")
+            return
+        self.app.call_from_thread(self._add_diff, text)
+
+    async def _add_diff(self, text: str) -> None:
+        await self.transcript.add(DiffBlock(text, pygments_style_for(self.app.theme)))

@@ -1,0 +1,111 @@
+"""The status line: model and backend (or load progress), tok/s, context used, the guard
+meter, edits waiting for review, and auto-approve when it is on."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Label, ProgressBar
+
+from ...core.events import GenerationStats, GuardState
+from .guard_meter import GuardMeter
+
+LIVE_REFRESH = 0.25  # seconds between live tok/s redraws
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class StatusBar(Horizontal):
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._live_start: float | None = None
+        self._live_count = 0
+        self._live_shown = 0.0
+        self._working_since: float | None = None
+        self._frame = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label("no model", id="status-model")
+        yield Label("", id="status-working")
+        yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, id="status-progress")
+        yield Label("", id="status-speed")
+        yield Label("", id="status-context")
+        yield GuardMeter(id="status-guard")
+        yield Label("", id="status-pending")
+        yield Label("AUTO-APPROVE", id="status-auto")
+
+    def on_mount(self) -> None:
+        self.query_one("#status-progress").display = False
+        self.query_one("#status-pending").display = False
+        self.query_one("#status-auto").display = False
+        self.query_one("#status-working").display = False
+        # A prompt can take a while to prefill on a CPU before the first token: the spinner and
+        # the elapsed seconds say the model is working, not stuck.
+        self.set_interval(0.25, self._tick_working)
+
+    # -- a turn in progress --------------------------------------------------------------
+
+    def show_working(self, on: bool) -> None:
+        self._working_since = time.monotonic() if on else None
+        label = self.query_one("#status-working", Label)
+        label.display = on
+        self._tick_working()
+
+    def _tick_working(self) -> None:
+        if self._working_since is None:
+            return
+        self._frame = (self._frame + 1) % len(SPINNER)
+        elapsed = time.monotonic() - self._working_since
+        self.query_one("#status-working", Label).update(Content(f"{SPINNER[self._frame]} {elapsed:.0f}s"))
+
+    # -- model ---------------------------------------------------------------------------
+
+    def show_model(self, name: str, backend: str, loading: str = "", stage: str = "",
+                   fraction: float | None = None) -> None:
+        label = self.query_one("#status-model", Label)
+        bar = self.query_one("#status-progress", ProgressBar)
+        if loading:
+            label.update(Content(f"⟳ {loading}: {stage or 'starting'}"))
+            bar.display = True
+            bar.update(total=1.0 if fraction is not None else None, progress=fraction or 0.0)
+        else:
+            label.update(Content(f"◆ {name} · {backend}" if name else "no model (ctrl+o to pick one)"))
+            bar.display = False
+
+    # -- generation ----------------------------------------------------------------------
+
+    def text_arrived(self) -> None:
+        """One streamed piece: an estimate of tok/s while a generation runs."""
+        now = time.monotonic()
+        if self._live_start is None:
+            self._live_start, self._live_count = now, 0
+        self._live_count += 1
+        elapsed = now - self._live_start
+        if elapsed > 0.5 and now - self._live_shown >= LIVE_REFRESH:
+            self._live_shown = now
+            self.query_one("#status-speed", Label).update(Content(f"≈{self._live_count / elapsed:.1f} tok/s"))
+
+    def generation_done(self, stats: GenerationStats, context_limit: int) -> None:
+        self._live_start = None
+        speed = f"{stats.decode_tps:.1f} tok/s" if stats.decode_tps > 0 else "– tok/s"
+        self.query_one("#status-speed", Label).update(Content(speed))
+        self.show_context(stats.prompt_tokens + stats.generated_tokens, context_limit)
+
+    def show_context(self, used: int, limit: int) -> None:
+        text = f"ctx {used:,}/{limit:,}" if limit else f"ctx {used:,}"
+        label = self.query_one("#status-context", Label)
+        label.update(Content(text))
+        label.set_class(bool(limit) and used > 0.85 * limit, "-high")
+
+    def show_guard(self, state: GuardState | None, enabled: bool = True) -> None:
+        self.query_one(GuardMeter).show(state, enabled)
+
+    def show_pending(self, n: int) -> None:
+        label = self.query_one("#status-pending", Label)
+        label.display = n > 0
+        label.update(Content(f"✎ {n} edit{'s' if n != 1 else ''} to review (ctrl+r)"))
+
+    def show_auto_approve(self, on: bool) -> None:
+        self.query_one("#status-auto").display = on
