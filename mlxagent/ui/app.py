@@ -144,11 +144,15 @@ class MlxAgentApp(App[int]):
         self.push_screen(self.chat)
         self.switch_model(self.model_spec)
 
+    def on_unmount(self) -> None:
+        # Quitting mid-download or mid-load: the worker stops at its next cancel check.
+        self._job_cancel.set()
+
     def _not_a_repo_closed(self, outcome: str | None) -> None:
         if outcome == "initialized":
             self.open_workspace()
         else:
-            self.exit(1)
+            self.exit(1, return_code=1)
 
     # -- models -------------------------------------------------------------------------------
 
