@@ -43,6 +43,10 @@ DEFAULT_SERVER: dict[str, Any] = {
     "port": 8000,
     "loop_guard": True,
     "edit_tools": ["edit_file", "write_file", "apply_patch", "str_replace_editor"],
+    "max_request_bytes": 8 * 1024 * 1024,  # larger request bodies get a 413
+    "max_queue": 32,  # requests waiting for the model beyond this get a 503
+    "cache_sessions": 4,  # conversations whose prompt cache is kept (LRU)
+    "cache_mb": 1024,  # memory the kept prompt caches may take together
 }
 
 # Built-in per-model guard thresholds; the user's [guard.models.NAME] tables win over them.
@@ -117,7 +121,9 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
     "max_tokens": COUNT,
     "temperature": TEMPERATURE,
 }
-SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST}
+SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST,
+                                   "max_request_bytes": COUNT, "max_queue": COUNT, "cache_sessions": COUNT,
+                                   "cache_mb": COUNT}
 TABLES = ("guard", "server", "aliases")
 GUARD_KEYS = tuple(f.name for f in dataclasses.fields(GuardConfig))
 

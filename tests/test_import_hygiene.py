@@ -1,4 +1,4 @@
-"""The domain (core/, model/) never imports Textual or Rich, so it runs headless."""
+"""The domain (core/, model/) and the HTTP server never import Textual or Rich, so they run headless."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import pytest
 
 import mlxagent.core
 import mlxagent.model
+import mlxagent.server
 
 
 def _domain_modules() -> list[str]:
     names = []
-    for package in (mlxagent.core, mlxagent.model):
+    for package in (mlxagent.core, mlxagent.model, mlxagent.server):
         names.append(package.__name__)
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             names.append(info.name)

@@ -50,7 +50,11 @@ class MlxChatModel:
         stop: tuple[str, ...] = (),
         sampling: SamplingSettings | None = None,
         temperature: float | None = None,
+        session: ChatSession | None = None,
+        prompt: list[int] | None = None,
     ) -> Iterator[Chunk]:
+        """`session`: generate in that session (and its KV cache) instead of this model's own;
+        `prompt`: the tokens of `messages` and `tools` when the caller has them already."""
         sampling = sampling or self.sampling
         if temperature is not None:
             sampling = replace(sampling, temperature=temperature)
@@ -58,7 +62,8 @@ class MlxChatModel:
         if constraint is not None and constraint.tools:
             fmt = format_for(self.tool_format)
             processors = [ToolCallConstraint(self.loaded.tokenizer, fmt, constraint.tools, constraint.forced)]
-        yield from self.session.generate(
-            self.prompt_tokens(messages, tools), max_tokens=max_tokens, sampling=sampling,
+        tokens = prompt if prompt is not None else self.prompt_tokens(messages, tools)
+        yield from (session or self.session).generate(
+            tokens, max_tokens=max_tokens, sampling=sampling,
             stop=stop, logits_processors=processors, cancel=cancel,
         )

@@ -64,6 +64,32 @@ class ChatSession:
         self._cache = None
         self.cached_tokens = []
 
+    @property
+    def cache_nbytes(self) -> int:
+        """Bytes the KV cache holds (as allocated, which grows in steps)."""
+        return sum(int(getattr(c, "nbytes", 0) or 0) for c in self._cache or ())
+
+    def fork(self, keep: int) -> "ChatSession | None":
+        """A new session whose KV cache is a copy of this one's first `keep` tokens, leaving this
+        one as it is; None where the cache is not a plain KV cache (those cannot be cut)."""
+        import mlx.core as mx
+        from mlx_lm.models.cache import KVCache
+
+        if not self._cache or any(type(c) is not KVCache or c.keys is None for c in self._cache):
+            return None
+        keep = max(0, min(keep, len(self.cached_tokens), self._cache[0].offset))
+        other = ChatSession(self.loaded, reuse=self.reuse, prefill_step_size=self.prefill_step_size)
+        caches = []
+        for c in self._cache:
+            copy = KVCache()
+            if keep:
+                copy.keys, copy.values, copy.offset = c.keys[..., :keep, :], c.values[..., :keep, :], keep
+            caches.append(copy)
+        mx.eval([x for c in caches if c.keys is not None for x in (c.keys, c.values)])
+        other._cache = caches
+        other.cached_tokens = self.cached_tokens[:keep]
+        return other
+
     def encode(self, text: str) -> list[int]:
         return list(self.loaded.tokenizer.encode(text, add_special_tokens=False))
 

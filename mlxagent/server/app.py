@@ -1,0 +1,445 @@
+"""Starlette routes for the OpenAI-compatible API, and `serve()` for `mlxagent serve`.
+
+Routes:
+
+    GET    /health, /v1/health               liveness, loaded model, queue length
+    GET    /v1/models                        installed models with their aliases, then the aliases
+    GET    /v1/models/{id}                   one of those
+    POST   /v1/models/install                {"model_id", "name"} -> 202 and an install job
+    GET    /v1/models/install                all install jobs
+    GET    /v1/models/install/{job}?wait=S   one job (waits up to S seconds for it to finish)
+    DELETE /v1/models/install/{job}          cancel it
+    POST   /v1/chat/completions              chat completions, plain or streamed (SSE)
+    GET    /v1/stats                         token counts, prompt-cache pool, last generation
+
+Every error is `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx status; no
+traceback ever reaches a client, and no bad request stops the server. Bodies are read up
+to `server.max_request_bytes`. A client that disconnects cancels its generation (or its
+place in the queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .. import __version__
+from ..config import DEFAULT_SERVER, Settings, guard_config_for, load_settings
+from . import responses
+from .jobs import InstallJobs
+from .schemas import ApiError, parse_chat_request, parse_install_request, parse_json_object
+from .store import ModelStore
+from .worker import Channel, Failed, Finished, GenerationJob, ModelWorker, Started, ToolCalls, Delta
+
+log = logging.getLogger("mlxagent.server")
+
+MAX_DRAIN_BYTES = 64 * 1024 * 1024  # an oversized body is read (and dropped) up to this, so the 413 arrives
+MAX_WAIT_SECONDS = 120.0
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class ServerState:
+    settings: Settings
+    store: Any  # ModelStore, or what a test injects
+    worker: ModelWorker
+    jobs: InstallJobs
+    max_request_bytes: int
+    guard_default: bool
+    edit_tools: frozenset[str]
+
+
+def _server_setting(settings: Settings, key: str) -> Any:
+    return settings.server.get(key, DEFAULT_SERVER[key])
+
+
+def create_app(*, settings: Settings | None = None, provider: Any = None, store: Any = None,
+               preload: str | None = None) -> Starlette:
+    """The ASGI app. `provider` (loads models) and `store` (finds and installs them) may be injected."""
+    if settings is None:
+        settings, _ = load_settings()
+    if store is None:
+        from .. import paths
+
+        store = ModelStore(settings.aliases, config_path=paths.config_file())
+    if provider is None:
+        from .provider import RuntimeProvider
+
+        provider = RuntimeProvider(_server_setting(settings, "cache_sessions"),
+                                   _server_setting(settings, "cache_mb") * 1024 * 1024)
+    mlx_lock = threading.Lock()
+
+    def guard_config(model_name: str):
+        return dataclasses.replace(guard_config_for(settings, model_name), enabled=True)
+
+    worker = ModelWorker(provider, guard_config, default_max_tokens=settings.max_tokens,
+                         default_temperature=settings.temperature, max_queue=_server_setting(settings, "max_queue"),
+                         mlx_lock=mlx_lock)
+    jobs = InstallJobs(lambda job: store.install(job.plan, job.name, job.report, job.cancel.is_set, mlx_lock))
+    state = ServerState(
+        settings=settings, store=store, worker=worker, jobs=jobs,
+        max_request_bytes=_server_setting(settings, "max_request_bytes"),
+        guard_default=bool(_server_setting(settings, "loop_guard") and settings.guard.get("enabled", True)),
+        edit_tools=frozenset(_server_setting(settings, "edit_tools")),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        worker.start()
+        jobs.start()
+        if preload:
+            target = await run_in_threadpool(store.lookup, preload)
+            worker.submit(GenerationJob(target, None, emit=lambda _event: None))
+        try:
+            yield
+        finally:
+            jobs.stop()
+            await run_in_threadpool(worker.stop)
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/v1/health", health, methods=["GET"]),
+        Route("/v1/stats", stats, methods=["GET"]),
+        Route("/v1/models/install", install, methods=["POST"]),
+        Route("/v1/models/install", list_jobs, methods=["GET"]),
+        Route("/v1/models/install/{job_id}", get_job, methods=["GET"]),
+        Route("/v1/models/install/{job_id}", cancel_job, methods=["DELETE"]),
+        Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error})
+    app.state.mlxagent = state
+    return app
+
+
+def _state(request: Request) -> ServerState:
+    return request.app.state.mlxagent
+
+
+# ---------------------------------------------------------------- errors
+def error_response(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if exc.status_code != 404 else f"No such endpoint: {request.method} {request.url.path}"
+    if exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}."
+    body = ApiError(exc.status_code, str(message), code=HTTP_CODES.get(exc.status_code)).body()
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("internal error on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    return error_response(ApiError(500, f"internal error: {type(exc).__name__}", code="internal_error"))
+
+
+# ---------------------------------------------------------------- bodies
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, at most `limit` bytes; 413 past that (the rest is drained so the client reads the 413)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ApiError(400, "The Content-Length header is not a number.", code="invalid_header") from None
+        if size > limit:
+            await _drain(request)
+            raise _too_large(limit, size)
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            await _drain(request, total)
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int, size: int | None = None) -> ApiError:
+    got = f" ({size} bytes)" if size is not None else ""
+    return ApiError(413, f"The request body is too large{got}: at most {limit} bytes are accepted "
+                         "(server.max_request_bytes).", code="request_too_large")
+
+
+async def _drain(request: Request, seen: int = 0) -> None:
+    with contextlib.suppress(Exception):
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > MAX_DRAIN_BYTES:
+                return
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    return parse_json_object(await read_body(request, _state(request).max_request_bytes))
+
+
+# ---------------------------------------------------------------- simple routes
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": __version__, **_state(request).worker.health()})
+
+
+async def stats(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(_state(request).worker.stats))
+
+
+async def list_models(request: Request) -> Response:
+    rows = await run_in_threadpool(_state(request).store.list_models)
+    return JSONResponse({"object": "list", "data": rows})
+
+
+async def get_model(request: Request) -> Response:
+    model_id = request.path_params["model_id"]
+    rows = await run_in_threadpool(_state(request).store.list_models)
+    for row in rows:
+        if row["id"] == model_id:
+            return JSONResponse(row)
+    raise ApiError(404, f"The model '{model_id}' does not exist or is not installed.", param="model",
+                   code="model_not_found")
+
+
+# ---------------------------------------------------------------- installs
+async def install(request: Request) -> Response:
+    state = _state(request)
+    req = parse_install_request(await _json_body(request))
+    plan = await run_in_threadpool(state.store.classify, req.model_id, req.name)
+    job = state.jobs.submit(req.model_id, req.name, plan)
+    return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/models/install/{job.id}"})
+
+
+async def list_jobs(request: Request) -> Response:
+    return JSONResponse({"object": "list", "data": [j.to_dict() for j in _state(request).jobs.all()]})
+
+
+def _job(request: Request):
+    job = _state(request).jobs.get(request.path_params["job_id"])
+    if job is None:
+        raise ApiError(404, f"No install job {request.path_params['job_id']!r}.", param="job_id", code="not_found")
+    return job
+
+
+async def get_job(request: Request) -> Response:
+    job = _job(request)
+    wait = request.query_params.get("wait")
+    if wait is not None:
+        try:
+            seconds = float(wait)
+            if not 0 <= seconds <= MAX_WAIT_SECONDS:
+                raise ValueError
+        except ValueError:
+            raise ApiError(400, f"'wait' must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}.", param="wait",
+                           code="invalid_value") from None
+        loop = asyncio.get_running_loop()
+        finished = asyncio.Event()
+        job.add_done_callback(lambda: loop.call_soon_threadsafe(finished.set))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(finished.wait(), seconds)
+    return JSONResponse(job.to_dict())
+
+
+async def cancel_job(request: Request) -> Response:
+    job = _job(request)
+    job.cancel.set()
+    return JSONResponse(job.to_dict())
+
+
+# ---------------------------------------------------------------- chat completions
+async def _watch_disconnect(request: Request, cancel: threading.Event) -> None:
+    """Set `cancel` when the client goes away (the body has been read by then)."""
+    with contextlib.suppress(Exception):
+        while True:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                cancel.set()
+                return
+
+
+async def chat_completions(request: Request) -> Response:
+    state = _state(request)
+    chat = parse_chat_request(await _json_body(request), request.headers.get("x-mlxagent-guard"))
+    target = await run_in_threadpool(state.store.lookup, chat.model)
+    channel = Channel(asyncio.get_running_loop())
+    job = GenerationJob(target, chat, emit=channel.put,
+                        guard=state.guard_default if chat.guard is None else chat.guard,
+                        edit_tools=state.edit_tools | frozenset(chat.edit_tools))
+    state.worker.submit(job)
+    watcher = asyncio.create_task(_watch_disconnect(request, job.cancel))
+    handed_over = False
+    try:
+        first = await channel.get()
+        if isinstance(first, Failed):
+            return error_response(first.error)
+        if not isinstance(first, Started):  # cancelled while waiting: the client is gone
+            return Response(status_code=499)
+        if chat.stream:
+            handed_over = True
+            return StreamingResponse(_stream(chat, job, channel, watcher, first.model), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return await _collect(chat, channel, first.model)
+    finally:
+        if not handed_over:
+            job.cancel.set()  # a no-op when the job is done; stops it when this handler was cancelled
+            watcher.cancel()
+
+
+async def _collect(chat, channel: Channel, model: str) -> Response:
+    content: list[str] = []
+    calls: list[dict[str, Any]] = []
+    while True:
+        event = await channel.get()
+        if isinstance(event, Delta):
+            content.append(event.text)
+        elif isinstance(event, ToolCalls):
+            calls = event.calls
+        elif isinstance(event, Failed):
+            return error_response(event.error)
+        elif isinstance(event, Finished):
+            body = responses.completion(responses.completion_id(), int(time.time()), model, "".join(content), calls,
+                                        event.finish_reason, event.usage, event.guard)
+            return JSONResponse(body)
+
+
+async def _stream(chat, job: GenerationJob, channel: Channel, watcher: asyncio.Task, model: str):
+    writer = responses.ChunkWriter(model)
+    try:
+        yield writer.role()
+        while True:
+            event = await channel.get()
+            if isinstance(event, Delta):
+                yield writer.content(event.text)
+            elif isinstance(event, ToolCalls):
+                for chunk in writer.tool_calls(event.calls):
+                    yield chunk
+            elif isinstance(event, Failed):
+                yield responses.sse(event.error.body())
+                yield responses.DONE
+                return
+            elif isinstance(event, Finished):
+                if event.finish_reason == "cancelled":
+                    return
+                yield writer.finish(event.finish_reason, event.guard)
+                if chat.include_usage:
+                    yield writer.usage(event.usage)
+                yield responses.DONE
+                return
+    finally:
+        job.cancel.set()  # the client went away mid-stream (or the stream ended: then a no-op)
+        watcher.cancel()
+
+
+# ---------------------------------------------------------------- running it
+def _uvicorn_server(app: Starlette, host: str, port: int, on_ready: Callable[[Any], None] | None,
+                    log_level: str = "info"):
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        port: int | None = None
+
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            self.port = self.servers[0].sockets[0].getsockname()[1]
+            if on_ready is not None:
+                on_ready(self)
+
+        async def shutdown(self, sockets=None) -> None:
+            # Generations in flight end now (streams get a "shutting down" error event), so
+            # uvicorn's graceful wait for open requests is short.
+            app.state.mlxagent.worker.drain()
+            await super().shutdown(sockets)
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on",
+                            timeout_graceful_shutdown=5, timeout_keep_alive=5)
+    return Server(config)
+
+
+class BackgroundServer:
+    """The app served on a thread (tests, embedding): `start()` returns once it is listening."""
+
+    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        self.host = host
+        self._ready = threading.Event()
+        self.server = _uvicorn_server(app, host, port, lambda _s: self._ready.set(), log_level)
+        self._thread = threading.Thread(target=self.server.run, name="mlxagent-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        assert self.server.port is not None
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> "BackgroundServer":
+        self._thread.start()
+        for _ in range(int(timeout * 10)):
+            if self._ready.wait(0.1):
+                return self
+            if not self._thread.is_alive():
+                break
+        raise RuntimeError("the server did not start")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout)
+
+
+def serve(host: str | None = None, port: int | None = None, model: str | None = None) -> int:
+    """`mlxagent serve`: run until Ctrl+C. Host and port default to the settings ([server])."""
+    settings, warnings = load_settings()
+    for warning in warnings:
+        print(f"mlxagent: {warning}", file=sys.stderr)
+    host = host or _server_setting(settings, "host")
+    port = _server_setting(settings, "port") if port is None else port
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    app = create_app(settings=settings, preload=model)
+    if model:
+        try:
+            app.state.mlxagent.store.lookup(model)
+        except ApiError as e:
+            print(f"mlxagent: {e.message}", file=sys.stderr)
+            return 1
+    if host not in LOOPBACK:
+        print(f"mlxagent: warning: listening on {host}, not loopback: anyone who can reach this machine can use "
+              "the model and install models.", file=sys.stderr)
+
+    def ready(server) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        print(f"mlxagent: serving on http://{shown}:{server.port}/v1 (OpenAI-compatible; Ctrl+C stops)",
+              file=sys.stderr, flush=True)
+
+    server = _uvicorn_server(app, host, port, ready)
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind or start (it has logged why)
+        print(f"mlxagent: could not serve on {host}:{port}", file=sys.stderr)
+        return 1
+    return 0

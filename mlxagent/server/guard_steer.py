@@ -1,0 +1,133 @@
+"""Server-side loop prevention: the read-loop guard applied to a client's conversation.
+
+The server runs no tools, so the guard cannot watch calls as they happen; instead the
+conversation's tool calls (and their results) are replayed through a fresh
+`ReadLoopGuard`, exactly in the order the agent loop would have fed them. A user message
+starts a new task, as in the agent. What the guard then says decides the response:
+
+* ``nudge``: a note is appended to the last tool result ("make the change now").
+* ``force``: if the client offered an edit-type tool (named in the configured
+  ``edit_tools`` list or in the request's ``mlxagent.edit_tools``), the generation is
+  constrained to one call to those tools; otherwise (and at ``stopped``) no generation
+  runs and a clear assistant message explains the loop.
+
+An explicit `tool_choice` of "none" or a named function is the client's decision and
+is left alone. Which tools count as edits is the only thing the server tells the guard:
+every other tool called counts as a read (no progress), and an edit whose result reads
+like an error counts as a failed edit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..core.events import GuardState
+from ..core.guard import GuardConfig, ReadLoopGuard
+
+ERROR_RESULT = re.compile(r"^\s*(\[step \d+\]\s*)?(✗\s*)?(error|failed|failure|exception|traceback|"
+                          r"tool call error)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SteerPlan:
+    action: str  # "none" | "nudge" | "force" | "explain"
+    messages: list[dict[str, Any]]  # the conversation to generate from
+    state: GuardState | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)  # force: the only tools the call may use
+    message: str = ""  # explain: the whole reply
+
+    def info(self) -> dict[str, Any] | None:
+        """What the client sees under `mlxagent.guard` in the response."""
+        if self.state is None:
+            return None
+        s = self.state
+        return {"level": s.level, "action": self.action, "reason": s.reason, "reads_since_edit": s.reads_since_edit,
+                "nudge_at": s.nudge_at, "force_at": s.force_at,
+                "tools": [t["function"]["name"] for t in self.tools]}
+
+
+def _arguments(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            return {"arguments": raw}
+    return raw
+
+
+def _no_fingerprint(_path: str) -> None:
+    return None  # the server cannot see the client's files: reads are never skipped
+
+
+def replay(messages: list[dict[str, Any]], config: GuardConfig, edit_names: Iterable[str],
+           tool_names: Iterable[str] = ()) -> ReadLoopGuard:
+    """A guard that has seen every tool call of the conversation, in order."""
+    edits = frozenset(edit_names)
+    called = {c["function"]["name"] for m in messages for c in m.get("tool_calls") or ()}
+    guard = ReadLoopGuard(config)
+    guard.EDIT = edits
+    guard.READ_ONLY = frozenset((called | set(tool_names)) - edits)
+    results = {m.get("tool_call_id"): m.get("content") or "" for m in messages if m["role"] == "tool"}
+    for message in messages:
+        if message["role"] == "user":
+            guard.reset_task()
+            continue
+        calls = (message.get("tool_calls") or []) if message["role"] == "assistant" else []
+        for index, call in enumerate(calls):
+            name = call["function"]["name"]
+            arguments = _arguments(call["function"].get("arguments"))
+            level_before = guard.level
+            guard.before_tool(name, arguments, _no_fingerprint)
+            result = results.get(call.get("id"))
+            is_error = result is not None and bool(ERROR_RESULT.match(result))
+            guard.after_tool(name, arguments, is_error, index, len(calls))
+            if name in edits and result is not None:
+                if not is_error:
+                    guard.on_proposal_resolved("applied")
+                elif level_before == "force":
+                    guard.on_forced_edit_invalid((result.strip().splitlines() or ["error"])[0][:200])
+    return guard
+
+
+def _with_note(messages: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
+    out = [dict(m) for m in messages]
+    out[-1]["content"] = f"{out[-1].get('content') or ''}\n\n{note}"
+    return out
+
+
+def plan(messages: list[dict[str, Any]], tools: list[dict[str, Any]], tool_choice: str,
+         config: GuardConfig, edit_names: Iterable[str]) -> SteerPlan:
+    """What the guard makes of this conversation, and how the response is to be steered."""
+    if not config.enabled:
+        return SteerPlan("none", messages)
+    offered = [t["function"]["name"] for t in tools]
+    edits = set(edit_names)
+    guard = replay(messages, config, edits, offered)
+    state = guard.state()
+    if messages[-1]["role"] != "tool" or tool_choice in ("none", "function") or state.level == "ok":
+        return SteerPlan("none", messages, state)
+    offered_edits = [t for t in tools if t["function"]["name"] in edits]
+    names = " or ".join(t["function"]["name"] for t in offered_edits)
+    if state.level == "nudge":
+        todo = f"make the change now with {names}" if offered_edits else "answer with what you have found"
+        note = (f"[loop guard] {state.reads_since_edit} calls since the last edit without progress"
+                f"{f' ({state.reason})' if state.reason else ''}. You have enough context: {todo}.")
+        return SteerPlan("nudge", _with_note(messages, note), state)
+    if state.level == "force" and offered_edits:
+        note = (f"[loop guard] You have read enough ({state.reason}). Propose the edit now with {names}; "
+                "only an edit call is accepted.")
+        return SteerPlan("force", _with_note(messages, note), state, tools=offered_edits)
+    return SteerPlan("explain", messages, state, message=explanation(state))
+
+
+def explanation(state: GuardState) -> str:
+    if state.level == "stopped":
+        return (f"I have stopped because I am not making progress: {state.reason}. "
+                "Please tell me which file to change and what the change should be, and I will try again.")
+    return (f"I have stopped myself before looping: I have made {state.reads_since_edit} tool calls without "
+            f"changing anything ({state.reason}). No edit tool is available to me in this conversation, so I "
+            "cannot make the change myself. Tell me which file to change and how, or offer me an edit tool "
+            "(for example edit_file or apply_patch) and I will make the change.")

@@ -1,0 +1,382 @@
+"""One thread owns the model: generation jobs wait in a queue and run one at a time.
+
+A job names its model; when that is not the loaded one the worker drops the old model
+(and its prompt caches) and loads the new one first. Each job carries a
+`threading.Event`: the HTTP side sets it when the client goes away, and the generation
+stops within a token (a job still waiting is skipped). The worker reports to the HTTP
+side through `emit`, which hands events to the request's asyncio queue:
+
+    Started -> Delta* -> ToolCalls? -> Finished        or        Failed (at any point)
+
+The worker also decides what to generate: tool choice, the read-loop guard's steering
+(`guard_steer`), the constraint for forced calls, and splitting streamed text from
+tool-call markup (`ToolTextSplitter`), so the HTTP side only formats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any, Callable, Protocol
+
+from ..core.events import GenerationStats
+from ..core.formats import ConstraintError, ToolFormat, format_for
+from ..core.guard import GuardConfig
+from ..core.llm import Constraint
+from ..core.textstream import StopStringScanner
+from ..errors import MlxAgentError, ModelError
+from ..model.session import SamplingSettings
+from . import guard_steer
+from .schemas import ApiError, ChatRequest
+from .store import ModelTarget
+
+log = logging.getLogger("mlxagent.server")
+
+FINISH_REASONS = {"stop": "stop", "stop_string": "stop", "length": "length", "cancelled": "cancelled"}
+
+
+class Provider(Protocol):
+    def load(self, target: ModelTarget) -> Any: ...  # a ChatModel
+
+    def release(self) -> None: ...
+
+
+# ---------------------------------------------------------------- events for the HTTP side
+@dataclass(frozen=True)
+class Started:
+    model: str
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCalls:
+    calls: list[dict[str, Any]]  # OpenAI `tool_calls` entries
+
+
+@dataclass(frozen=True)
+class Finished:
+    finish_reason: str  # "stop" | "length" | "tool_calls" | "cancelled"
+    usage: dict[str, Any]
+    guard: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: ApiError
+
+
+class Channel:
+    """Events from the worker thread into one request's asyncio queue."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    def put(self, item: Any) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            pass
+
+    async def get(self) -> Any:
+        return await self.queue.get()
+
+
+@dataclass
+class GenerationJob:
+    target: ModelTarget
+    chat: ChatRequest | None  # None: only load the model
+    emit: Callable[[Any], None]
+    guard: bool = True
+    edit_tools: frozenset[str] = frozenset()
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+def shutting_down() -> ApiError:
+    return ApiError(503, "The server is shutting down.", code="shutting_down")
+
+
+def usage_of(stats: GenerationStats | None) -> dict[str, Any]:
+    prompt = stats.prompt_tokens if stats else 0
+    completion = stats.generated_tokens if stats else 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": stats.reused_tokens if stats else 0}}
+
+
+class ToolTextSplitter:
+    """Streams the text before a tool call and holds back the call's markup for parsing."""
+
+    def __init__(self, fmt: ToolFormat) -> None:
+        self.marker = fmt.tool_call_start
+        self.prefixes = tuple(fmt.reply_prefixes)
+        self.scanner = StopStringScanner([self.marker]) if self.marker else None
+        self.text = ""
+        self.shown = 0
+        self.hiding = False
+        self.visible_only = False  # markerless formats: the reply did not open with a call
+
+    def feed(self, text: str) -> str:
+        self.text += text
+        if self.hiding:
+            return ""
+        if self.scanner is not None:
+            out, hit = self.scanner.feed(text)
+            self.hiding = hit
+        else:
+            out = self._bare()
+        self.shown += len(out)
+        return out
+
+    def _bare(self) -> str:
+        """Formats without a start marker (Llama 3.1): a call is a reply that opens with JSON."""
+        if self.visible_only:
+            return self.text[self.shown:]
+        head = self.text.lstrip()
+        if head.startswith(("{", "[")) or any(head.startswith(p) for p in self.prefixes):
+            self.hiding = True
+            return ""
+        if not head or any(p.startswith(head) for p in self.prefixes):
+            return ""  # not decided yet
+        self.visible_only = True
+        return self.text[self.shown:]
+
+    def finish(self) -> tuple[str, str]:
+        """(visible text still held back, the hidden text from the call on)."""
+        if self.hiding:
+            return "", self.text[self.shown:]
+        rest = self.scanner.flush() if self.scanner is not None else self.text[self.shown:]
+        self.shown += len(rest)
+        return rest, ""
+
+
+class ModelWorker:
+    def __init__(self, provider: Provider, guard_config: Callable[[str], GuardConfig], *,
+                 default_max_tokens: int = 1024, default_temperature: float = 0.0, max_queue: int = 32,
+                 mlx_lock: threading.Lock | None = None) -> None:
+        self.provider = provider
+        self.guard_config = guard_config
+        self.default_max_tokens = default_max_tokens
+        self.default_temperature = default_temperature
+        self.max_queue = max_queue
+        self.mlx_lock = mlx_lock or threading.Lock()
+        self._queue: queue.Queue[GenerationJob | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._current: GenerationJob | None = None
+        self._model: Any = None
+        self._key: str | None = None
+        self.model_name: str | None = None
+        self._stopping = False
+        self._lock = threading.Lock()
+        self.totals = {"requests": 0, "completed": 0, "cancelled": 0, "failed": 0, "prompt_tokens": 0,
+                       "cached_tokens": 0, "prefilled_tokens": 0, "generated_tokens": 0, "model_loads": 0}
+        self.last: dict[str, Any] | None = None
+
+    # ---------------------------------------------------------------- control
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="mlxagent-model", daemon=True)
+            self._thread.start()
+
+    def drain(self) -> None:
+        """Shutting down: refuse new jobs, stop the running one, fail the waiting ones (503)."""
+        self._stopping = True
+        current = self._current
+        if current is not None:
+            current.cancel.set()
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job.emit(Failed(shutting_down()))
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.drain()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        try:
+            self.provider.release()
+        except Exception:  # noqa: BLE001 - shutting down anyway
+            log.exception("releasing the model failed")
+
+    def submit(self, job: GenerationJob) -> int:
+        """Queue a job; returns how many jobs are ahead of it. 503 when the queue is full."""
+        if self._stopping:
+            raise shutting_down()
+        waiting = self._queue.qsize()
+        if waiting >= self.max_queue:
+            raise ApiError(503, f"The server is busy: {waiting} requests are already waiting. Retry later.",
+                           code="server_busy", type="server_error")
+        ahead = waiting + (1 if self._current is not None else 0)
+        self._queue.put(job)
+        return ahead
+
+    def health(self) -> dict[str, Any]:
+        return {"model": self.model_name, "busy": self._current is not None, "queued": self._queue.qsize()}
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            out = {"model": self.model_name, "totals": dict(self.totals), "last": dict(self.last or {}),
+                   "queued": self._queue.qsize()}
+        stats = getattr(self.provider, "stats", None)
+        out["prompt_cache"] = stats() if callable(stats) else {}
+        return out
+
+    # ---------------------------------------------------------------- the thread
+    def _loop(self) -> None:
+        while (job := self._queue.get()) is not None:
+            self._current = job
+            try:
+                self._run(job)
+            except Exception as e:  # noqa: BLE001 - one bad job must never stop the worker
+                log.exception("generation failed")
+                job.emit(Failed(ApiError(500, f"internal error: {type(e).__name__}: {str(e)[:300]}",
+                                         code="internal_error")))
+            finally:
+                self._current = None
+
+    def _run(self, job: GenerationJob) -> None:
+        if job.cancel.is_set() or self._stopping:
+            self._count("cancelled")
+            job.emit(Finished("cancelled", usage_of(None)))
+            return
+        with self.mlx_lock:
+            try:
+                model = self._ensure(job.target)
+            except MlxAgentError as e:
+                self._count("failed")
+                job.emit(Failed(ApiError(500, f"The model '{job.target.name}' could not be loaded: {e}",
+                                         code="model_load_failed")))
+                return
+            if job.chat is None:
+                job.emit(Started(job.target.name))
+                job.emit(Finished("stop", usage_of(None)))
+                return
+            self._generate(job, model)
+
+    def _ensure(self, target: ModelTarget) -> Any:
+        if self._model is not None and self._key == target.key:
+            self.model_name = target.name
+            return self._model
+        self._model, self._key, self.model_name = None, None, None
+        log.info("loading model %s (%s)", target.name, target.spec)
+        model = self.provider.load(target)  # the provider drops the old model first
+        self._model, self._key, self.model_name = model, target.key, target.name
+        with self._lock:
+            self.totals["model_loads"] += 1
+        return model
+
+    def _generate(self, job: GenerationJob, model: Any) -> None:
+        chat = job.chat
+        assert chat is not None
+        with self._lock:
+            self.totals["requests"] += 1
+        tools = chat.tools if chat.tool_choice != "none" else []
+        plan = guard_steer.SteerPlan("none", chat.messages)
+        if job.guard and tools:
+            config = self.guard_config(f"{job.target.describe} {getattr(model, 'name', '')}")
+            plan = guard_steer.plan(chat.messages, chat.tools, chat.tool_choice, config, job.edit_tools)
+        guard = plan.info()
+        if plan.action == "explain":
+            job.emit(Started(job.target.name))
+            job.emit(Delta(plan.message))
+            self._finish(job, "stop", None, guard)
+            return
+        constraint = self._constraint(chat, tools, plan)
+        sampling = SamplingSettings(
+            temperature=self.default_temperature if chat.temperature is None else chat.temperature,
+            top_p=1.0 if chat.top_p is None else chat.top_p, seed=chat.seed)
+        max_tokens = chat.max_tokens or self.default_max_tokens
+
+        def start(constraint):
+            chunks = model.stream(plan.messages, tools, constraint=constraint, max_tokens=max_tokens,
+                                  cancel=job.cancel, stop=chat.stop, sampling=sampling)
+            return chunks, next(chunks)
+
+        try:
+            try:
+                chunks, first = start(constraint)
+            except ConstraintError:
+                if constraint is None or constraint.forced:
+                    raise
+                log.warning("tool schemas cannot be constrained; generating without a grammar")
+                chunks, first = start(None)
+        except ConstraintError as e:
+            return self._fail(job, ApiError(400, str(e), param="tools", code="invalid_tool_schema"))
+        except ModelError as e:  # the prompt is too long, or the chat template refuses the conversation
+            code = "context_length_exceeded" if "context" in str(e) else "invalid_conversation"
+            return self._fail(job, ApiError(400, str(e), param="messages", code=code))
+        except StopIteration:
+            chunks, first = iter(()), None
+        job.emit(Started(job.target.name))
+        splitter = ToolTextSplitter(format_for(model.tool_format)) if tools else None
+        finish, stats = "stop", None
+        for chunk in chain([first] if first is not None else [], chunks):
+            if chunk.text:
+                shown = splitter.feed(chunk.text) if splitter else chunk.text
+                if shown:
+                    job.emit(Delta(shown))
+            if chunk.finish_reason:
+                finish, stats = chunk.finish_reason, chunk.stats
+        calls: list[dict[str, Any]] = []
+        if splitter is not None:
+            rest, hidden = splitter.finish()
+            if hidden:
+                parsed = format_for(model.tool_format).parse(hidden, tools)
+                calls = [c.to_openai() for c in parsed.calls]
+                rest = parsed.content if calls else hidden
+            if rest:
+                job.emit(Delta(rest))
+        if calls and finish != "cancelled":
+            job.emit(ToolCalls(calls))
+            finish = "tool_calls"
+        self._finish(job, FINISH_REASONS.get(finish, finish), stats, guard)
+
+    def _constraint(self, chat: ChatRequest, tools: list[dict[str, Any]],
+                    plan: guard_steer.SteerPlan) -> Constraint | None:
+        if plan.action == "force":
+            return Constraint(plan.tools, forced=True)
+        if chat.tool_choice == "function":
+            return Constraint([t for t in tools if t["function"]["name"] == chat.forced_function], forced=True)
+        if chat.tool_choice == "required":
+            return Constraint(tools, forced=True)
+        return Constraint(tools, forced=False) if tools else None
+
+    def _finish(self, job: GenerationJob, reason: str, stats: GenerationStats | None,
+                guard: dict[str, Any] | None) -> None:
+        usage = usage_of(stats)
+        if reason == "cancelled" and self._stopping:
+            self._count("cancelled")
+            job.emit(Failed(shutting_down()))  # a client still listening is told why its stream ends
+            return
+        with self._lock:
+            t = self.totals
+            t["cancelled" if reason == "cancelled" else "completed"] += 1
+            t["prompt_tokens"] += usage["prompt_tokens"]
+            t["cached_tokens"] += usage["prompt_tokens_details"]["cached_tokens"]
+            t["prefilled_tokens"] += stats.prefilled_tokens if stats else 0
+            t["generated_tokens"] += usage["completion_tokens"]
+            self.last = {"model": job.target.name, "finish_reason": reason, **usage,
+                         "prefilled_tokens": stats.prefilled_tokens if stats else 0, "at": time.time(),
+                         "guard": guard}
+        job.emit(Finished(reason, usage, guard))
+
+    def _fail(self, job: GenerationJob, error: ApiError) -> None:
+        self._count("failed")
+        job.emit(Failed(error))
+
+    def _count(self, key: str) -> None:
+        with self._lock:
+            self.totals[key] += 1
