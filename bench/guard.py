@@ -12,15 +12,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_results  # noqa: E402
 
 from mlxagent.blas import reexec_openblas  # noqa: E402
 
@@ -143,10 +142,7 @@ def main() -> int:
         median = "-" if r["median_calls_to_proposal"] is None else f"{r['median_calls_to_proposal']:g}"
         print(f"{key:30}{r['reached_share'] * 100:16.0f}% {median:>13}{r['tokens_generated']:9d}"
               f"{r['nudged_or_forced']:>10}/{r['runs']}")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {out}")
+    write_results(results, args.json)
     return 0
 
 

@@ -13,13 +13,13 @@ The script re-executes itself with OpenBLAS preloaded, as the `mlxagent` entry p
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import write_results  # noqa: E402
 
 from mlxagent.blas import reexec_openblas  # noqa: E402
 
@@ -177,10 +177,7 @@ def main() -> int:
     k = results["constraint"]
     print(f"llguidance tool-call constraint: none {k['none_tps']:.1f} tok/s, dormant {k['dormant_tps']:.1f} "
           f"({k['dormant_overhead_pct']:+.1f}%), forced {k['forced_tps']:.1f} ({k['forced_overhead_pct']:+.1f}%)")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\nwrote {out}")
+    write_results(results, args.json)
     return 0
 
 

@@ -7,7 +7,7 @@ import time
 
 from fixture_repos import fixture_repo, init_repo
 from scripted_model import ScriptedModel, hermes_call
-from ui_support import ScriptedFactory, make_app, type_text, wait_for, wait_idle, wait_model
+from ui_support import ScriptedFactory, make_app, press_text, send, type_text, wait_for, wait_idle, wait_model
 
 from mlxagent.ui.screens.review import ReviewScreen
 from mlxagent.ui.widgets.tool_card import ToolCard
@@ -26,11 +26,6 @@ def factory_for(script, **model_kw) -> ScriptedFactory:
 
 def notices(app) -> list[str]:
     return [str(n.render()) for n in app.chat.transcript.query(Notice)]
-
-
-async def send(pilot, text: str) -> None:
-    await type_text(pilot, text)
-    await pilot.press("enter")
 
 
 async def wait_review(pilot) -> ReviewScreen:
@@ -96,7 +91,7 @@ async def test_review_accepts_one_hunk_and_rejects_the_other_with_a_reason(tmp_p
         views = list(review.query("HunkView"))
         assert views[0].has_class("-current") and views[1].accepted is False
         await pilot.press("c")
-        await type_text_into_focused(pilot, "keep line 26")
+        await press_text(pilot, "keep line 26")
         await pilot.press("enter")
         await wait_idle(pilot)
         text = (repo / "notes.txt").read_text()
@@ -106,11 +101,6 @@ async def test_review_accepts_one_hunk_and_rejects_the_other_with_a_reason(tmp_p
         # the model was told which hunks went in, and why the other did not
         tool_messages = [m["content"] for m in app.agent.messages if m["role"] == "tool"]
         assert "partly applied" in tool_messages[-1] and "keep line 26" in tool_messages[-1]
-
-
-async def type_text_into_focused(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press(ch if ch != " " else "space")
 
 
 async def test_reject_all_leaves_the_file_and_undo_puts_an_applied_edit_back(tmp_path):
@@ -272,3 +262,20 @@ async def test_message_typed_while_the_model_loads_is_sent_when_it_is_ready(tmp_
         await wait_model(pilot, "slow")
         await wait_for(pilot, lambda: app.chat.last_finish is not None, what="the queued turn")
         assert "Ready now." in app.chat.transcript.streamed_text
+
+
+async def test_text_and_enter_arriving_in_one_burst_send_the_whole_text(tmp_path):
+    """A terminal delivers fast typing or a paste-like burst as keys queued back to back: Enter
+    must see every character queued before it (a priority binding would run ahead of them)."""
+    from textual import events
+
+    repo = fixture_repo("readme_typo", tmp_path)
+    app = make_app(repo, factory_for(["Hi."]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_model(pilot)
+        for ch in "hello there":
+            app.post_message(events.Key("space" if ch == " " else ch, ch))
+        app.post_message(events.Key("enter", "\r"))
+        await wait_for(pilot, lambda: app.chat.last_finish is not None, what="the turn")
+        assert [m["content"] for m in app.agent.messages if m["role"] == "user"] == ["hello there"]
+        assert app.chat.prompt.text == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fixture_repos import fixture_repo
 from scripted_model import ScriptedModel
-from ui_support import ScriptedFactory, make_app, type_text, wait_for, wait_idle, wait_model
+from ui_support import ScriptedFactory, make_app, press_text, send, wait_for, wait_idle, wait_model
 
 from mlxagent.ui.screens.models import ModelSwitcher
 
@@ -13,11 +13,6 @@ from mlxagent.ui.screens.models import ModelSwitcher
 def two_models(**kw) -> ScriptedFactory:
     return ScriptedFactory({"model-a": lambda: ScriptedModel(["Answer from A."]),
                             "model-b": lambda: ScriptedModel(["Answer from B."])}, **kw)
-
-
-async def send(pilot, text: str) -> None:
-    await type_text(pilot, text)
-    await pilot.press("enter")
 
 
 async def open_switcher(pilot) -> ModelSwitcher:
@@ -83,7 +78,7 @@ async def test_install_from_an_unreachable_hub_says_so_and_changes_nothing(tmp_p
         await wait_model(pilot, "model-a")
         switcher = await open_switcher(pilot)
         await pilot.press("i")
-        await type_text_into(pilot, "mlx-community/Some-Model-4bit")
+        await press_text(pilot, "mlx-community/Some-Model-4bit")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Could not reach" in job_text(switcher), what="the install failure")
         assert app.model_state.name == "model-a" and not app.model_state.job
@@ -102,7 +97,7 @@ async def test_install_then_load_from_the_list(tmp_path):
         await wait_model(pilot, "model-a")
         switcher = await open_switcher(pilot)
         await pilot.press("i")
-        await type_text_into(pilot, "model-b")
+        await press_text(pilot, "model-b")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Installed model-b" in job_text(switcher), what="the install")
         assert factory.loads == ["model-a"]  # installing loads nothing
@@ -150,8 +145,3 @@ async def test_cancelling_a_slow_load_goes_back_to_the_previous_model(tmp_path):
         assert await pilot.click("#models-cancel")
         await wait_for(pilot, lambda: not app.model_state.job, what="the cancel")
         assert app.model_state.name == "model-a" and "Cancelled model-b." in app.model_state.error
-
-
-async def type_text_into(pilot, text: str) -> None:
-    for ch in text:
-        await pilot.press(ch)

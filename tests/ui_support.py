@@ -101,5 +101,17 @@ async def type_text(pilot, text: str) -> None:
     await pilot.pause()
 
 
+async def send(pilot, text: str) -> None:
+    """Type into the prompt and press Enter."""
+    await type_text(pilot, text)
+    await pilot.press("enter")
+
+
+async def press_text(pilot, text: str) -> None:
+    """Key by key into whatever has focus."""
+    for ch in text:
+        await pilot.press(ch if ch != " " else "space")
+
+
 def run(coro):
     return asyncio.run(coro)

@@ -88,7 +88,7 @@ class Agent:
         cancel = cancel or threading.Event()
         started = time.perf_counter()
         totals = {"generated": 0, "prefilled": 0}
-        self.guard.reset_task()
+        self.guard.reset_task(user_text)
         self._proposal_resolved = False
         self._forced_invalid = False
         self.messages.append({"role": "user", "content": user_text})

@@ -182,6 +182,7 @@ class _TaskCounters:
     start_batch_open: bool = False
     start_batch_counted: bool = False
     files: dict[str, _FileUse] = field(default_factory=lambda: defaultdict(_FileUse))
+    request: str = ""  # the user's words for this task, lower-cased: files they name come first
 
 
 @dataclass
@@ -403,11 +404,15 @@ class ReadLoopGuard:
     def _since_what(self) -> str:
         return "last edit" if self._task.proposals else "task began"
 
+    def _named_in_request(self, path: str) -> bool:
+        request = self._task.request
+        return bool(request) and (path.lower() in request or path.rsplit("/", 1)[-1].lower() in request)
+
     def _ranked_files(self, *, reads_only: bool) -> list[str]:
         files = self._task.files.items()
         ranked = sorted(
             ((p, u) for p, u in files if u.reads or not reads_only),
-            key=lambda item: (item[1].reads, item[1].seen, item[1].last_step),
+            key=lambda item: (self._named_in_request(item[0]), item[1].reads, item[1].seen, item[1].last_step),
             reverse=True,
         )
         return [p for p, _ in ranked]
@@ -447,9 +452,11 @@ class ReadLoopGuard:
         elif t.level == "force":
             t.reason = f"{what} ({t.forced_failures} of {limit} forced edits failed)"
 
-    def reset_task(self) -> None:
-        """A new user turn: everything starts again except the memory of unchanged reads."""
-        self._task = _TaskCounters()
+    def reset_task(self, request: str = "") -> None:
+        """A new user turn: everything starts again except the memory of unchanged reads.
+
+        `request` is what the user asked: a file it names is the first candidate of a forced edit."""
+        self._task = _TaskCounters(request=request.lower())
         self._since = _ProposalCounters()
         self._pending.clear()
 

@@ -73,7 +73,8 @@ def replay(messages: list[dict[str, Any]], config: GuardConfig, edit_names: Iter
     results = {m.get("tool_call_id"): m.get("content") or "" for m in messages if m["role"] == "tool"}
     for message in messages:
         if message["role"] == "user":
-            guard.reset_task()
+            content = message.get("content")
+            guard.reset_task(content if isinstance(content, str) else "")
             continue
         calls = (message.get("tool_calls") or []) if message["role"] == "assistant" else []
         for index, call in enumerate(calls):

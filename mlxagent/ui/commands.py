@@ -41,7 +41,7 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("esc", "interrupt the model at once"),
     ("ctrl+o / F2", "model switcher"),
     ("ctrl+r", "review the waiting edit"),
-    ("u", "undo the last applied edit (from the transcript or the review screen)"),
+    ("u", "undo the last applied edit (with the transcript focused: tab from the input)"),
     ("ctrl+p", "command palette: every action, themes"),
     ("ctrl+q", "quit"),
 )

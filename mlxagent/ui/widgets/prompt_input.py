@@ -3,6 +3,7 @@ apart) starts a new line, up/down on the first/last line walk the history."""
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
@@ -46,13 +47,17 @@ class InputHistory:
 
 
 class PromptInput(TextArea):
-    # Priority bindings: the TextArea would otherwise take Enter as a newline itself.
+    # Enter and ctrl+j are handled in `_on_key`, in the order the keys arrived: a priority
+    # binding would run as soon as the key reaches the app, ahead of the characters typed just
+    # before it that are still queued here, and send half a line. These bindings are for the
+    # footer and the keymap; their actions are the same.
     BINDINGS = [
-        Binding("enter", "submit", "Send", priority=True),
-        Binding("ctrl+j,shift+enter", "newline", "New line", priority=True, show=False),
+        Binding("enter", "submit", "Send"),
+        Binding("ctrl+j,shift+enter", "newline", "New line", show=False),
         Binding("up", "history_previous", show=False),
         Binding("down", "history_next", show=False),
     ]
+    KEY_ACTIONS = {"enter": "submit", "ctrl+j": "newline", "shift+enter": "newline"}
 
     class Submitted(Message):
         def __init__(self, prompt: "PromptInput", text: str) -> None:
@@ -65,6 +70,15 @@ class PromptInput(TextArea):
                          highlight_cursor_line=False, placeholder=placeholder, id=id)
         self.cursor_blink = cursor_blink
         self.sent = InputHistory()
+
+    async def _on_key(self, event: events.Key) -> None:
+        action = self.KEY_ACTIONS.get(event.key)
+        if action is None:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()  # not the TextArea's own newline
+        getattr(self, f"action_{action}")()
 
     def action_submit(self) -> None:
         text = self.text.strip()
