@@ -34,6 +34,7 @@ bench: model
 	$(BIN)/python bench/runtime.py
 	$(BIN)/python bench/guard.py
 	$(BIN)/python bench/ui.py
+	$(BIN)/python bench/bandwidth.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
