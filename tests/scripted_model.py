@@ -65,7 +65,8 @@ def allowed_call(constraint: Constraint) -> tuple[str, str, str]:
     params = tool["parameters"]
     first = (params.get("anyOf") or [params])[0]["properties"]
     path = first["path"].get("const") or first["path"]["enum"][0]
-    return tool["name"], path, first["search"]["enum"][0]
+    search = first["search"]
+    return tool["name"], path, search["const"] if "const" in search else search["enum"][0]
 
 
 class AlwaysReads:

@@ -215,8 +215,11 @@ def test_forced_edit_schema_limits_paths_and_search_text(smollm_tokenizer, tmp_p
     new = lambda: ToolCallConstraint(smollm_tokenizer, fmt, tools, forced=True)  # noqa: E731
     good = fmt.call_text("edit_file", {"path": "app.py", "search": "    return 1", "replace": "    return 2"})
     assert refused_after(smollm_tokenizer, new(), good) is None
-    for bad in ({"path": "zzz.py", "search": "    return 1", "replace": ""},
-                {"path": "app.py", "search": "    return 7", "replace": ""}):
+    bads = [{"path": "zzz.py", "search": "    return 1", "replace": ""},
+            {"path": "app.py", "search": "    return 7", "replace": ""}]
+    if name != "qwen3_coder":  # XML parameter values are free text up to </parameter>: no pattern there
+        bads.append({"path": "app.py", "search": "    return 1", "replace": "    return 1"})  # a no-op edit
+    for bad in bads:
         assert refused_after(smollm_tokenizer, new(), fmt.call_text("edit_file", bad)) is not None
     assert refused_after(smollm_tokenizer, new(), fmt.call_text("read_file", {"path": "app.py"})) is not None
 
@@ -343,3 +346,37 @@ def test_real_model_dormant_constraint_changes_nothing_in_plain_text(primed, cap
     with capsys.disabled():
         print(f"\n[constraint overhead, real model] dormant {proc.seconds / proc.steps * 1000:.3f} ms/token "
               f"in the processor; 8 tokens in {plain_s:.2f} s without it, {dormant_s:.2f} s with it")
+
+
+def test_forced_edit_on_long_lines_compiles_and_refuses_a_no_op(smollm_tokenizer):
+    """A line longer than one regex chunk (the README line that once broke the grammar)."""
+    line = "Counts are kept in `~/.tally.json`, so you recieve the same totals in every terminal."
+    lines = ["# tally\n", "A tiny command-line counter [beta].\n", line + "\n", "x" * 300 + "\n"]
+    tools = forced_edit_tools(TOOLS, ["README.md"], {"README.md": lines})
+    fmt = format_for("prompted_hermes")
+    new = lambda: ToolCallConstraint(smollm_tokenizer, fmt, tools, forced=True)  # noqa: E731
+    fixed = {"path": "README.md", "search": line, "replace": line.replace("recieve", "receive")}
+    assert refused_after(smollm_tokenizer, new(), fmt.call_text("edit_file", fixed)) is None
+    no_op = {"path": "README.md", "search": line, "replace": line}
+    assert refused_after(smollm_tokenizer, new(), fmt.call_text("edit_file", no_op)) is not None
+
+
+def test_a_pattern_the_grammar_cannot_take_is_dropped_not_fatal(real_model):
+    """The no-op patterns are an extra: a forced call whose pattern does not compile still runs."""
+    from mlxagent.core.formats import without_patterns
+    from mlxagent.core.llm import Constraint
+    from mlxagent.model.chat_model import MlxChatModel
+
+    edit = EDIT["function"]
+    broken = {"type": "function", "function": {**edit, "parameters": {**edit["parameters"], "properties": {
+        **edit["parameters"]["properties"], "replace": {"type": "string", "pattern": "^(unclosed$"}}}}}
+    assert "pattern" not in without_patterns([broken])[0]["function"]["parameters"]["properties"]["replace"]
+    search = {"type": "function", "function": {"name": "search", "parameters": {
+        "type": "object", "properties": {"pattern": {"type": "string"}}}}}
+    assert without_patterns([search]) == [search]  # a parameter named "pattern" stays
+    with pytest.raises(ConstraintError):
+        ToolCallConstraint(real_model.tokenizer, format_for("prompted_hermes"), [broken], forced=True)
+    model = MlxChatModel(real_model, tool_format="prompted_hermes")
+    messages = [{"role": "user", "content": "Fix app.py"}]
+    chunks = list(model.stream(messages, [broken], constraint=Constraint([broken], forced=True), max_tokens=3))
+    assert "".join(c.text for c in chunks).startswith("<tool")

@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mlxagent.core.formats import (
     FORMATS,
@@ -16,6 +18,7 @@ from mlxagent.core.formats import (
     normalize_tools,
     render_prompt,
 )
+from mlxagent.core.formats.schemas import differs_from
 from mlxagent.errors import ModelError
 
 TOOLS = [
@@ -317,11 +320,14 @@ def test_forced_edit_tools_narrow_path_and_search(tmp_path):
     lines = (tmp_path / "a.py").read_text().splitlines(keepends=True)
     tools = forced_edit_tools(TOOLS, ["a.py", "new.py"], {"a.py": lines})
     assert [t["function"]["name"] for t in tools] == ["edit_file", "write_file"]  # read_file is gone
-    edit = _params(tools, "edit_file")
-    assert edit["properties"]["path"] == {"type": "string", "const": "a.py"}  # new.py has no lines to search
-    assert edit["properties"]["search"]["enum"] == ["import os", "def main():", "    print('hi')"]
+    branches = _params(tools, "edit_file")["anyOf"]  # one per line: its replace must differ from it
+    assert {b["properties"]["path"]["const"] for b in branches} == {"a.py"}  # new.py has no lines to search
+    assert [b["properties"]["search"] for b in branches] == [
+        {"type": "string", "const": line} for line in ("import os", "def main():", "    print('hi')")]
     # free text is capped so a rambling model still closes the call within max_tokens
-    assert edit["properties"]["replace"] == {"type": "string", "maxLength": 400} and edit["additionalProperties"] is False
+    replace = branches[0]["properties"]["replace"]
+    assert replace == {"type": "string", "maxLength": 400, "pattern": differs_from("import os")}
+    assert all(b["additionalProperties"] is False for b in branches)
     assert _params(tools, "write_file")["properties"]["path"]["enum"] == ["a.py", "new.py"]
     assert _params(tools, "write_file")["properties"]["content"]["maxLength"] == 1200
     assert _params(TOOLS, "edit_file")["properties"]["path"] == {"type": "string"}  # the input is untouched
@@ -334,8 +340,18 @@ def test_forced_edit_tools_one_branch_per_distinct_file_and_capped():
     branches = _params(tools, "edit_file")["anyOf"]
     assert [b["properties"]["path"] for b in branches] == [
         {"type": "string", "enum": ["a.py", "c.py"]}, {"type": "string", "const": "b.py"}]
-    assert branches[0]["properties"]["search"]["enum"] == ["x = 1"]
+    assert branches[0]["properties"]["search"] == {"type": "string", "const": "x = 1"}
+    assert "pattern" in branches[0]["properties"]["replace"]
+    # a long file (and every file after the first) keeps one branch with an enum, no pattern
     assert len(branches[1]["properties"]["search"]["enum"]) == 200
+    assert "pattern" not in branches[1]["properties"]["replace"]
+
+
+@given(st.text(max_size=130), st.text(max_size=130))
+def test_differs_from_matches_every_string_but_its_own(text, other):
+    pattern = differs_from(text)
+    assert re.fullmatch(pattern[1:-1], text) is None
+    assert (re.fullmatch(pattern[1:-1], other) is not None) == (other != text)
 
 
 def test_forced_edit_tools_without_known_lines_only_write():
@@ -351,3 +367,11 @@ def test_with_path_enums_limits_paths_to_the_workspace():
     assert "enum" not in _params(tools, "write_file")["properties"]["path"]  # creating files stays possible
     assert _params(with_path_enums(TOOLS, [f"f{i}.py" for i in range(400)], ["."]), "read_file")[
         "properties"]["path"] == {"type": "string"}  # too many files: paths stay free
+
+
+def test_differs_from_a_long_line_still_refuses_only_that_line():
+    line = "Counts are kept in `~/.tally.json`, so you recieve the same totals in every terminal [x-y]^\\."
+    pattern = differs_from(line)[1:-1]
+    assert re.fullmatch(pattern, line) is None
+    assert re.fullmatch(pattern, line.replace("recieve", "receive")) is not None
+    assert re.fullmatch(pattern, line[:-1]) is not None and re.fullmatch(pattern, line + " ") is not None

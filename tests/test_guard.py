@@ -256,7 +256,7 @@ def test_force_spec_lists_edit_tools_and_candidates_most_relevant_first(guard):
     assert spec.reason in spec.instruction and FORCE_REFUSAL in spec.instruction
 
 
-def test_a_file_the_user_named_is_the_first_candidate_of_a_forced_edit(guard):
+def test_a_forced_edit_goes_to_the_files_the_user_named(guard):
     guard.reset_task("Fix the typo in README.md please")
     call(guard, "list_files", {"path": "."}, seen_paths=["README.md", "calc.py"])
     for _ in range(8):
@@ -265,13 +265,13 @@ def test_a_file_the_user_named_is_the_first_candidate_of_a_forced_edit(guard):
         if guard.level == "force":
             break
     assert guard.level == "force"
-    assert guard.force_spec().candidate_paths[0] == "README.md"
+    assert guard.force_spec().candidate_paths == ("README.md",)  # only what the user named
     guard.reset_task("now rename add in calc.py")  # a new request ranks by its own words
     read(guard, "calc.py", fingerprint=lambda p: None)
     for _ in range(12):
         read(guard, "README.md", fingerprint=lambda p: None)
     assert guard.level == "force"
-    assert guard.force_spec().candidate_paths[:2] == ("calc.py", "README.md")
+    assert guard.force_spec().candidate_paths == ("calc.py",)
 
 
 def test_reads_are_refused_while_forcing_and_edits_run(guard, workspace):

@@ -3,6 +3,7 @@ interrupting, slash commands and the input history."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from fixture_repos import fixture_repo, init_repo
@@ -252,13 +253,15 @@ async def test_input_history_and_multiline(tmp_path):
 
 async def test_message_typed_while_the_model_loads_is_sent_when_it_is_ready(tmp_path):
     repo = fixture_repo("readme_typo", tmp_path)
-    factory = ScriptedFactory({"slow": lambda: ScriptedModel(["Ready now."])}, load_delay=0.5)
+    gate = threading.Event()
+    factory = ScriptedFactory({"slow": lambda: ScriptedModel(["Ready now."])}, load_gate=gate)
     app = make_app(repo, factory)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.model_state.loading == "slow"  # the screen is up before the model
         await send(pilot, "early task")
         assert app.chat.queued == "early task"
+        gate.set()
         await wait_model(pilot, "slow")
         await wait_for(pilot, lambda: app.chat.last_finish is not None, what="the queued turn")
         assert "Ready now." in app.chat.transcript.streamed_text

@@ -4,6 +4,7 @@ built on a fixture repository, and waiting for the app to settle."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -24,11 +25,13 @@ class ScriptedFactory:
     and `offline` specs fail to download."""
 
     def __init__(self, models: dict[str, Callable[[], ScriptedModel]], *, broken: set[str] = frozenset(),
-                 offline: set[str] = frozenset(), load_delay: float = 0.0) -> None:
+                 offline: set[str] = frozenset(), load_delay: float = 0.0,
+                 load_gate: "threading.Event | None" = None) -> None:
         self.models = models
         self.broken = set(broken)
         self.offline = set(offline)
         self.load_delay = load_delay
+        self.load_gate = load_gate  # loads wait until the test sets it
         self.hint: str | None = None
         self.loads: list[str] = []
         self.released = 0
@@ -55,6 +58,8 @@ class ScriptedFactory:
             progress("loading model", 0.0)
         if self.load_delay:
             time.sleep(self.load_delay)
+        if self.load_gate is not None and not self.load_gate.wait(30):
+            raise ModelError(f"{spec}: the test never let the load finish")
         if spec in self.broken:
             raise ModelError(f"{spec}: could not load the model (unsupported architecture)")
         model = self.models[spec]()

@@ -259,9 +259,12 @@ class ReadLoopGuard:
         if self.level != "force":
             return None
         tools = tuple(sorted(self.EDIT))
+        ranked = self._ranked_files(reads_only=False)
+        # The user named the file(s) to change: a forced edit goes there, not to a bystander.
+        named = [p for p in ranked if self._named_in_request(p)]
         return ForceSpec(
             tools=tools,
-            candidate_paths=tuple(self._ranked_files(reads_only=False)[:MAX_CANDIDATE_PATHS]),
+            candidate_paths=tuple((named or ranked)[:MAX_CANDIDATE_PATHS]),
             reason=self._task.reason,
             instruction=(
                 f"You have read enough ({self._task.reason}). Propose an edit now with "

@@ -12,7 +12,7 @@ import threading
 from dataclasses import replace
 from typing import Any, Iterator
 
-from ..core.formats import ToolCallConstraint, detect_format, format_for, render_prompt
+from ..core.formats import ConstraintError, ToolCallConstraint, detect_format, format_for, render_prompt, without_patterns
 from ..core.llm import Chunk, Constraint
 from .runtime import LoadedModel
 from .session import ChatSession, SamplingSettings
@@ -61,7 +61,15 @@ class MlxChatModel:
         processors = None
         if constraint is not None and constraint.tools:
             fmt = format_for(self.tool_format)
-            processors = [ToolCallConstraint(self.loaded.tokenizer, fmt, constraint.tools, constraint.forced)]
+            try:
+                processor = ToolCallConstraint(self.loaded.tokenizer, fmt, constraint.tools, constraint.forced)
+            except ConstraintError:
+                # The no-op patterns are an extra; a grammar that cannot take them goes without.
+                stripped = without_patterns(constraint.tools)
+                if stripped == constraint.tools:
+                    raise
+                processor = ToolCallConstraint(self.loaded.tokenizer, fmt, stripped, constraint.forced)
+            processors = [processor]
         tokens = prompt if prompt is not None else self.prompt_tokens(messages, tools)
         yield from (session or self.session).generate(
             tokens, max_tokens=max_tokens, sampling=sampling,

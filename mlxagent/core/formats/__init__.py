@@ -11,7 +11,7 @@ from .constraint import ConstraintError, ToolCallConstraint, constrain_tool_call
 from .detect import detect_format
 from .families import FORMATS, ToolFormat, ToolFormatError, format_for
 from .prompting import render_prompt
-from .schemas import forced_edit_tools, normalize_tools, with_path_enums
+from .schemas import forced_edit_tools, normalize_tools, with_path_enums, without_patterns
 
 __all__ = [
     "FORMATS",
@@ -24,6 +24,7 @@ __all__ = [
     "constrain_tool_call",
     "detect_format",
     "forced_edit_tools",
+    "without_patterns",
     "format_for",
     "normalize_tools",
     "render_prompt",

@@ -12,6 +12,11 @@ from typing import Any, Mapping, Sequence
 
 EDIT_TOOL = "edit_file"
 WRITE_TOOL = "write_file"
+# A forced edit gets one schema branch per line, whose `replace` must differ from that line:
+# small models otherwise copy `search` into `replace`, a no-op edit. The branches cost grammar
+# size (lines x line length), so files get them in rank order while this many lines last; the
+# rest keep one branch with an enum of their lines.
+NO_OP_GUARD_MAX_LINES = 120
 MAX_SEARCH_LINES = 200  # an enum of thousands of lines makes a slow grammar and helps no model
 # A forced edit's free text is capped so a rambling small model cannot run past max_tokens
 # inside a JSON string (the call would then never close and never parse).
@@ -78,6 +83,48 @@ def edit_lines(lines: Sequence[str], limit: int = MAX_SEARCH_LINES) -> list[str]
     return out
 
 
+DIFFERS_CHUNK = 50  # characters per nesting level group: llguidance's regex parser limits nesting depth
+
+
+def differs_from(text: str) -> str:
+    """An anchored regex for every string except `text`, linear in len(text)."""
+    return f"^{_differs(text)}$"
+
+
+def _char(c: str, negate: bool = False) -> str:
+    """A one-character class: the characters special inside a class are escaped."""
+    escaped = "\\" + c if c in "\\]^-[" else c
+    return "[" + ("^" if negate else "") + escaped + "]"
+
+
+def _diverges(text: str, tail: str | None) -> str:
+    """At each character: stop (a proper prefix of `text`), or take another character and
+    anything after it, or take this one and go on; after all of `text`, `tail` (None: nothing)."""
+    regex = tail
+    for c in reversed(text):
+        same = f"|{_char(c)}{regex}" if regex is not None else ""
+        regex = f"(?:{_char(c, negate=True)}[\\s\\S]*{same})?"
+    return regex or ""
+
+
+def _differs(text: str) -> str:
+    if len(text) <= DIFFERS_CHUNK:
+        return _diverges(text, "[\\s\\S]+")
+    # Chunked, so that nesting stays shallow: differ within the first chunk, or match it
+    # exactly and differ in the rest.
+    head, rest = text[:DIFFERS_CHUNK], text[DIFFERS_CHUNK:]
+    return f"(?:{_diverges(head, None)}|{''.join(_char(c) for c in head)}{_differs(rest)})"
+
+
+def without_patterns(value: Any) -> Any:
+    """A copy of tool schemas with every string `pattern` removed."""
+    if isinstance(value, Mapping):
+        return {k: without_patterns(v) for k, v in value.items() if not (k == "pattern" and isinstance(v, str))}
+    if isinstance(value, list):
+        return [without_patterns(v) for v in value]
+    return value
+
+
 def forced_edit_tools(
     tools: Sequence[Mapping[str, Any]],
     paths: Sequence[str],
@@ -119,16 +166,28 @@ def _narrowed_edit_parameters(
     if not groups:
         return None
     branches = []
-    for lines, group in groups.items():
-        branch = copy.deepcopy(params)
-        props = branch.setdefault("properties", {})
-        props["path"] = {"type": "string", "const": group[0]} if len(group) == 1 else {
-            "type": "string", "enum": group}
-        props["search"] = {"type": "string", "enum": list(lines)}
-        if "replace" in props:
-            props["replace"] = {**props["replace"], "maxLength": FORCED_REPLACE_MAX_CHARS}
-        branches.append(branch)
+    budget = NO_OP_GUARD_MAX_LINES if "replace" in (params.get("properties") or {}) else 0
+    for lines, group in groups.items():  # paths come ranked, most relevant first
+        if len(lines) <= budget:
+            budget -= len(lines)
+            branches += [_edit_branch(params, group, {"type": "string", "const": line}, differs_from(line))
+                         for line in lines]
+        else:
+            branches.append(_edit_branch(params, group, {"type": "string", "enum": list(lines)}))
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
+
+
+def _edit_branch(params: dict[str, Any], group: list[str], search: dict[str, Any],
+                 replace_pattern: str | None = None) -> dict[str, Any]:
+    branch = copy.deepcopy(params)
+    props = branch.setdefault("properties", {})
+    props["path"] = {"type": "string", "const": group[0]} if len(group) == 1 else {"type": "string", "enum": group}
+    props["search"] = search
+    if "replace" in props:
+        props["replace"] = {**props["replace"], "maxLength": FORCED_REPLACE_MAX_CHARS}
+        if replace_pattern is not None:
+            props["replace"]["pattern"] = replace_pattern
+    return branch
 
 
 def with_path_enums(
