@@ -23,6 +23,15 @@ async def open_switcher(pilot) -> ModelSwitcher:
     return switcher
 
 
+async def install_from_switcher(pilot, spec: str) -> ModelSwitcher:
+    """Open the switcher, type `spec` into the install box (i) and press Enter."""
+    switcher = await open_switcher(pilot)
+    await pilot.press("i")
+    await press_text(pilot, spec)
+    await pilot.press("enter")
+    return switcher
+
+
 def job_text(switcher) -> str:
     return str(switcher.query_one("#models-job").render())
 
@@ -76,10 +85,7 @@ async def test_install_from_an_unreachable_hub_says_so_and_changes_nothing(tmp_p
     app = make_app(repo, factory, model="model-a")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_model(pilot, "model-a")
-        switcher = await open_switcher(pilot)
-        await pilot.press("i")
-        await press_text(pilot, "mlx-community/Some-Model-4bit")
-        await pilot.press("enter")
+        switcher = await install_from_switcher(pilot, "mlx-community/Some-Model-4bit")
         await wait_for(pilot, lambda: "Could not reach" in job_text(switcher), what="the install failure")
         assert app.model_state.name == "model-a" and not app.model_state.job
         assert factory.loads == ["model-a"]
@@ -95,10 +101,7 @@ async def test_install_then_load_from_the_list(tmp_path):
     app = make_app(repo, factory, model="model-a")
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_model(pilot, "model-a")
-        switcher = await open_switcher(pilot)
-        await pilot.press("i")
-        await press_text(pilot, "model-b")
-        await pilot.press("enter")
+        switcher = await install_from_switcher(pilot, "model-b")
         await wait_for(pilot, lambda: "Installed model-b" in job_text(switcher), what="the install")
         assert factory.loads == ["model-a"]  # installing loads nothing
         switcher.load("model-b")
