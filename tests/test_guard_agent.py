@@ -128,3 +128,27 @@ def test_real_model_forced_generation_is_an_edit_of_an_existing_file(tmp_path, r
     assert call.arguments["path"] in py_files and (repo / call.arguments["path"]).is_file()
     if call.name == "edit_file":
         assert call.arguments["search"] in (repo / call.arguments["path"]).read_text()
+
+
+def test_forced_edit_goes_to_the_file_the_user_named_even_when_nothing_was_seen(tmp_path):
+    """The model only ran listings that matched nothing: the forced edit still targets the
+    file named in the request, and its replace may not repeat its search."""
+    repo = fixture_repo("readme_typo", tmp_path)
+    (repo / "other.txt").write_text("unrelated\n")
+    ws = Workspace.open(repo)
+    seen = []
+
+    def reply(messages, constraint):
+        if constraint is not None and constraint.forced:
+            seen.append(constraint)
+            return hermes_call("edit_file", path="README.md", search="# tally", replace="# Tally")
+        return hermes_call("list_files", path=".", glob="*.py")
+
+    model = ScriptedModel([reply], repeat_last=True)
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), model, AgentConfig(max_steps=12, auto_approve=True))
+    events = drive(agent, "Fix the spelling mistake in README.md.")
+    assert of(events, ev.ProposalReady) and seen
+    edit = next(t["function"]["parameters"] for t in seen[0].tools if t["function"]["name"] == "edit_file")
+    branches = edit.get("anyOf") or [edit]
+    assert {b["properties"]["path"].get("const") for b in branches} == {"README.md"}
+    assert all("pattern" in b["properties"]["replace"] for b in branches)

@@ -203,8 +203,9 @@ class Agent:
         spec = self.guard.force_spec()
         ws = self.toolbox.workspace
         candidates = list(spec.candidate_paths) if spec else []
-        if not candidates:  # nothing read or listed successfully: any file of the repository will do
-            candidates = ws.list_files()[:20]
+        if not candidates:  # nothing read or listed successfully: the files the user named, else any
+            files = ws.list_files()
+            candidates = self.guard.named_in_request(files) or files[:20]
         paths, lines = [], {}
         for path in candidates:
             try:

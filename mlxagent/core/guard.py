@@ -261,7 +261,7 @@ class ReadLoopGuard:
         tools = tuple(sorted(self.EDIT))
         ranked = self._ranked_files(reads_only=False)
         # The user named the file(s) to change: a forced edit goes there, not to a bystander.
-        named = [p for p in ranked if self._named_in_request(p)]
+        named = self.named_in_request(ranked)
         return ForceSpec(
             tools=tools,
             candidate_paths=tuple((named or ranked)[:MAX_CANDIDATE_PATHS]),
@@ -406,6 +406,10 @@ class ReadLoopGuard:
 
     def _since_what(self) -> str:
         return "last edit" if self._task.proposals else "task began"
+
+    def named_in_request(self, paths: list[str]) -> list[str]:
+        """Those of `paths` the user's request names (by path or file name)."""
+        return [p for p in paths if self._named_in_request(p)]
 
     def _named_in_request(self, path: str) -> bool:
         request = self._task.request
