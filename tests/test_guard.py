@@ -256,6 +256,21 @@ def test_force_spec_lists_edit_tools_and_candidates_most_relevant_first(guard):
     assert spec.reason in spec.instruction and FORCE_REFUSAL in spec.instruction
 
 
+@pytest.mark.parametrize("request_text, path, named", [
+    ("Fix the spelling mistake in README.md.", "README.md", True),
+    ("fix readme.md please", "README.md", True),
+    ("change src/app.py", "src/app.py", True),
+    ("change app.py", "src/app.py", True),
+    ("rewrite the application", "app", False),
+    ("edit app.py", "app", False),
+    ("edit data.py", "a.py", False),
+    ("look at (notes.txt)", "notes.txt", True),
+])
+def test_a_file_is_named_only_as_a_word_of_its_own(guard, request_text, path, named):
+    guard.reset_task(request_text)
+    assert guard.named_in_request([path]) == ([path] if named else [])
+
+
 def test_a_forced_edit_goes_to_the_files_the_user_named(guard):
     guard.reset_task("Fix the typo in README.md please")
     call(guard, "list_files", {"path": "."}, seen_paths=["README.md", "calc.py"])

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable, Mapping
@@ -412,8 +413,10 @@ class ReadLoopGuard:
         return [p for p in paths if self._named_in_request(p)]
 
     def _named_in_request(self, path: str) -> bool:
+        """The request names `path` (or its file name) as a word of its own: "app" is not named
+        by "application" or "app.py", and "a.py" not by "data.py"."""
         request = self._task.request
-        return bool(request) and (path.lower() in request or path.rsplit("/", 1)[-1].lower() in request)
+        return bool(request) and any(_names(request, name) for name in {path.lower(), path.rsplit("/", 1)[-1].lower()})
 
     def _ranked_files(self, *, reads_only: bool) -> list[str]:
         files = self._task.files.items()
@@ -473,6 +476,10 @@ class ReadLoopGuard:
 
 
 # -- describing calls ---------------------------------------------------------------------
+
+
+def _names(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w./-]){re.escape(name)}(?![\w/-]|\.\w)", text) is not None
 
 
 def _call_key(name: str, arguments: Any) -> str:
