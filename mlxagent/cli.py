@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from . import __version__
+from .progress import progress_printer
 
 SUBCOMMANDS = ("run", "serve", "models", "doctor")
 
@@ -42,6 +43,12 @@ def _sub_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-tokens", type=int)
     run.add_argument("--no-guard", action="store_true", help="turn the read-loop guard off")
     run.add_argument("--json", action="store_true", help="one JSON event per line")
+    run.add_argument("--test-cmd", help="the command that runs the tests (default: .mlxagent.toml, settings, "
+                     "or detected)")
+    run.add_argument("--allow-commands", action="store_true",
+                     help="run commands (the tests too) without asking; otherwise they are refused headless")
+    run.add_argument("--no-auto-test", action="store_true",
+                     help="do not run the tests before the turn and after each applied edit")
 
     serve = sub.add_parser("serve", help="OpenAI-compatible HTTP server")
     serve.add_argument("--host", default=None)
@@ -98,16 +105,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return doctor()
     return _models(args)
-
-
-def progress_printer(label: str):
-    """A progress callback that redraws one line on stderr."""
-
-    def show(stage: str, fraction: float) -> None:
-        end = "\n" if fraction >= 1.0 else ""
-        print(f"\r{label}: {stage} {fraction * 100:5.1f}%\033[K", end=end, file=sys.stderr, flush=True)
-
-    return show
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -69,6 +69,10 @@ class Settings:
     guard: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_GUARD))
     server: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_SERVER))
     aliases: dict[str, str] = field(default_factory=dict)  # model alias -> model spec
+    test_command: str = ""  # the tests' command line when .mlxagent.toml names none; "" = detect
+    auto_test: bool = True  # run the tests before a turn and after every applied edit
+    command_timeout: int = 120  # seconds a command may run before its process group is killed
+    max_attempts: int = 4  # with auto-approve: edits tried (each undone when tests still fail)
 
 
 class SettingsError(MlxAgentError):
@@ -120,6 +124,10 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
     "max_steps": COUNT,
     "max_tokens": COUNT,
     "temperature": TEMPERATURE,
+    "test_command": (lambda v: isinstance(v, str), "a string (empty: detect the test command)"),
+    "auto_test": BOOL,
+    "command_timeout": COUNT,
+    "max_attempts": COUNT,
 }
 SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST,
                                    "max_request_bytes": COUNT, "max_queue": COUNT, "cache_sessions": COUNT,

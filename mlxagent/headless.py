@@ -15,11 +15,12 @@ from typing import TextIO
 
 from .core import events as ev
 
-EXIT_CODES = {"error": 1, "cancelled": 130}
+EXIT_CODES = {"error": 1, "cancelled": 130, "tests_failing": 1}
 
 
 def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, auto_approve: bool = False,
-                  max_steps: int | None = None, max_tokens: int | None = None, progress=None):
+                  max_steps: int | None = None, max_tokens: int | None = None, progress=None,
+                  test_cmd: str | None = None, allow_commands: bool | None = False, auto_test: bool | None = None):
     """Workspace + model + agent, configured from settings; shared by the CLI and the TUI."""
     from .config import guard_config_for, load_settings
     from .core.agent import Agent, AgentConfig
@@ -42,6 +43,9 @@ def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, 
                          auto_approve=auto_approve or settings.auto_approve, guard=guard)
     toolbox = Toolbox(workspace, ProposalManager(workspace, auto_commit=settings.auto_commit))
     agent = Agent(toolbox, MlxChatModel(loaded), config)
+    from .wiring import wire_tests
+
+    wire_tests(agent, settings, override=test_cmd, allow=allow_commands, auto_test=auto_test)
     return agent, runtime, warnings
 
 
@@ -58,6 +62,19 @@ def _decide(event: ev.ProposalReady, yes: bool, reject: bool, out: TextIO) -> ev
             return ev.Review.accept_all(n)
         return ev.Review.reject_all(n, "" if answer.lower() in ("", "n", "no") else answer)
     return ev.Review.reject_all(n, "no reviewer available (run with --yes to accept)")
+
+
+def _decide_command(event: ev.CommandApproval, out: TextIO) -> ev.CommandDecision:
+    """Headless consent for a command: asked on a terminal, refused when nobody can answer."""
+    if not sys.stdin.isatty():
+        return ev.CommandDecision.refuse("commands are not allowed in this run (start it with --allow-commands)")
+    print(f"\n$ {event.display}   (in {event.cwd})", file=out)
+    answer = input("Run it? [y = once / a = always for this repo / N / reason] ").strip()
+    if answer.lower() in ("y", "yes"):
+        return ev.CommandDecision.once()
+    if answer.lower() in ("a", "always"):
+        return ev.CommandDecision.always()
+    return ev.CommandDecision.refuse("" if answer.lower() in ("", "n", "no") else answer)
 
 
 def print_event(event: ev.Event, out: TextIO) -> None:
@@ -77,6 +94,14 @@ def print_event(event: ev.Event, out: TextIO) -> None:
         out.write(f"  → {event.outcome} {event.path} {event.message}\n")
     elif isinstance(event, ev.GuardState) and event.level != "ok":
         out.write(f"[read-loop guard: {event.level}] {event.reason}\n")
+    elif isinstance(event, ev.CommandStarted):
+        out.write(f"\n$ {' '.join(event.argv)}\n")
+    elif isinstance(event, ev.CommandFinished):
+        out.write(f"  → {event.message}\n")
+    elif isinstance(event, ev.TestResult):
+        out.write(("  ✓ " if event.ok else "  ✗ ") + event.summary.replace("\n", "\n    ") + "\n")
+    elif isinstance(event, ev.RepairProgress):
+        out.write(f"[candidate search: {event.stage}] {event.message}\n")
     elif isinstance(event, ev.ContextTrimmed):
         out.write(f"[{event.message}]\n")
     elif isinstance(event, ev.ErrorEvent):
@@ -94,7 +119,9 @@ def run_task(args) -> int:
     progress = None if args.json else _stderr_progress()
     agent, _runtime, warnings = build_session(args.repo, args.model, no_guard=args.no_guard, auto_approve=args.yes,
                                               max_steps=args.max_steps, max_tokens=args.max_tokens,
-                                              progress=progress)
+                                              progress=progress, test_cmd=args.test_cmd,
+                                              allow_commands=True if args.allow_commands else None,
+                                              auto_test=False if args.no_auto_test else None)
     for warning in warnings:
         print(f"mlxagent: {warning}", file=sys.stderr)
     cancel = threading.Event()
@@ -104,6 +131,8 @@ def run_task(args) -> int:
         for event in agent.run_turn(args.task, cancel):
             if isinstance(event, ev.ProposalReady) and not event.reply.done():
                 event.reply.set_result(_decide(event, args.yes, args.reject, sys.stderr if args.json else out))
+            if isinstance(event, ev.CommandApproval) and not event.reply.done():
+                event.reply.set_result(_decide_command(event, sys.stderr if args.json else out))
             if args.json:
                 out.write(json.dumps(event.to_dict()) + "\n")
                 out.flush()
@@ -117,6 +146,6 @@ def run_task(args) -> int:
 
 
 def _stderr_progress():
-    from .cli import progress_printer
+    from .progress import progress_printer
 
     return progress_printer("model")

@@ -139,6 +139,11 @@ def test_forced_edit_goes_to_the_file_the_user_named_even_when_nothing_was_seen(
     seen = []
 
     def reply(messages, constraint):
+        names = [t["function"]["name"] for t in constraint.tools] if constraint is not None else []
+        if constraint is not None and constraint.forced and names == ["read_file"]:
+            # a repeated listing: the agent makes the next step read the named file (not an edit)
+            path = constraint.tools[0]["function"]["parameters"]["properties"]["path"]["enum"][0]
+            return hermes_call("read_file", path=path)
         if constraint is not None and constraint.forced:
             seen.append(constraint)
             return hermes_call("edit_file", path="README.md", search="# tally", replace="# Tally")

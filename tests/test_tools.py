@@ -11,7 +11,7 @@ import pytest
 from fixture_repos import fixture_names, fixture_repo
 from mlxagent.core.events import Review
 from mlxagent.core.proposals import outcome_text
-from mlxagent.core.tools import EDIT_TOOLS, READ_ONLY_TOOLS, ToolLimits, Toolbox, paths_in_result
+from mlxagent.core.tools import COMMAND_TOOLS, EDIT_TOOLS, READ_ONLY_TOOLS, ToolLimits, Toolbox, paths_in_result
 from mlxagent.core.workspace import Workspace
 
 
@@ -68,7 +68,7 @@ def test_no_final_newline_fixture(tmp_path):
 def test_schemas_are_openai_function_tools(tools):
     schemas = tools.schemas()
     names = [s["function"]["name"] for s in schemas]
-    assert set(names) == READ_ONLY_TOOLS | EDIT_TOOLS
+    assert set(names) == READ_ONLY_TOOLS | EDIT_TOOLS | COMMAND_TOOLS
     assert not READ_ONLY_TOOLS & EDIT_TOOLS
     for schema in schemas:
         assert schema["type"] == "function"

@@ -17,7 +17,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from .command_gate import CommandGate, made_worse_or_no_better
 from .events import (
+    CommandFinished,
     ContextTrimmed,
     ErrorEvent,
     Event,
@@ -25,6 +27,7 @@ from .events import (
     GuardState,
     ProposalReady,
     ProposalResolved,
+    RepairProgress,
     Review,
     TextDelta,
     ToolCallFinished,
@@ -36,9 +39,10 @@ from .formats import forced_edit_tools, format_for, with_path_enums
 from .guard import GuardConfig, ReadLoopGuard
 from .llm import ChatModel, Constraint
 from .prompts import SYSTEM_PROMPT
-from .proposals import outcome_text
+from .proposals import Proposal, outcome_text
 from .textstream import StopStringScanner
-from .tools import EDIT_TOOLS, Toolbox, paths_in_result
+from .formats.calls import ToolCall, new_call_id
+from .tools import COMMAND_TOOLS, EDIT_TOOLS, READ_ONLY_TOOLS, Toolbox, paths_in_result
 
 # enough for a forced edit at its longest (schemas cap the replacement text)
 FORCED_MAX_TOKENS = 640
@@ -61,18 +65,61 @@ class AgentConfig:
     # None: decided by the model (`weak_tool_use`): tiny models whose chat template has no
     # tool support (SmolLM2) almost never open a call on their own, so they are held to one.
     require_tool_calls: bool | None = None
+    # Tests: run them before the turn and after each applied edit. None: on when a test command
+    # is known (toolbox.context.test_command).
+    auto_test: bool | None = None
+    # With auto-approve, an applied edit that leaves the tests failing is undone and the model
+    # tries again, up to this many edits.
+    max_attempts: int = 4
+    # Candidate search (core/repair.py) in place of a forced edit the model would write.
+    repair: bool = True
+    # Run that search right after the first failing test run, before the model writes anything.
+    # None: for models that are weak tool users (they write fixes badly but rank them well).
+    repair_first: bool | None = None
+    # How many times the model may end the turn while tests it was to fix still fail.
+    max_pushbacks: int = 1
+
+
+@dataclass
+class TestTracker:
+    """What the tests said during a turn: the failing run it started with, the latest run, and
+    how many edits were tried against them."""
+
+    request: str = ""
+    baseline: Any = None  # TestReport | None: failing tests at the turn's start
+    last: Any = None  # TestReport | None
+    attempts: int = 0  # applied edits undone because the tests still failed
+    pushbacks: int = 0
+    repairs: int = 0
+    repair_exhausted: bool = False
+    tried: set = field(default_factory=set)  # candidate file sets already applied and undone
+    finished: tuple[str, str] | None = None  # (reason, message): end the turn now
+
+    def new_turn(self, request: str) -> None:
+        self.__init__(request=request)
+
+    def still_failing(self) -> bool:
+        return self.last is not None and not self.last.ok
 
 
 class Agent:
     def __init__(self, toolbox: Toolbox, model: ChatModel, config: AgentConfig | None = None,
-                 system_prompt: str = SYSTEM_PROMPT):
+                 system_prompt: str = SYSTEM_PROMPT, gate: CommandGate | None = None):
         self.toolbox = toolbox
         self.model = model
         self.config = config or AgentConfig()
+        self.gate = gate or CommandGate(toolbox.workspace.root)
+        self.tests = TestTracker()
         self.guard = ReadLoopGuard(self.config.guard)
         self.messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
         self._proposal_resolved = False
         self._forced_invalid = False
+        self._edits = 0  # proposals resolved: a repeated read after one may see something new
+        self._repeats: dict[str, tuple[int, int]] = {}
+        self._read_paths: set[str] = set()
+        self._next_read: str | None = None
+        self._more_edits = False  # more edit calls follow in this model message
+        self._step_applied: list = []  # proposals applied in this step (undone together)
 
     # -- public -------------------------------------------------------------------------
 
@@ -91,15 +138,39 @@ class Agent:
         self.guard.reset_task(user_text)
         self._proposal_resolved = False
         self._forced_invalid = False
+        self.tests.new_turn(user_text)
+        self._repeats: dict[str, tuple[int, int]] = {}  # read-only call key -> (step, times repeated)
+        self._next_read: str | None = None  # a path the next generation must read (after repeats)
         self.messages.append({"role": "user", "content": user_text})
         yield TurnStarted(user_text)
         yield self.guard.state()
         reason, message, steps, parse_failures = "max_steps", "", 0, 0
         try:
-            while steps < self.config.max_steps:
+            if self._auto_test():
+                report, text = yield from self._test_run("tests-before", cancel)
+                if report is not None and not report.ok:
+                    self.tests.baseline = report
+                    self.messages[-1]["content"] += "\n\n[The tests, run before any change]\n" + text
+            if cancel.is_set():
+                reason = "cancelled"
+            elif self._repair_first():
+                done = yield from self._repair(cancel)
+                if done is not None:
+                    reason, message = done
+            while reason not in ("done", "cancelled", "tests_failing") and steps < self.config.max_steps:
                 steps += 1
                 yield from self._fit_context()
                 forced = self.guard.level == "force"
+                if forced and self._repair_possible():
+                    done = yield from self._repair(cancel)
+                    if done is not None:
+                        reason, message = done
+                        break
+                    if cancel.is_set():
+                        reason = "cancelled"
+                        break
+                    if self.guard.level != "force":
+                        continue
                 text, finish, stats = "", None, None
                 for event, value in self._generate(forced, cancel):
                     if event is not None:
@@ -131,14 +202,21 @@ class Agent:
                     continue
                 parse_failures = 0
                 if not calls:
+                    if self._push_back():
+                        continue
                     reason = "done"
                     break
+                self._step_applied = []
                 for index, call in enumerate(calls):
+                    self._more_edits = any(c.name in EDIT_TOOLS for c in calls[index + 1:])
                     yield from self._run_call(call, index, len(calls), forced, cancel)
-                    if cancel.is_set():
+                    if cancel.is_set() or self.tests.finished is not None:
                         break
                 if cancel.is_set():
                     reason = "cancelled"
+                    break
+                if self.tests.finished is not None:
+                    reason, message = self.tests.finished
                     break
                 if self.guard.level == "stopped":
                     reason, message = "guard_stopped", (
@@ -146,7 +224,10 @@ class Agent:
                         "What should I do: which file and what change?")
                     break
             else:
-                message = f"Stopped after {self.config.max_steps} steps."
+                if reason not in ("done", "cancelled", "tests_failing"):
+                    message = f"Stopped after {self.config.max_steps} steps."
+                    if self.tests.still_failing():
+                        message += " The tests still fail: " + self.tests.last.summary().splitlines()[0]
         except Exception as exc:  # noqa: BLE001 - the UI gets one clear line, the loop never crashes the app
             reason, message = "error", f"{type(exc).__name__}: {exc}"
             yield ErrorEvent(message)
@@ -154,6 +235,31 @@ class Agent:
             self.messages.append({"role": "assistant", "content": message})
         yield TurnFinished(reason, steps, totals["generated"], totals["prefilled"],
                            time.perf_counter() - started, message)
+
+    def run_tests_now(self, args: str = "", cancel: threading.Event | None = None) -> Iterator[Event]:
+        """`/test [ARGS]` and `--test-cmd`: run the tests now, without a model turn. The user asked,
+        so no consent is asked; the result goes into the conversation for the next turn."""
+        cancel = cancel or threading.Event()
+        command = self.toolbox.context.test_command
+        call_id = new_call_id()
+        if command is None:
+            yield ErrorEvent("No test command is known for this repository: set [project] test_command in "
+                             ".mlxagent.toml or test_command in the settings.")
+            return
+        report, text = yield from self.gate.run_tests(call_id, command, cancel, target=args.strip() or None,
+                                                      ask=False)
+        self.gate.permissions.allow_for_session(command.argv)  # the user ran it: consent for this session
+        if report is not None:
+            self.tests.last = report
+            self.messages.append({"role": "user", "content": "[I ran the tests]\n" + text})
+
+    def retry_prompt(self) -> str | None:
+        """What to tell the model after the user undoes an edit that left the tests failing."""
+        last = self.tests.last
+        if last is None or last.ok:
+            return None
+        return ("I undid your last edit: the tests still failed after it.\n" + last.summary()
+                + "\nTry a different fix in the code (not in the tests).")
 
     # -- generation ---------------------------------------------------------------------
 
@@ -165,6 +271,12 @@ class Agent:
             constraint = Constraint(self._forced_tools(tools), forced=True)
             max_tokens = max(max_tokens, FORCED_MAX_TOKENS)
             temperature = RETRY_TEMPERATURE if self._forced_invalid else None
+        elif self._next_read is not None:
+            read = [t for t in self._workspace_tools(tools) if t["function"]["name"] == "read_file"]
+            from .formats import with_path_enums
+
+            constraint = Constraint(with_path_enums(read, [self._next_read], ["."]), forced=True)
+            self._next_read = None
         else:
             constraint = Constraint(self._workspace_tools(tools), forced=self._tool_call_required())
         start_marker = format_for(self.model.tool_format).tool_call_start
@@ -247,17 +359,27 @@ class Agent:
         before = self.guard.state()
         yield ToolCallStarted(call.id, call.name, call.arguments)
         decision = self.guard.before_tool(call.name, call.arguments, self._fingerprint)
-        if decision.action == "run":
+        repeat = self._repeat_note(call) if decision.action == "run" else None
+        command = None
+        if repeat is not None:
+            text, is_error, proposal = repeat, False, None
+        elif decision.action == "run":
             result = self.toolbox.execute(call.name, call.arguments)
-            text, is_error, proposal = result.text, result.is_error, result.proposal
+            text, is_error, proposal, command = result.text, result.is_error, result.proposal, result.command
         else:
             text, is_error, proposal = decision.message, decision.action == "refuse", None
+        if command is not None:
+            text, is_error = yield from self._command(call, command, cancel)
         if proposal is not None:
             text = yield from self._review(proposal, forced, cancel)
         elif forced and call.name in EDIT_TOOLS and is_error:
             self._forced_edit_invalid(text.splitlines()[0] if text else "invalid edit")
         self.guard.after_tool(call.name, call.arguments, is_error, index, batch,
                               seen_paths=paths_in_result(call.name, text))
+        if call.name in READ_ONLY_TOOLS and repeat is None and not is_error:
+            self._repeats.setdefault(self._call_key(call), (self.guard.step, 0))
+            if call.name == "read_file":
+                self._read_paths.add(str(call.arguments.get("path", "")))
         if note := self.guard.note():
             text += "\n\n" + note
         step_text = f"[step {self.guard.step}] {text}"
@@ -286,7 +408,206 @@ class Agent:
         self._proposal_resolved = True
         self._forced_invalid = forced and resolved.outcome in ("rejected", "failed")  # a retry must differ
         self.guard.on_proposal_resolved(resolved.outcome)
-        return outcome_text(resolved)
+        self._edits += 1
+        text = outcome_text(resolved)
+        if resolved.outcome in ("applied", "partly applied"):
+            self._step_applied.append(proposal)
+            if self._auto_test():
+                if self._more_edits:
+                    text += " The tests run after the last edit of this step."
+                else:
+                    text += yield from self._test_after_edit(proposal, cancel)
+        return text
+
+    # -- tests and commands ---------------------------------------------------------------
+
+    def _auto_test(self) -> bool:
+        if self.toolbox.context.test_command is None:
+            return False
+        return self.config.auto_test is not False
+
+    def _weak(self) -> bool:
+        return bool(getattr(self.model, "weak_tool_use", False))
+
+    def _test_run(self, call_id: str, cancel: threading.Event, after_edit: str = "") -> Iterator[Event]:
+        """Run the test command (asking consent the first time); returns (report | None, text)."""
+        command = self.toolbox.context.test_command
+        report, text = yield from self.gate.run_tests(f"{call_id}-{new_call_id()[5:]}", command, cancel,
+                                                      after_edit=after_edit)
+        if report is not None:
+            self.tests.last = report
+        return report, text
+
+    def _test_after_edit(self, proposal, cancel: threading.Event) -> Iterator[Event]:
+        """Auto-test an applied edit: what the model reads about it. With auto-approve, an edit that
+        leaves the tests failing is undone (exact bytes) and the model tries again."""
+        before = self.tests.baseline
+        report, text = yield from self._test_run("tests-after", cancel, after_edit=proposal.id)
+        if report is None:
+            return "\n" + text
+        out = "\n" + text
+        if report.ok:
+            if before is not None and self._weak():
+                self.tests.finished = ("done", f"Done: the tests that failed now pass ({report.passed} passed). "
+                                               f"Changed {proposal.path}.")
+            return out
+        if self.config.auto_approve and made_worse_or_no_better(before, report):
+            applied = self._step_applied or [proposal]
+            undone = " ".join(self.toolbox.proposals.undo() for _ in applied)  # this step's edits, newest first
+            self._step_applied = []
+            self._edits += 1
+            self.tests.attempts += 1
+            self.tests.tried.add(tuple((p.path, p.new.decode("utf-8", "replace")) for p in applied))
+            out += f"\n{undone} The edit was undone because the tests still fail; try a different fix."
+            yield ErrorEvent(f"The edit to {', '.join(p.path for p in applied)} left the tests failing; undone "
+                             f"(attempt {self.tests.attempts} of {self.config.max_attempts}).")
+            if self.tests.attempts >= self.config.max_attempts:
+                self.tests.finished = ("tests_failing", f"Stopped after {self.tests.attempts} edits that left the "
+                                       "tests failing; each was undone. " + report.summary().splitlines()[0])
+        return out
+
+    def _push_back(self) -> bool:
+        """The model ended its turn: while tests it was to fix still fail, say so once."""
+        t = self.tests
+        if t.baseline is None or not t.still_failing() or t.pushbacks >= self.config.max_pushbacks:
+            return False
+        t.pushbacks += 1
+        self.messages.append({"role": "user", "content": "The tests still fail:\n" + t.last.summary()
+                              + "\nFix the code (not the tests), or explain why they cannot pass."})
+        return True
+
+    def _command(self, call, request, cancel: threading.Event) -> Iterator[Event]:
+        """Run a command tool's request; returns (text for the model, is_error)."""
+        if request.purpose == "tests":
+            command = self.toolbox.context.test_command
+            report, text = yield from self.gate.run_tests(call.id, command, cancel,
+                                                          target=call.arguments.get("target"))
+            if report is not None:
+                self.tests.last = report
+            return text, report is None
+        result, refusal = yield from self.gate.run(call.id, request.argv, request.cwd, "command", cancel)
+        if result is None:
+            return refusal, True
+        head = f"{result.describe()}\n"
+        return head + (result.output[-6000:] if result.output else "(no output)"), not result.ok
+
+    # -- repeated reads ---------------------------------------------------------------------
+
+    def _call_key(self, call) -> str:
+        return json.dumps([call.name, call.arguments, self._edits], sort_keys=True, default=str)
+
+    def _repeat_note(self, call) -> str | None:
+        """An identical read-only call since the last edit is not run again: the reply points at
+        the next useful read; a second repeat makes the next generation that read."""
+        if call.name not in READ_ONLY_TOOLS or not self.config.guard.enabled:
+            return None
+        key = self._call_key(call)
+        if key not in self._repeats:
+            return None
+        step, times = self._repeats[key]
+        self._repeats[key] = (step, times + 1)
+        unread = self._unread_relevant()
+        text = f"Same call as step {step}; its result has not changed (see step {step})."
+        if unread:
+            text += f" Next, read {unread[0]} with read_file."
+            if times + 1 >= 2:
+                self._next_read = unread[0]
+        else:
+            text += " Propose an edit now with edit_file."
+        return text
+
+    def _unread_relevant(self) -> list[str]:
+        from .repair import is_test_path
+
+        files = self.toolbox.workspace.list_files()
+        frames: list[str] = []
+        report = self.tests.last
+        if report is not None:
+            for failure in report.failures:
+                frames += [f.path for f in reversed(failure.frames)]
+        named = self.guard.named_in_request(files)
+        ordered = [p for p in frames if not is_test_path(p)] + [p for p in named if not is_test_path(p)] \
+            + named + frames
+        return [p for p in dict.fromkeys(ordered) if p in files and p not in self._read_paths]
+
+    # -- candidate search (core/repair.py) -------------------------------------------------
+
+    def _repair_first(self) -> bool:
+        first = self.config.repair_first
+        if first is None:
+            first = self._weak()
+        return first and self._repair_possible()
+
+    def _repair_possible(self) -> bool:
+        t = self.tests
+        return (self.config.repair and self._auto_test() and not t.repair_exhausted and t.repairs < 2
+                and t.still_failing() and self.gate.test_consent(self.toolbox.context.test_command))
+
+    def _scorer(self):
+        score = getattr(self.model, "score_texts", None)
+        if score is None:
+            return None
+        from .repair import scoring_messages
+
+        def scorer(path: str, context: str, base: str, variants: list[str]) -> list[float]:
+            messages, reply = scoring_messages(path, context, base)
+            return score(messages, reply.format(base), [reply.format(v) for v in variants])
+
+        return scorer
+
+    def _repair(self, cancel: threading.Event) -> Iterator[Event]:
+        """Search candidate fixes, checked by the tests in a scratch copy; the winner is proposed
+        like any edit. Returns (reason, message) when the turn should end, else None."""
+        from .repair import Sources, first_change, search
+
+        t = self.tests
+        t.repairs += 1
+        command = self.toolbox.context.test_command
+        ws = self.toolbox.workspace
+        sources = Sources(ws.root, ws.list_files())
+        outcome: dict[str, Any] = {}
+        steps = search(sources, t.request, t.last, self._scorer(), lambda root: self.gate.check(command, root, cancel),
+                       cancel=cancel.is_set, exclude=t.tried)
+        try:
+            while True:
+                try:
+                    stage = next(steps)
+                except StopIteration as stop:
+                    outcome["result"] = stop.value
+                    break
+                yield RepairProgress(*stage)
+        except Exception as exc:  # noqa: BLE001 - a failed search falls back to the model's own edit
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
+        result = outcome.get("result")
+        if result is None or result.found is None:
+            t.repair_exhausted = True
+            if "error" in outcome:
+                yield ErrorEvent("The candidate search failed: " + outcome["error"])
+            return None
+        found = result.found
+        old = sources.text(found.path) or ""
+        new = dict(found.files)[found.path]
+        search_text, replace_text = first_change(old, new)
+        call = ToolCall(new_call_id(), "edit_file", {"path": found.path, "search": search_text.replace("\r\n", "\n"),
+                                                     "replace": replace_text.replace("\r\n", "\n")})
+        self._append_assistant(f"A candidate fix passes the tests in a scratch copy: {found.description}.", [call])
+        yield ToolCallStarted(call.id, call.name, call.arguments)
+        texts = []
+        self._step_applied = []
+        for n, (path, text) in enumerate(found.files):
+            self._more_edits = n + 1 < len(found.files)
+            before = ws.resolve(path).read_bytes()
+            proposal = Proposal(path, before, text.encode("utf-8"),
+                                note=f"found by the candidate search and checked by the tests ({found.rule})")
+            self.toolbox.proposals.add(proposal)
+            texts.append((yield from self._review(proposal, self.guard.level == "force", cancel)))
+            if cancel.is_set() or t.finished is not None:
+                break
+        result_text = "\n".join(texts)
+        self.messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": result_text})
+        yield ToolCallFinished(call.id, call.name, call.arguments, result_text, False)
+        yield self.guard.state()
+        return t.finished
 
     # -- context budget -----------------------------------------------------------------
 

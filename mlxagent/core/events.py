@@ -142,3 +142,101 @@ class TurnFinished(Event):
 @dataclass(frozen=True)
 class ErrorEvent(Event):
     message: str
+
+
+# -- commands and tests -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandDecision:
+    """The user's answer to a `CommandApproval`: run it "once", "always" (saved for this
+    repository), or "refuse" (the reason is told to the model)."""
+
+    action: str  # "once" | "always" | "refuse"
+    reason: str = ""
+
+    @classmethod
+    def once(cls) -> "CommandDecision":
+        return cls("once")
+
+    @classmethod
+    def always(cls) -> "CommandDecision":
+        return cls("always")
+
+    @classmethod
+    def refuse(cls, reason: str = "") -> "CommandDecision":
+        return cls("refuse", reason)
+
+    @property
+    def allowed(self) -> bool:
+        return self.action in ("once", "always")
+
+
+@dataclass(frozen=True)
+class CommandApproval(Event):
+    """A command waits for the user's consent; `reply` is resolved with a `CommandDecision`."""
+
+    call_id: str
+    argv: tuple[str, ...]
+    cwd: str
+    purpose: str  # "tests" | "command"
+    reply: Future = field(default_factory=Future, repr=False, compare=False)
+
+    @property
+    def display(self) -> str:
+        import shlex
+
+        return shlex.join(self.argv)
+
+
+@dataclass(frozen=True)
+class CommandStarted(Event):
+    call_id: str
+    argv: tuple[str, ...]
+    cwd: str
+    purpose: str  # "tests" | "command" | "check" (a candidate fix tested in a scratch copy)
+
+
+@dataclass(frozen=True)
+class CommandOutput(Event):
+    call_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CommandFinished(Event):
+    call_id: str
+    argv: tuple[str, ...]
+    exit_code: int | None
+    seconds: float
+    timed_out: bool = False
+    cancelled: bool = False
+    truncated: bool = False
+    refused: bool = False
+    message: str = ""  # one line: "exit 1 in 0.4 s", "refused by the user: …", "timed out after 120 s"
+
+
+@dataclass(frozen=True)
+class TestResult(Event):
+    """The parsed result of a test run (core/testresults.py)."""
+
+    call_id: str
+    ok: bool
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    failing: tuple[str, ...] = ()  # failing test names
+    locations: tuple[str, ...] = ()  # "path:line" of the deepest repo frame of each failure
+    summary: str = ""  # what the model reads
+    after_edit: str = ""  # the proposal id when this run checked an applied edit (auto-test)
+
+
+@dataclass(frozen=True)
+class RepairProgress(Event):
+    """The candidate search (core/repair.py): what was considered, ranked and checked."""
+
+    stage: str  # "candidates" | "ranked" | "checked" | "found" | "none"
+    candidates: int = 0
+    checked: int = 0
+    message: str = ""

@@ -39,6 +39,16 @@ class MlxChatModel:
     def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
         return len(self.prompt_tokens(messages, tools))
 
+    def score_texts(self, messages: list[dict[str, Any]], base: str, variants: list[str],
+                    cancel=None) -> list[float]:
+        """For each variant of the assistant reply `base`: log p(variant) − log p(base) after
+        `messages` (model/scoring.py). The judge of candidate fixes (core/repair.py)."""
+        from .scoring import score_variants
+
+        prompt = self.prompt_tokens(messages, [])
+        encode = self.session.encode
+        return score_variants(self.loaded, prompt, encode(base), [encode(v) for v in variants], cancel=cancel)
+
     def stream(
         self,
         messages: list[dict[str, Any]],

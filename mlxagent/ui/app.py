@@ -25,10 +25,11 @@ from textual.reactive import reactive
 from ..config import Settings, SettingsError, load_settings, update_setting
 from ..core.workspace import NotAGitRepoError, Workspace
 from ..errors import CancelledError, MlxAgentError
-from .bridge import JobProgress, PendingReview, ProgressRelay
+from .bridge import JobProgress, PendingCommand, PendingReview, ProgressRelay
 from .commands import ActionsProvider, PaletteCommand
 from .model_factory import ModelFactory, RuntimeModelFactory, total_memory_bytes
 from .screens.chat import ChatScreen
+from .screens.command_approval import CommandApprovalScreen
 from .screens.models import ModelSwitcher
 from .screens.not_a_repo import NotARepoScreen
 from .screens.review import ReviewScreen
@@ -301,6 +302,16 @@ class MlxAgentApp(App[int]):
         if isinstance(screen, ReviewScreen) and all(p.done for p in screen.pending):
             screen.dismiss(None)
 
+    def open_command_approval(self, pending: PendingCommand, done: Callable[[Any], None]) -> None:
+        root = self.agent.toolbox.workspace.root if self.agent is not None else None
+        self.push_screen(CommandApprovalScreen(pending, root), done)
+
+    def command_approval_dropped(self) -> None:
+        """The turn stopped waiting: an approval prompt still open for it goes away (undecided)."""
+        screen = self.screen
+        if isinstance(screen, CommandApprovalScreen) and screen.pending.done:
+            screen.dismiss(None)
+
     def set_auto_approve(self, on: bool) -> None:
         """For this session (the setting file keeps its own value)."""
         if self.agent is not None:
@@ -335,6 +346,7 @@ class MlxAgentApp(App[int]):
             PaletteCommand("Review edits", "the edit waiting for review (ctrl+r)", slash("review")),
             PaletteCommand("Undo last edit", "put back what the last applied edit changed", slash("undo")),
             PaletteCommand("Show diff", "the working tree against HEAD", slash("diff")),
+            PaletteCommand("Run tests", "run the repository's tests now, without the model (/test)", slash("test")),
             PaletteCommand("Clear conversation", "start over (files unchanged)", slash("clear")),
             PaletteCommand("Interrupt", "stop the model now (esc)", lambda: chat and chat.action_interrupt()),
             PaletteCommand("Guard status", "the read-loop guard's state and thresholds", slash("guard")),

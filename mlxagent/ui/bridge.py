@@ -7,12 +7,15 @@ in Textual messages. This module is the crossing, in both directions:
   thread-safe), in the order the engine produced them.
 * `PendingReview` is a proposal waiting for the user; `resolve` answers the engine's
   Future with a `Review`, which wakes the agent in its worker.
+* `PendingCommand` is a command waiting for the user's consent; `resolve` answers with a
+  `CommandDecision` the same way.
 * `ProgressRelay` turns a loader's progress callback into throttled messages, so a
   download that reports every few kilobytes does not flood the UI.
 """
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
@@ -21,7 +24,7 @@ from typing import Callable
 
 from textual.message import Message
 
-from ..core.events import Event, ProposalReady, Review
+from ..core.events import CommandApproval, CommandDecision, Event, ProposalReady, Review
 
 
 class EngineEvent(Message):
@@ -51,6 +54,37 @@ class PendingReview:
         """Answer the agent; False when it stopped waiting (the turn was interrupted)."""
         try:
             self.reply.set_result(review)
+        except InvalidStateError:
+            return False
+        return True
+
+
+@dataclass
+class PendingCommand:
+    """A command the agent waits to run until the user says yes or no."""
+
+    call_id: str
+    argv: tuple[str, ...]
+    cwd: str
+    purpose: str  # "tests" | "command"
+    reply: Future = field(repr=False)
+
+    @classmethod
+    def from_event(cls, event: CommandApproval) -> "PendingCommand":
+        return cls(event.call_id, tuple(event.argv), event.cwd, event.purpose, event.reply)
+
+    @property
+    def display(self) -> str:
+        return shlex.join(self.argv)
+
+    @property
+    def done(self) -> bool:
+        return self.reply.done()
+
+    def resolve(self, decision: CommandDecision) -> bool:
+        """Answer the agent; False when it stopped waiting (the turn was interrupted)."""
+        try:
+            self.reply.set_result(decision)
         except InvalidStateError:
             return False
         return True

@@ -23,6 +23,7 @@ class SlashCommand:
 SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("model", "[NAME]", "switch models (no name: open the model switcher)"),
     SlashCommand("diff", "", "show the working tree's changes against HEAD"),
+    SlashCommand("test", "[ARGS]", "run the repository's tests now, without the model (ARGS go to the test command)"),
     SlashCommand("undo", "", "put back the files the last applied edit changed"),
     SlashCommand("review", "", "review the edit that is waiting for you"),
     SlashCommand("clear", "", "start a new conversation (files are not touched)"),
@@ -42,6 +43,8 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("ctrl+o / F2", "model switcher"),
     ("ctrl+r", "review the waiting edit"),
     ("u", "undo the last applied edit (with the transcript focused: tab from the input)"),
+    ("ctrl+z", "after an edit left the tests failing: undo it and ask the model to retry"),
+    ("y / A / r / c", "when a command asks to run: run once / always allow here / refuse / refuse with a reason"),
     ("ctrl+p", "command palette: every action, themes"),
     ("ctrl+q", "quit"),
 )

@@ -16,6 +16,7 @@ from ..core.llm import ChatModel
 from ..core.proposals import ProposalManager
 from ..core.tools import Toolbox
 from ..core.workspace import Workspace
+from ..errors import MlxAgentError
 
 
 def build_agent(workspace: Workspace, settings: Settings) -> Agent:
@@ -27,7 +28,14 @@ def build_agent(workspace: Workspace, settings: Settings) -> Agent:
     )
     toolbox = Toolbox(workspace, ProposalManager(workspace, auto_commit=settings.auto_commit))
     # The model arrives later (attach_model); nothing reads it before a turn runs.
-    return Agent(toolbox, None, config)  # type: ignore[arg-type]
+    agent = Agent(toolbox, None, config)  # type: ignore[arg-type]
+    from ..wiring import wire_tests
+
+    try:
+        wire_tests(agent, settings)  # commands are asked about on screen (CommandApproval)
+    except MlxAgentError:
+        pass  # a broken .mlxagent.toml: no test command; `/test` says why
+    return agent
 
 
 def attach_model(agent: Agent, model: ChatModel, settings: Settings) -> None:

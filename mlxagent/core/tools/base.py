@@ -15,6 +15,16 @@ class ToolResult:
     text: str  # what the model reads
     is_error: bool = False
     proposal: Proposal | None = None  # set by edit tools; the caller gets it reviewed
+    command: "CommandRequest | None" = None  # set by command tools; the caller asks, runs and reports
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """A command a tool wants run: the agent asks the user's consent, runs it and reports."""
+
+    argv: tuple[str, ...]
+    cwd: str = "."  # repo-relative
+    purpose: str = "command"  # "tests" | "command"
 
 
 class ToolError(MlxAgentError):
@@ -40,6 +50,7 @@ class ToolContext:
     workspace: Workspace
     proposals: ProposalManager
     limits: ToolLimits = field(default_factory=ToolLimits)
+    test_command: Any = None  # core.testcmd.TestCommand | None: what run_tests runs
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,16 @@ from ...errors import MlxAgentError
 from ..proposals import ProposalManager
 from ..workspace import Workspace
 from .base import ToolContext, ToolError, ToolLimits, ToolResult, ToolSpec
+from .commands import RUN_COMMAND, RUN_TESTS
 from .edit import EDIT_FILE, WRITE_FILE
 from .read import LIST_FILES, READ_FILE, SHOW_DIFF, paths_in_listing
 from .search import SEARCH, paths_in_hits
 
-ALL_TOOLS: tuple[ToolSpec, ...] = (LIST_FILES, READ_FILE, SEARCH, SHOW_DIFF, EDIT_FILE, WRITE_FILE)
+ALL_TOOLS: tuple[ToolSpec, ...] = (LIST_FILES, READ_FILE, SEARCH, SHOW_DIFF, EDIT_FILE, WRITE_FILE,
+                                   RUN_TESTS, RUN_COMMAND)
 READ_ONLY_TOOLS = frozenset({"list_files", "read_file", "search", "show_diff"})
 EDIT_TOOLS = frozenset({"edit_file", "write_file"})
+COMMAND_TOOLS = frozenset({"run_tests", "run_command"})
 
 _TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
 

@@ -3,27 +3,34 @@
 A turn runs `Agent.run_turn` in a thread worker; every engine event comes back as an
 `EngineEvent` message and is shown here in order. Esc sets the turn's cancel event,
 which the agent and the model check between tokens. Proposals the agent is waiting on
-are collected as `PendingReview`s and shown on the review screen.
+are collected as `PendingReview`s and shown on the review screen; commands that wait for
+consent are `PendingCommand`s, asked one at a time on the approval prompt. Commands and
+test runs show as command cards (by call_id); `/test` runs the tests in the same kind of
+worker as a turn, without the model. After an edit that left the tests failing, ctrl+z
+undoes it and asks the model to try again.
 """
 
 from __future__ import annotations
 
 import threading
+from functools import partial
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown
 from textual.worker import Worker, WorkerState
 
 from ...core import events as ev
-from ..bridge import EngineEvent, PendingReview
+from ..bridge import EngineEvent, PendingCommand, PendingReview
 from ..commands import COMMAND_NAMES, help_markdown, parse_slash
 from ..session import set_guard_enabled
 from ..themes import pygments_style_for
+from ..widgets.command_card import CommandCard
 from ..widgets.guard_meter import GuardBanner
 from ..widgets.prompt_input import PromptInput
 from ..widgets.status_bar import StatusBar
@@ -37,7 +44,14 @@ FINISH_TEXT = {
     "error": "failed",
     "guard_stopped": "stopped by the read-loop guard",
     "parse_failures": "stopped: malformed tool calls",
+    "tests_failing": "stopped: the edits left the tests failing",
 }
+RUNNING_TEXT = {"tests": "running tests…", "command": "running command…", "check": "checking a candidate fix…"}
+RETRY_FALLBACK = "That edit did not make the tests pass. Try a different fix."
+
+
+class RunTestsDone(Message):
+    """The `/test` worker has posted its last event."""
 
 
 class ChatScreen(Screen):
@@ -45,6 +59,9 @@ class ChatScreen(Screen):
     BINDINGS = [
         Binding("escape", "interrupt", "Interrupt"),
         Binding("ctrl+r", "review", "Review"),
+        # Priority, or the focused input would take ctrl+z as its own undo; shown (and taken) only
+        # while an edit that left the tests failing can be undone and retried (check_action).
+        Binding("ctrl+z", "undo_retry", "Undo & retry", priority=True),
     ]
 
     busy: reactive[bool] = reactive(False)
@@ -52,6 +69,10 @@ class ChatScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.pending: list[PendingReview] = []
+        self.pending_commands: list[PendingCommand] = []  # approvals not yet asked
+        self.asking: PendingCommand | None = None  # the approval on screen
+        self.retry_offer: CommandCard | None = None  # the failing auto-test ctrl+z answers
+        self._retry_queued = False  # ctrl+z while busy: undo and retry once the run has stopped
         self.queued: str | None = None  # a task typed while the model was still loading
         self.guard_state: ev.GuardState | None = None
         self.last_finish: ev.TurnFinished | None = None
@@ -122,6 +143,7 @@ class ChatScreen(Screen):
             self.prompt.text = text
             self.notify("The model is still working; Esc interrupts it.", severity="warning")
             return
+        self.set_retry_offer(None)  # a new request: the offer was about the last one
         state = self.app.model_state
         await self.transcript.add_user(text)
         if not state.ready:
@@ -143,6 +165,14 @@ class ChatScreen(Screen):
     def run_turn(self, text: str, cancel: threading.Event) -> None:
         for event in self.agent.run_turn(text, cancel):
             self.post_message(EngineEvent(event))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="turn")
+    def run_tests(self, args: str, cancel: threading.Event) -> None:
+        try:
+            for event in self.agent.run_tests_now(args, cancel):
+                self.post_message(EngineEvent(event))
+        finally:
+            self.post_message(RunTestsDone())
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The agent turns its own errors into events; this is for what escapes it.
@@ -182,8 +212,26 @@ class ChatScreen(Screen):
             await transcript.tool_finished(event)
         elif isinstance(event, ev.ProposalReady):
             await self._proposal_ready(event)
+        elif isinstance(event, ev.CommandApproval):
+            await self._command_approval(event)
+        elif isinstance(event, ev.CommandStarted):
+            await transcript.command_started(event)
+            status.show_command(RUNNING_TEXT.get(event.purpose, "running command…"))
+        elif isinstance(event, ev.CommandOutput):
+            transcript.command_output(event)
+        elif isinstance(event, ev.CommandFinished):
+            await transcript.command_finished(event)
+            status.show_command(None)
+        elif isinstance(event, ev.TestResult):
+            self._test_result(event, transcript.test_result(event))
+        elif isinstance(event, ev.RepairProgress):
+            await transcript.repair_progress(event)
         elif isinstance(event, ev.ProposalResolved):
             transcript.proposal_resolved(event)
+            offer = self.retry_offer
+            if offer is not None and event.outcome in ("applied", "partly applied") \
+                    and offer.result is not None and offer.result.after_edit != event.proposal_id:
+                self.set_retry_offer(None)  # another edit went in: ctrl+z would undo that one
             if event.outcome == "failed":
                 await transcript.add_notice(f"Edit of {event.path} not applied: {event.message}", "error")
         elif isinstance(event, ev.GuardState):
@@ -220,7 +268,27 @@ class ChatScreen(Screen):
             self.app.review_dropped()
         self.status.show_pending(len(self.pending))
         self.query_one(GuardBanner).show(None if event.reason != "guard_stopped" else self.guard_state)
+        self._commands_ended("the turn was interrupted" if event.reason == "cancelled" else "the turn ended")
         self.busy = False
+        self._retry_if_queued()
+
+    @on(RunTestsDone)
+    def _test_run_done(self) -> None:
+        self._commands_ended("interrupted" if self._interrupted else "the test run ended")
+        self.busy = False
+        if self._retry_queued:
+            self._retry_if_queued()
+        elif self.queued and self.app.model_state.ready:  # a message typed while the model loaded
+            text, self.queued = self.queued, None
+            self._start_turn(text)
+
+    def _commands_ended(self, why: str) -> None:
+        """A turn or a test run is over: nothing it asked or ran is still waiting."""
+        self.transcript.commands_dropped(why)
+        self.transcript.repair_done()
+        self.pending_commands = [p for p in self.pending_commands if not p.done]
+        self.app.command_approval_dropped()
+        self.status.show_command(None)
 
     # -- review ----------------------------------------------------------------------------------
 
@@ -255,6 +323,97 @@ class ChatScreen(Screen):
             self.notify(f"Too late: the turn ended before the review of {', '.join(late)}.", severity="warning")
         self.prompt.focus()
 
+    # -- command approval, test results, undo and retry --------------------------------------------
+
+    async def _command_approval(self, event: ev.CommandApproval) -> None:
+        card = await self.transcript.command_approval(event)
+        if event.reply.done():  # the engine decided itself (a command already allowed)
+            if not event.reply.cancelled() and isinstance(event.reply.result(), ev.CommandDecision):
+                card.approved(event.reply.result())
+            return
+        self.pending_commands.append(PendingCommand.from_event(event))
+        self._ask_next_command()
+
+    def _ask_next_command(self) -> None:
+        if self.asking is not None:
+            return
+        while self.pending_commands:
+            pending = self.pending_commands.pop(0)
+            if pending.done:
+                continue
+            self.asking = pending
+            self.status.show_command("waiting for your approval…")
+            self.app.open_command_approval(pending, partial(self._command_decided, pending))
+            return
+
+    def _command_decided(self, pending: PendingCommand, decision: ev.CommandDecision | None) -> None:
+        """The approval prompt closed with the user's decision (None: the turn stopped waiting)."""
+        self.asking = None
+        self.status.show_command(None)
+        card = self.transcript.command_card(pending.call_id)
+        if decision is not None:
+            if pending.resolve(decision):
+                if card is not None:
+                    card.approved(decision)
+            else:
+                self.notify("Too late: the turn ended before you answered.", severity="warning")
+        self._ask_next_command()
+        if self.asking is None:
+            self.prompt.focus()
+
+    def _test_result(self, event: ev.TestResult, card: CommandCard | None) -> None:
+        if card is None:  # a candidate check (the repair line tells it), or a run never shown
+            return
+        if event.ok:
+            self.set_retry_offer(None)
+        elif event.after_edit:
+            self.set_retry_offer(card)
+
+    def set_retry_offer(self, card: CommandCard | None) -> None:
+        """Offer ctrl+z (undo and retry) on `card`, or withdraw the offer."""
+        old, self.retry_offer = self.retry_offer, card
+        if old is not None and old is not card:
+            old.offer_retry(False)
+        if card is not None:
+            card.offer_retry(True)
+        if old is not card:
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo_retry":
+            return self.retry_offer is not None
+        return True
+
+    def action_undo_retry(self) -> None:
+        if self.retry_offer is None:
+            return
+        if self.busy:  # stop the model (or the test run) first; the undo follows when it has stopped
+            self._retry_queued = True
+            self.action_interrupt()
+            return
+        self.set_retry_offer(None)
+        self._undo(retry=True)
+
+    def _retry_if_queued(self) -> None:
+        if self._retry_queued:
+            self._retry_queued = False
+            self.set_retry_offer(None)
+            self._undo(retry=True)
+
+    def retry_text(self) -> str:
+        """What the retry turn says: the agent's own prompt when it has one."""
+        make = getattr(self.agent, "retry_prompt", None)
+        text = None
+        if callable(make):
+            try:
+                text = make()
+            except Exception:  # noqa: BLE001 - the fallback says enough
+                text = None
+        return text if isinstance(text, str) and text.strip() else RETRY_FALLBACK
+
+    async def _retry(self) -> None:
+        await self.send(self.retry_text())
+
     # -- commands ----------------------------------------------------------------------------------
 
     async def run_command(self, name: str, arg: str) -> None:
@@ -283,6 +442,17 @@ class ChatScreen(Screen):
     async def command_undo(self, arg: str) -> None:
         self.action_undo()
 
+    async def command_test(self, arg: str) -> None:
+        if self._refuse_while_busy("running the tests"):
+            return
+        if not callable(getattr(self.agent, "run_tests_now", None)):
+            await self.transcript.add_notice("This build of the agent cannot run tests yet.", "error")
+            return
+        self.busy = True
+        self._interrupted = False
+        self._cancel = threading.Event()
+        self.run_tests(arg, self._cancel)
+
     async def command_review(self, arg: str) -> None:
         self.action_review()
 
@@ -291,6 +461,7 @@ class ChatScreen(Screen):
             return
         self.agent.clear()
         self.guard_state = None
+        self.set_retry_offer(None)
         await self.transcript.clear()
         self.status.show_guard(None, self.agent.config.guard.enabled)
         self.status.show_context(0, self._context_limit())
@@ -336,13 +507,19 @@ class ChatScreen(Screen):
     def action_undo(self) -> None:
         if self._refuse_while_busy("undoing"):
             return
+        self.set_retry_offer(None)  # the failing edit is going back: nothing left to undo and retry
         self._undo()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="files")
-    def _undo(self) -> None:
+    def _undo(self, retry: bool = False) -> None:
+        """Undo the last applied edit; with `retry`, then ask the model again (a new user turn)."""
         result = self.agent.toolbox.proposals.undo()
-        kind = "success" if result.startswith("Undid") else "warning"
-        self.app.call_from_thread(self.notice, result, kind)
+        undone = result.startswith("Undid")
+        self.app.call_from_thread(self.notice, result, "success" if undone else "warning")
+        if retry and undone:
+            self.app.call_from_thread(self._retry)
+        elif retry:
+            self.app.call_from_thread(self.notice, "Nothing was undone, so the model is not asked again.", "warning")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="files")
     def show_diff(self) -> None:

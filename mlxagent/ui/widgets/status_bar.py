@@ -1,5 +1,6 @@
 """The status line: model and backend (or load progress), tok/s, context used, the guard
-meter, edits waiting for review, and auto-approve when it is on."""
+meter, edits waiting for review, and auto-approve when it is on. While a command runs,
+the spinner says so ("running tests… 4s") instead of counting the model's time."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class StatusBar(Horizontal):
         self._live_count = 0
         self._live_shown = 0.0
         self._working_since: float | None = None
+        self._command: tuple[str, float] | None = None  # what runs ("running tests…") and since when
         self._frame = 0
 
     def compose(self) -> ComposeResult:
@@ -49,16 +51,32 @@ class StatusBar(Horizontal):
 
     def show_working(self, on: bool) -> None:
         self._working_since = time.monotonic() if on else None
-        label = self.query_one("#status-working", Label)
-        label.display = on
+        if not on:
+            self._command = None
+        self.query_one("#status-working", Label).display = on
         self._tick_working()
 
+    def show_command(self, text: str | None) -> None:
+        """A command runs ("running tests…"): shown with its own elapsed seconds; None when it ended."""
+        self._command = (text, time.monotonic()) if text else None
+        label = self.query_one("#status-working", Label)
+        label.display = self._command is not None or self._working_since is not None
+        self._tick_working()
+
+    @property
+    def working_text(self) -> str:
+        return str(self.query_one("#status-working", Label).render())
+
     def _tick_working(self) -> None:
-        if self._working_since is None:
+        if self._command is not None:
+            text, since = self._command
+            label = f"{text} {time.monotonic() - since:.0f}s"
+        elif self._working_since is not None:
+            label = f"{time.monotonic() - self._working_since:.0f}s"
+        else:
             return
         self._frame = (self._frame + 1) % len(SPINNER)
-        elapsed = time.monotonic() - self._working_since
-        self.query_one("#status-working", Label).update(Content(f"{SPINNER[self._frame]} {elapsed:.0f}s"))
+        self.query_one("#status-working", Label).update(Content(f"{SPINNER[self._frame]} {label}"))
 
     # -- model ---------------------------------------------------------------------------
 

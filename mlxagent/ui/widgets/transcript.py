@@ -1,5 +1,6 @@
 """The conversation as it happens: user messages, the assistant's Markdown as it streams,
-tool cards, proposals and their outcome, notices and errors.
+tool cards, command cards (commands and test runs, by call_id), proposals and their
+outcome, the candidate-fix search, notices and errors.
 
 It stays scrolled to the bottom while new content arrives, unless the user scrolled up
 (Textual's anchor: scrolling back to the end re-attaches it).
@@ -15,6 +16,7 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from ...core import events as ev
+from .command_card import CommandCard, RepairLine
 from .diff_view import CodeHighlighter, HunkView, hunks_from_diff
 from .tool_card import ToolCard
 
@@ -101,6 +103,9 @@ class Transcript(VerticalScroll):
         self._leading = ""  # whitespace before the first visible character of a message
         self._cards: dict[str, ToolCard] = {}
         self._proposals: dict[str, ProposalCard] = {}
+        self._commands: dict[str, CommandCard] = {}
+        self._checks: set[str] = set()  # call_ids of candidate checks: shown on the repair line only
+        self._repair: RepairLine | None = None
 
     def on_mount(self) -> None:
         self.anchor()
@@ -168,8 +173,80 @@ class Transcript(VerticalScroll):
             if (card := self._proposals.pop(pid, None)) is not None:
                 card.interrupted()
 
+    # -- commands and tests ----------------------------------------------------------------
+
+    def command_card(self, call_id: str) -> CommandCard | None:
+        return self._commands.get(call_id)
+
+    @property
+    def command_cards(self) -> list[CommandCard]:
+        return list(self._commands.values())
+
+    async def add_command_card(self, call_id: str, argv, cwd: str = "", purpose: str = "command") -> CommandCard:
+        """The card for `call_id`, added at the end of the transcript the first time."""
+        card = self._commands.get(call_id)
+        if card is None:
+            card = self._commands[call_id] = await self.add(CommandCard(call_id, argv, cwd, purpose))
+        return card
+
+    async def command_approval(self, event: ev.CommandApproval) -> CommandCard:
+        return await self.add_command_card(event.call_id, event.argv, event.cwd, event.purpose)
+
+    async def command_started(self, event: ev.CommandStarted) -> CommandCard | None:
+        if event.purpose == "check":
+            self._checks.add(event.call_id)
+            (await self._repair_line()).checking(event.argv)
+            return None
+        card = await self.add_command_card(event.call_id, event.argv, event.cwd, event.purpose)
+        card.started()
+        return card
+
+    def command_output(self, event: ev.CommandOutput) -> None:
+        if (card := self._commands.get(event.call_id)) is not None:
+            card.add_output(event.text)
+
+    async def command_finished(self, event: ev.CommandFinished) -> CommandCard | None:
+        if event.call_id in self._checks:
+            return None
+        card = self._commands.get(event.call_id)
+        if card is None:  # a finish without a start (a refusal the UI never saw asked): show it
+            card = await self.add_command_card(event.call_id, event.argv)
+        card.finish(event)
+        return card
+
+    def test_result(self, event: ev.TestResult) -> CommandCard | None:
+        if event.call_id in self._checks:
+            return None
+        card = self._commands.get(event.call_id)
+        if card is not None:
+            card.test_result(event)
+        return card
+
+    def commands_dropped(self, why: str) -> None:
+        """The turn (or /test) ended: a card still waiting or running will not hear more."""
+        for card in self._commands.values():
+            card.dropped(why)
+
+    async def _repair_line(self) -> RepairLine:
+        if self._repair is None or self._repair.stage in ("found", "none"):
+            self._repair = await self.add(RepairLine())
+        return self._repair
+
+    async def repair_progress(self, event: ev.RepairProgress) -> None:
+        if event.stage == "candidates" and self._repair is not None and self._repair.stage not in ("", "candidates"):
+            self._repair = None  # a new search
+        (await self._repair_line()).progress(event)
+
+    def repair_done(self) -> None:
+        """The turn ended: the next search gets a line of its own."""
+        self._repair = None
+        self._checks.clear()
+
     async def clear(self) -> None:
         await self.end_text()
         self._cards.clear()
         self._proposals.clear()
+        self._commands.clear()
+        self._checks.clear()
+        self._repair = None
         await self.remove_children()

@@ -1,0 +1,139 @@
+"""Between a command the agent wants and the process that runs it: consent, running, reporting.
+
+Every command is shown to the user before it runs (`CommandApproval`, a round trip like a
+proposal's review), unless the user already allowed it for this repository ("always", saved
+by core/permissions.py) or the session was started with commands allowed (`--allow-commands`).
+The configured test command needs consent once per repository, then runs freely. With no one
+to ask (`allow=False`), a command is refused with a note the model can act on.
+
+Running streams `CommandStarted`, `CommandOutput` and `CommandFinished`; a test run adds a
+`TestResult` parsed by core/testresults.py. All of these are generators of events whose
+return value (`yield from`) is the outcome.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .commands import CommandError, CommandResult, format_command, run_command, stream_command
+from .events import (CommandApproval, CommandDecision, CommandFinished, CommandOutput, CommandStarted, Event,
+                     TestResult)
+from .permissions import CommandPermissions
+from .testcmd import TestCommand
+from .testresults import TestReport, parse_test_output
+
+REFUSED_NO_REVIEWER = "commands are not allowed in this run (start it with --allow-commands to allow them)"
+
+
+class CommandGate:
+    def __init__(self, root: Path, permissions: CommandPermissions | None = None, *, allow: bool | None = None,
+                 timeout: float = 120.0, max_output_chars: int = 20_000):
+        self.root = Path(root)
+        self.permissions = permissions or CommandPermissions(None, self.root)
+        self.allow = allow  # True: run without asking; False: refuse without asking; None: ask
+        self.timeout = timeout
+        self.max_output_chars = max_output_chars
+
+    # -- consent -------------------------------------------------------------------------
+
+    def approve(self, call_id: str, argv: Sequence[str], cwd: str, purpose: str,
+                cancel: threading.Event) -> Iterator[Event]:
+        """Ask (or not) for consent to run `argv`; returns a CommandDecision."""
+        if self.allow is True or self.permissions.allowed(argv):
+            return CommandDecision.once()
+        if self.allow is False:
+            return CommandDecision.refuse(REFUSED_NO_REVIEWER)
+        event = CommandApproval(call_id, tuple(argv), cwd, purpose)
+        yield event
+        decision = None
+        while decision is None:
+            try:
+                decision = event.reply.result(timeout=0.1)
+            except FutureTimeout:
+                if cancel.is_set():
+                    event.reply.cancel()
+                    return CommandDecision.refuse("the user interrupted")
+        if decision.action == "always" or (decision.allowed and purpose == "tests"):
+            # the test command needs consent once per repository; "always" saves any command
+            self.permissions.allow(argv)
+        return decision
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(self, call_id: str, argv: Sequence[str], cwd: str, purpose: str, cancel: threading.Event,
+            *, ask: bool = True) -> Iterator[Event]:
+        """Consent, then run; returns (CommandResult | None, refusal text)."""
+        if ask:
+            decision = yield from self.approve(call_id, argv, cwd, purpose, cancel)
+            if not decision.allowed:
+                reason = decision.reason or "the user refused to run it"
+                yield CommandFinished(call_id, tuple(argv), None, 0.0, refused=True,
+                                      message=f"refused: {reason}")
+                return None, f"The command was not run: {reason}. {format_command(argv)}"
+        folder = (self.root / cwd).resolve()
+        yield CommandStarted(call_id, tuple(argv), cwd, purpose)
+        result: CommandResult | None = None
+        for item in stream_command(argv, folder, timeout=self.timeout, max_output_chars=self.max_output_chars,
+                                   cancel=cancel):
+            if isinstance(item, str):
+                yield CommandOutput(call_id, item)
+            else:
+                result = item
+        assert result is not None
+        yield CommandFinished(call_id, tuple(argv), result.exit_code, result.duration, result.timed_out,
+                              result.cancelled, result.truncated, message=result.describe())
+        return result, ""
+
+    def run_tests(self, call_id: str, command: TestCommand, cancel: threading.Event, *,
+                  target: str | None = None, after_edit: str = "", ask: bool = True) -> Iterator[Event]:
+        """Run the test command (narrowed to `target`); returns (TestReport | None, text for the model)."""
+        try:
+            argv = tuple(command.narrowed(target)) if target else tuple(command.argv)
+        except CommandError as exc:
+            return None, str(exc)
+        result, refusal = yield from self.run(call_id, argv, ".", "tests", cancel, ask=ask)
+        if result is None:
+            return None, refusal
+        if result.exit_code is None:
+            return None, f"The tests did not finish: {result.describe()}.\n{result.output[-2000:]}"
+        report = parse_test_output(result.output, result.exit_code, self.root, command.runner)
+        yield test_event(call_id, report, after_edit)
+        return report, report.summary()
+
+    def check(self, command: TestCommand, root: Path, cancel: threading.Event | None = None) -> bool:
+        """Whether the tests pass in another copy of the repository (no events, no asking:
+        the caller holds the consent for this test command)."""
+        result = run_command(list(command.argv), root, timeout=self.timeout,
+                             max_output_chars=self.max_output_chars, cancel=cancel)
+        if result.exit_code is None:
+            return False
+        return parse_test_output(result.output, result.exit_code, root, command.runner).ok
+
+    def test_consent(self, command: TestCommand) -> bool:
+        return self.allow is True or self.permissions.allowed(command.argv)
+
+
+def test_event(call_id: str, report: TestReport, after_edit: str = "") -> TestResult:
+    return TestResult(
+        call_id, report.ok, report.passed, report.failed, report.errors, report.skipped,
+        failing=tuple(f.name for f in report.failures),
+        locations=tuple(f"{f.frame.path}:{f.frame.line}" for f in report.failures if f.frame is not None),
+        summary=report.summary(), after_edit=after_edit,
+    )
+
+
+def failing_names(report: TestReport | None) -> set[str]:
+    return {f.name for f in report.failures} if report is not None else set()
+
+
+def made_worse_or_no_better(before: TestReport | None, after: TestReport) -> bool:
+    """An applied edit did not help: tests fail after it, and either new tests fail or no fewer fail."""
+    if after.ok:
+        return False
+    if before is None or before.ok:
+        return True
+    new_failures = failing_names(after) - failing_names(before)
+    return bool(new_failures) or (after.failed + after.errors) >= (before.failed + before.errors)

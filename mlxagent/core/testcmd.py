@@ -1,0 +1,193 @@
+"""Which command runs a project's tests.
+
+In order: the `--test-cmd` override, `[project] test_command` in the repository's
+`.mlxagent.toml`, the command from the user's settings, and last what the files in
+the repository suggest (pytest, npm, cargo, go, make).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shlex
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .commands import CommandError, split_command
+
+PROJECT_CONFIG = ".mlxagent.toml"
+# Flags for a detected pytest: short tracebacks for the parser, and no .pytest_cache in the repo.
+PYTEST_FLAGS = ("-q", "--tb=short", "-p", "no:cacheprovider")
+NPM_DEFAULT_TEST = 'echo "Error: no test specified" && exit 1'
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox"})
+_MAX_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class TestCommand:
+    __test__ = False  # not a pytest test class
+
+    argv: tuple[str, ...]
+    runner: str  # "pytest" | "npm" | "cargo" | "go" | "make" | "custom"
+    source: str  # where it came from, for the user: "config .mlxagent.toml", "--test-cmd", ...
+
+    def narrowed(self, target: str | None) -> tuple[str, ...]:
+        """The command run on one test file, node id or test name only.
+
+        The target is always one argv element of its own, never spliced into a
+        command line; one that starts with "-" is refused so it cannot pass as an option.
+        """
+        if target is None or not target.strip():
+            return self.argv
+        target = target.strip()
+        if target.startswith("-"):
+            raise CommandError(f"A test target cannot start with '-': {target!r}.")
+        argv = list(self.argv)
+        if self.runner == "pytest":
+            if _looks_like_path(target):
+                return (*argv, target)
+            return (*argv, "-k", target)
+        if self.runner == "cargo":
+            if "--" in argv:  # the filter goes to cargo, before the test binary's own flags
+                at = argv.index("--")
+                return (*argv[:at], target, *argv[at:])
+            return (*argv, target)
+        if self.runner == "go":
+            if "./..." in argv:
+                at = argv.index("./...")
+                return (*argv[:at], "-run", target, *argv[at:])
+            return (*argv, "-run", target)
+        if self.runner == "npm":
+            return (*argv, target) if "--" in argv else (*argv, "--", target)
+        return (*argv, target)
+
+    def display(self) -> str:
+        return shlex.join(self.argv)
+
+
+def _looks_like_path(target: str) -> bool:
+    return "::" in target or "/" in target or os.sep in target or target.endswith(".py")
+
+
+def read_project_config(root: Path | str) -> dict:
+    """The repository's `.mlxagent.toml`, or {} when there is none."""
+    path = Path(root) / PROJECT_CONFIG
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as e:
+        raise CommandError(f"Cannot read {PROJECT_CONFIG}: {getattr(e, 'strerror', None) or e}.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        reason = " ".join(str(e).split())
+        raise CommandError(f"{PROJECT_CONFIG} is not valid TOML: {reason}.") from None
+
+
+def resolve_test_command(
+    root: Path | str, *, override: str | None = None, settings_command: str | None = None
+) -> TestCommand | None:
+    """The test command for the repository at root, or None when none is known."""
+    root = Path(root)
+    if override and override.strip():
+        return _configured(override, "--test-cmd")
+    project = read_project_config(root).get("project", {})
+    if not isinstance(project, dict):
+        raise CommandError(f"{PROJECT_CONFIG}: [project] must be a table.")
+    configured = project.get("test_command")
+    if configured is not None:
+        if isinstance(configured, list) and configured and all(isinstance(a, str) for a in configured):
+            return TestCommand(tuple(configured), _runner_of(configured), f"config {PROJECT_CONFIG}")
+        if not isinstance(configured, str):
+            raise CommandError(f"{PROJECT_CONFIG}: [project] test_command must be a string.")
+        return _configured(configured, f"config {PROJECT_CONFIG}")
+    if settings_command and settings_command.strip():
+        return _configured(settings_command, "settings")
+    return detect_test_command(root)
+
+
+def _configured(text: str, source: str) -> TestCommand:
+    argv = split_command(text)
+    return TestCommand(tuple(argv), _runner_of(argv), source)
+
+
+def _runner_of(argv: list[str] | tuple[str, ...]) -> str:
+    """The runner a configured command most likely is, for narrowing and parsing."""
+    words = [Path(a).name for a in argv[:4]]
+    first = words[0] if words else ""
+    if first == "pytest" or first.startswith("py.test") or ("-m" in words and "pytest" in words):
+        return "pytest"
+    if first in ("npm", "yarn", "pnpm", "npx"):
+        return "npm"
+    if first == "cargo":
+        return "cargo"
+    if first == "go":
+        return "go"
+    if first == "make":
+        return "make"
+    return "custom"
+
+
+def detect_test_command(root: Path | str) -> TestCommand | None:
+    """What the repository's files suggest, or None."""
+    root = Path(root)
+    if _has_python_tests(root):
+        if importlib.util.find_spec("pytest") is not None:
+            argv: tuple[str, ...] = (sys.executable, "-m", "pytest", *PYTEST_FLAGS)
+        else:
+            argv = ("pytest", *PYTEST_FLAGS)
+        found = "tests/" if (root / "tests").is_dir() else "test_*.py"
+        return TestCommand(argv, "pytest", f"detected ({found})")
+    if _npm_has_test(root):
+        return TestCommand(("npm", "test"), "npm", "detected (package.json scripts.test)")
+    if (root / "Cargo.toml").is_file():
+        return TestCommand(("cargo", "test"), "cargo", "detected (Cargo.toml)")
+    if (root / "go.mod").is_file():
+        return TestCommand(("go", "test", "./..."), "go", "detected (go.mod)")
+    if _make_has_test(root):
+        return TestCommand(("make", "test"), "make", "detected (Makefile test target)")
+    return None
+
+
+def _has_python_tests(root: Path) -> bool:
+    if (root / "tests").is_dir():
+        return True
+    base_depth = len(root.parts)
+    for dirpath, dirnames, filenames in os.walk(root):
+        depth = len(Path(dirpath).parts) - base_depth
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
+        if depth >= _MAX_DEPTH:
+            dirnames[:] = []
+        for name in filenames:
+            if name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
+                return True
+    return False
+
+
+def _npm_has_test(root: Path) -> bool:
+    try:
+        data = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    scripts = data.get("scripts") if isinstance(data, dict) else None
+    test = scripts.get("test") if isinstance(scripts, dict) else None
+    return isinstance(test, str) and bool(test.strip()) and test.strip() != NPM_DEFAULT_TEST
+
+
+_MAKE_TEST = re.compile(r"^test\s*:(?!=)", re.M)
+
+
+def _make_has_test(root: Path) -> bool:
+    for name in ("GNUmakefile", "Makefile", "makefile"):
+        try:
+            text = (root / name).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if _MAKE_TEST.search(text):
+            return True
+    return False
