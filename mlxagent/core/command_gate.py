@@ -14,13 +14,12 @@ return value (`yield from`) is the outcome.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from .commands import CommandError, CommandResult, format_command, run_command, stream_command
 from .events import (CommandApproval, CommandDecision, CommandFinished, CommandOutput, CommandStarted, Event,
-                     TestResult)
+                     TestResult, wait_for_reply)
 from .permissions import CommandPermissions
 from .testcmd import TestCommand
 from .testresults import TestReport, parse_test_output
@@ -48,14 +47,9 @@ class CommandGate:
             return CommandDecision.refuse(REFUSED_NO_REVIEWER)
         event = CommandApproval(call_id, tuple(argv), cwd, purpose)
         yield event
-        decision = None
-        while decision is None:
-            try:
-                decision = event.reply.result(timeout=0.1)
-            except FutureTimeout:
-                if cancel.is_set():
-                    event.reply.cancel()
-                    return CommandDecision.refuse("the user interrupted")
+        decision = wait_for_reply(event.reply, cancel)
+        if decision is None:
+            return CommandDecision.refuse("the user interrupted")
         if decision.action == "always" or (decision.allowed and purpose == "tests"):
             # the test command needs consent once per repository; "always" saves any command
             self.permissions.allow(argv)

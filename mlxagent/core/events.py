@@ -39,6 +39,21 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def wait_for_reply(reply: Future, cancel) -> Any:
+    """The consumer's answer to a round-trip event (a review, a command's consent), or None when
+    `cancel` (a threading.Event) is set first; the future is then cancelled, so a late answer is
+    refused rather than taken."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    while True:
+        try:
+            return reply.result(timeout=0.1)
+        except FutureTimeout:
+            if cancel.is_set():
+                reply.cancel()
+                return None
+
+
 @dataclass(frozen=True)
 class TurnStarted(Event):
     user_text: str

@@ -561,6 +561,7 @@ def rank(cands: list[Candidate], sources: Sources, scorer: Scorer | None, contex
         base = sources.text(path) or ""
         variants = [dict(head[i].files)[path] for i in indices]
         scores = scorer(path, context, base, variants)
+        scores = list(scores) + [float("-inf")] * (len(indices) - len(scores))  # a cancelled scorer stops early
         for i, s in zip(indices, scores):
             scored[i] = _with_score(head[i], s)
     return sorted(scored, key=lambda c: -c.score)
