@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 OPENBLAS := $(firstword $(wildcard /usr/lib/*-linux-gnu/openblas-pthread/libopenblas.so.0))
 PRELOAD  := $(if $(OPENBLAS),LD_PRELOAD=$(OPENBLAS),)
 
-.PHONY: run test model bench clean
+.PHONY: run test model bench bench-tasks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: model
 	$(BIN)/python bench/guard.py
 	$(BIN)/python bench/ui.py
 	$(BIN)/python bench/bandwidth.py
+
+# The task suite (long: about a minute a task on 2 cores); see BENCHMARKS.md for the split runs.
+bench-tasks: model
+	$(BIN)/python bench/tasks.py --configs c,oracle --max-steps 8 --max-tokens 128
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -267,10 +268,12 @@ class Agent:
         """Stream one generation; yields (event, None) pairs, then (None, (text, finish, stats))."""
         tools = self.toolbox.schemas()  # the prompt always lists every tool: a stable prompt keeps the KV cache
         max_tokens, temperature = self.config.max_tokens, None
+        if self.tests.attempts:  # an edit was undone for failing the tests: the retry must differ
+            temperature = RETRY_TEMPERATURE
         if forced:
             constraint = Constraint(self._forced_tools(tools), forced=True)
             max_tokens = max(max_tokens, FORCED_MAX_TOKENS)
-            temperature = RETRY_TEMPERATURE if self._forced_invalid else None
+            temperature = RETRY_TEMPERATURE if self._forced_invalid or self.tests.attempts else None
         elif self._next_read is not None:
             read = [t for t in self._workspace_tools(tools) if t["function"]["name"] == "read_file"]
             from .formats import with_path_enums
@@ -315,6 +318,10 @@ class Agent:
         spec = self.guard.force_spec()
         ws = self.toolbox.workspace
         candidates = list(spec.candidate_paths) if spec else []
+        # The failing traceback names the files that matter: code before tests, then the rest.
+        failing = self._failing_paths()
+        if failing:
+            candidates = list(dict.fromkeys(failing + candidates))
         if not candidates:  # nothing read or listed successfully: the files the user named, else any
             files = ws.list_files()
             candidates = self.guard.named_in_request(files) or files[:20]
@@ -510,6 +517,23 @@ class Agent:
         else:
             text += " Propose an edit now with edit_file."
         return text
+
+    def _failing_paths(self) -> list[str]:
+        """Files of the last failing test run's frames, deepest first, code before tests (tests
+        first only when the request is about them)."""
+        from .repair import is_test_path
+
+        report = self.tests.last
+        if report is None or report.ok:
+            return []
+        frames = list(dict.fromkeys(f.path for failure in report.failures for f in reversed(failure.frames)))
+        request = self.tests.request.lower()
+        # "fix the test in test_x.py" is about the test; "make test_x.py pass" is about the code
+        about_tests = bool(re.search(r"\b(fix|update|change|edit|rewrite)\b[^.]*\btests?\b", request)) \
+            and not re.search(r"\btests?\b[^.]*\bpass", request)
+        code = [p for p in frames if not is_test_path(p)]
+        tests = [p for p in frames if is_test_path(p)]
+        return tests + code if about_tests else code + tests
 
     def _unread_relevant(self) -> list[str]:
         from .repair import is_test_path
