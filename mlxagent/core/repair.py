@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from .testresults import TestReport
 
-MAX_SCORED = 90  # candidates the model scores
+MAX_SCORED = 120  # candidates the model scores
 MAX_CHECKED = 14  # candidates the tests check, best-ranked first
 CHECK_SECONDS = 150.0  # time for all checks together
 MAX_FILE_BYTES = 200_000  # larger files are not mutated
@@ -57,7 +57,8 @@ for group in (("min", "max"), ("any", "all"), ("lower", "upper", "title", "capit
               ("floor", "ceil", "round"), ("sorted", "reversed"), ("keys", "values", "items"),
               ("isdigit", "isalpha", "isalnum", "isspace"), ("int", "float", "str"), ("sum", "len"),
               ("find", "rfind", "index"), ("split", "rsplit"), ("pop", "popleft"), ("get", "setdefault"),
-              ("insert", "append"), ("remove", "discard"), ("ljust", "rjust", "center")):
+              ("insert", "append"), ("remove", "discard"), ("ljust", "rjust", "center"),
+              ("list", "tuple", "set", "sorted"), ("dict", "list"), ("abs", "round"), ("join", "split")):
     for name in group:
         CALL_SWAPS[name] = tuple(dict.fromkeys(CALL_SWAPS.get(name, ()) + tuple(n for n in group if n != name)))
 GUARD_VALUES = ("None", "[]", "0", '""', "{}", "False", "0.0")
@@ -68,6 +69,11 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*(?![\w])")
 _QUOTED = re.compile(r"\"([^\"\n]{1,80})\"|'([^'\n]{1,80})'|`([^`\n]{1,80})`")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+_SHORT_WORD = re.compile(r"[A-Za-z]{2,}")
+# How often each kind of edit is the fix, roughly: a multiplier on where it is (the prior).
+RULE_WEIGHT = {"rename": 1.0, "literal": 1.2, "compare": 1.0, "arith": 1.0, "string": 1.0, "word": 1.0,
+               "number": 0.9, "call": 0.9, "swap": 0.9, "logic": 0.85, "guard": 0.8, "sign": 0.8,
+               "bound": 0.7, "name": 0.5}
 
 
 def is_test_path(path: str) -> bool:
@@ -278,6 +284,10 @@ class CandidateMaker:
         test_text = " ".join(sources.text(p) or "" for p in sources.paths if is_test_path(p))[:200_000]
         self.request_quoted, self.request_numbers, self.request_words = _literals(request)
         self.hint_quoted, hint_numbers, self.hint_words = _literals(messages + " " + test_text)
+        # the code's own words (docstrings, comments, other strings) spell what a literal meant
+        code_text = " ".join(sources.text(p) or "" for p in sources.paths
+                             if not is_test_path(p) and len(sources.text(p) or "") < 100_000)[:300_000]
+        self.code_words = list(dict.fromkeys(w.lower() for w in _SHORT_WORD.findall(code_text)))
         self.hint_numbers = list(dict.fromkeys(self.request_numbers + _literals(messages)[1]))
         self.exceptions = list(dict.fromkeys(re.findall(r"\b([A-Z][A-Za-z]*(?:Error|Exception))\b", messages)))
         self.failure_text = messages
@@ -322,6 +332,9 @@ class CandidateMaker:
             elif tok.type == tokenize.NAME and tok.string in WORD_SWAPS:
                 for other in WORD_SWAPS[tok.string]:
                     results.append(out(_replace_span(body, s, e, other), "logic"))
+            elif tok.type == tokenize.OP and tok.string == "-" and nxt is not None and nxt.type == tokenize.NUMBER \
+                    and (prev is None or prev.string in ("(", "[", ",", ":", "=", "return")):
+                results.append(out(body[:s] + body[nxt.start[1] + shift:], "sign"))  # -1 → 1
             elif tok.type == tokenize.NUMBER:
                 results.extend(out(_replace_span(body, s, e, n), "number") for n in self._numbers(tok.string))
             elif tok.type == tokenize.STRING:
@@ -393,23 +406,32 @@ class CandidateMaker:
         for hint in self.request_quoted + self.hint_quoted:
             if _similar(inner, hint) and q not in hint:
                 out.append(prefix + q + hint + q)
-        for fixed in self._word_fixes(inner):
+        for fixed in self._word_fixes(inner, short=True):
             out.append(prefix + q + fixed + q)
-        return list(dict.fromkeys(out))[:8]
+        return list(dict.fromkeys(out))[:12]
 
-    def _word_fixes(self, text: str) -> list[str]:
-        """`text` with one word replaced by a near word of the request or the tests."""
+    def _word_fixes(self, text: str, short: bool = False) -> list[str]:
+        """`text` with one word replaced by a near word of the request, the tests or the code's
+        prose (`short`: two-letter words too, for string literals)."""
         out = []
         vocab = list(dict.fromkeys(self.request_words + self.hint_words))
-        vocab_set = set(vocab)
-        for m in _WORD.finditer(text):
+        if short:
+            vocab += [w for w in self.code_words if w not in vocab]
+        vocab_set = {w.lower() for w in vocab}
+        counts: dict[str, int] = {}
+        for w in self.code_words:
+            counts[w] = counts.get(w, 0) + 1
+        for m in (_SHORT_WORD if short else _WORD).finditer(text):
             word = m.group(0)
-            if word in vocab_set:
+            if word.lower() in vocab_set and not short:
                 continue
-            for other in difflib.get_close_matches(word, vocab, n=3, cutoff=0.75):
-                if other.lower() != word.lower() or other != word:
-                    out.append(text[:m.start()] + other + text[m.end():])
-        return out
+            cutoff = 0.75 if len(word) > 3 else 0.66
+            for other in difflib.get_close_matches(word.lower(), [v.lower() for v in vocab], n=3, cutoff=cutoff):
+                if other == word.lower():
+                    continue
+                fixed = other if not word[:1].isupper() else other[:1].upper() + other[1:]
+                out.append(text[:m.start()] + fixed + text[m.end():])
+        return list(dict.fromkeys(out))
 
     def _words(self, body: str) -> list[str]:
         """Prose and config lines: a near-miss word fixed towards the request or the tests."""
@@ -482,6 +504,48 @@ class CandidateMaker:
                 cond = f"if {p} <= 0:"
                 yield body_start, [indent + cond + ending, indent + step + f'raise {exc}("{p} must be positive")' + ending], \
                     f"{cond} raise {exc}"
+        if not raises:
+            return
+        # a bound between two values in scope, checked where both are known
+        names = params[:4]
+        spots = [(body_start, indent, list(names))]
+        for stmt in ast.walk(node):
+            if isinstance(stmt, ast.Assign) and stmt.end_lineno and stmt.end_lineno < len(lines) \
+                    and stmt.lineno >= body_start:
+                targets = [n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+                text = lines[stmt.lineno - 1]
+                spots.append((stmt.end_lineno + 1, text[: len(text) - len(text.lstrip())], names + targets))
+        made = 0
+        for at, ind, scope in spots:
+            scope = list(dict.fromkeys(scope))[:5]
+            for a in scope:
+                for b in scope:
+                    if a == b:
+                        continue
+                    for op in (">", ">=", "<"):
+                        cond = f"if {a} {op} {b}:"
+                        yield at, [ind + cond + ending, ind + step + f'raise {raises[0]}("{a} {op} {b}")' + ending], \
+                            f"{cond} raise {raises[0]}"
+                        made += 1
+                        if made >= 60:
+                            return
+
+    def loop_skips(self, path: str, line_no: int) -> Iterator[tuple[int, list[str], str]]:
+        """After `x = ...` inside a loop: skip the item when x is None or empty."""
+        lines = self.sources.lines(path)
+        text = lines[line_no - 1]
+        m = re.match(r"(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]", text)
+        if m is None or line_no >= len(lines):
+            return
+        indent, name = m.group(1), m.group(2)
+        above = [l for l in lines[: line_no - 1] if l.strip()]
+        loop = next((l for l in reversed(above) if len(l) - len(l.lstrip()) < len(indent)), "")
+        if not re.match(r"\s*(for|while)\b", loop):
+            return
+        ending = text[len(text.rstrip("\r\n")):] or "\n"
+        step = "    " if "\t" not in indent else "\t"
+        for cond in (f"if {name} is None:", f"if not {name}:"):
+            yield line_no + 1, [indent + cond + ending, indent + step + "continue" + ending], f"{cond} continue"
 
     def renames(self) -> Iterator[Candidate]:
         """The request asks to rename X to Y: every whole-word X outside the tests becomes Y."""
@@ -526,7 +590,16 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
                 continue
             seen_texts.add(files)
             out.append(Candidate(files, suspect.path, suspect.line, rule,
-                                 f"{suspect.path}:{suspect.line}: {description}", prior=suspect.weight))
+                                 f"{suspect.path}:{suspect.line}: {description}",
+                                 prior=suspect.weight * RULE_WEIGHT.get(rule, 1.0)))
+        if suspect.path.endswith(".py"):
+            for at, inserted, description in maker.loop_skips(suspect.path, suspect.line):
+                new_text = "".join(lines[: at - 1]) + "".join(inserted) + "".join(lines[at - 1:])
+                files = ((suspect.path, new_text),)
+                if files not in seen_texts:
+                    seen_texts.add(files)
+                    out.append(Candidate(files, suspect.path, at, "guard", f"{suspect.path}:{at}: add {description}",
+                                         prior=suspect.weight * RULE_WEIGHT["guard"]))
         fn = _enclosing(sources.functions(suspect.path), suspect.line)
         if fn is not None and (suspect.path, fn.lineno) not in found_guard_for:
             found_guard_for.add((suspect.path, fn.lineno))
@@ -536,8 +609,9 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
                 if files in seen_texts:
                     continue
                 seen_texts.add(files)
-                out.append(Candidate(files, suspect.path, at, "guard",
-                                     f"{suspect.path}:{at}: add {description}", prior=suspect.weight * 0.9))
+                out.append(Candidate(files, suspect.path, at, "guard", f"{suspect.path}:{at}: add {description}",
+                                     prior=suspect.weight * RULE_WEIGHT["guard"] * (0.75 if " if " in f" {description}"
+                                                                                    and any(o in description for o in (" > ", " >= ", " < ")) else 1.0)))
     return out[:limit]
 
 
