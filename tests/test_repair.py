@@ -1,0 +1,164 @@
+"""The candidate search: where it looks, what it proposes, how it scores, and that checks never touch the repo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlxagent.core.repair import (Candidate, ScratchCopy, Sources, candidates, first_change, is_test_path, rank,
+                                  search, suspects)
+from mlxagent.core.testcmd import resolve_test_command
+from mlxagent.core.commands import run_command
+from mlxagent.core.testresults import parse_test_output
+
+from fixture_repos import init_repo
+
+
+def make_repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(text.encode())
+    init_repo(root)
+    return root
+
+
+def failing_report(root: Path):
+    command = resolve_test_command(root)
+    result = run_command(list(command.argv), root)
+    report = parse_test_output(result.output, result.exit_code, root, command.runner)
+    assert not report.ok
+    return report
+
+
+CASES = {
+    # kind: (module source with the bug, the fixed line, test file)
+    "compare": ("def is_adult(age):\n    return age > 18\n", "    return age >= 18\n",
+                "from m import is_adult\n\ndef test_adult():\n    assert is_adult(18)\n    assert not is_adult(17)\n"),
+    "arith": ("def total(a, b):\n    return a - b\n", "    return a + b\n",
+              "from m import total\n\ndef test_total():\n    assert total(2, 3) == 5\n"),
+    "bound": ("def last(items):\n    return items[len(items)]\n", "    return items[len(items) - 1]\n",
+              "from m import last\n\ndef test_last():\n    assert last([1, 2]) == 2\n"),
+    "string": ('def greet(name):\n    return "Helo, " + name\n', '    return "Hello, " + name\n',
+               'from m import greet\n\ndef test_greet():\n    assert greet("Bob") == "Hello, Bob"\n'),
+    "call": ("def biggest(xs):\n    return min(xs)\n", "    return max(xs)\n",
+             "from m import biggest\n\ndef test_biggest():\n    assert biggest([1, 3, 2]) == 3\n"),
+    "swap": ("def ratio(a, b):\n    return divide(b, a)\n\ndef divide(x, y):\n    return x / y\n",
+             "    return divide(a, b)\n",
+             "from m import ratio\n\ndef test_ratio():\n    assert ratio(6, 3) == 2\n"),
+    "guard": ('def first(xs):\n    """The first item, or None when there is none."""\n    return xs[0]\n', None,
+              "from m import first\n\ndef test_first():\n    assert first([]) is None\n    assert first([4]) == 4\n"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_the_fix_is_among_the_candidates_and_the_search_finds_one_that_passes(tmp_path, kind):
+    source, fixed_line, test = CASES[kind]
+    root = make_repo(tmp_path, {"m.py": source, "test_m.py": test})
+    report = failing_report(root)
+    sources = Sources(root, ["m.py", "test_m.py"])
+    cands = candidates(sources, "fix m.py so the tests pass", report)
+    assert all(c.path == "m.py" for c in cands)  # the tests are never edited
+    if fixed_line is not None:
+        assert any(fixed_line in dict(c.files)["m.py"] for c in cands), [c.description for c in cands][:30]
+    command = resolve_test_command(root)
+    from mlxagent.core.command_gate import CommandGate
+
+    gate = CommandGate(root)
+    steps = search(sources, "fix m.py so the tests pass", report, None, lambda r: gate.check(command, r),
+                   max_checked=len(cands))
+    stages = []
+    while True:
+        try:
+            stages.append(next(steps)[0])
+        except StopIteration as stop:
+            result = stop.value
+            break
+    assert result.found is not None and stages[-1] == "found"
+    assert (root / "m.py").read_text() == source  # the repo is untouched
+
+
+def test_suspects_put_the_failing_code_frame_first_and_skip_tests(tmp_path):
+    root = make_repo(tmp_path, {
+        "calc.py": "def inverse(x):\n    return 1 / x\n\ndef other():\n    return 2\n",
+        "test_calc.py": "from calc import inverse\n\ndef test_inverse():\n    assert inverse(0) == 0\n",
+    })
+    report = failing_report(root)
+    found = suspects(Sources(root, ["calc.py", "test_calc.py"]), report, "inverse(0) crashes")
+    assert (found[0].path, found[0].line) == ("calc.py", 2)
+    assert not any(is_test_path(s.path) for s in found)
+
+
+def test_a_rename_the_request_asks_for_changes_every_file_but_the_tests(tmp_path):
+    root = make_repo(tmp_path, {
+        "shapes.py": "def calc_area(w, h):\n    return w * h\n",
+        "report.py": "from shapes import calc_area\n\nprint(calc_area(2, 3))\n",
+        "test_shapes.py": "import shapes\n\ndef test_name():\n    assert hasattr(shapes, 'rectangle_area')\n",
+    })
+    sources = Sources(root, ["report.py", "shapes.py", "test_shapes.py"])
+    cands = candidates(sources, "Rename the function calc_area to rectangle_area everywhere.", None)
+    rename = next(c for c in cands if c.rule == "rename")
+    assert dict(rename.files).keys() == {"report.py", "shapes.py"}
+    assert all("calc_area" not in text for _, text in rename.files)
+
+
+def test_rank_orders_by_the_scorer_and_a_cancelled_scorer_ranks_the_rest_last(tmp_path):
+    root = make_repo(tmp_path, {"a.py": "x = 1\n"})
+    sources = Sources(root, ["a.py"])
+    cands = [Candidate((("a.py", f"x = {n}\n"),), "a.py", 1, "number", str(n), prior=1.0) for n in (2, 3, 4)]
+    ranked = rank(cands, sources, lambda path, ctx, base, variants: [0.0, 5.0, 1.0], "task")
+    assert [c.description for c in ranked] == ["3", "4", "2"]
+    partial = rank(cands, sources, lambda path, ctx, base, variants: [1.0], "task")
+    assert partial[0].description == "2" and partial[-1].score == float("-inf")
+
+
+def test_scratch_copy_restores_and_removes_itself(tmp_path):
+    root = make_repo(tmp_path, {"a.py": "x = 1\r\n", "sub/b.txt": "b\n"})
+    scratch = ScratchCopy(root, ["a.py", "sub/b.txt"])
+    scratch.apply([("a.py", "x = 2\n"), ("new.py", "y\n")])
+    assert (scratch.root / "a.py").read_text() == "x = 2\n"
+    scratch.restore()
+    assert (scratch.root / "a.py").read_bytes() == b"x = 1\r\n" and not (scratch.root / "new.py").exists()
+    scratch.close()
+    assert not scratch.dir.exists()
+    assert (root / "a.py").read_bytes() == b"x = 1\r\n"
+
+
+def test_first_change_is_a_unique_whole_line_edit():
+    old = "a = 1\nb = 2\na = 1\nc = 3\n"
+    new = "a = 1\nb = 2\na = 5\nc = 3\n"
+    search_text, replace_text = first_change(old, new)
+    assert old.count(search_text) == 1
+    assert old.replace(search_text, replace_text) == new
+
+
+def test_scoring_only_the_changed_span_equals_the_whole_text_difference(tiny_model_dir):
+    """score_variants runs only the tokens that differ; with the whole tail it must equal the
+    difference of full log-likelihoods computed the plain way."""
+    import mlx.core as mx
+
+    from mlxagent.model.runtime import load_model_dir
+    from mlxagent.model.scoring import score_variants
+
+    loaded = load_model_dir(tiny_model_dir, "tiny")
+    encode = lambda t: list(loaded.tokenizer.encode(t, add_special_tokens=False))  # noqa: E731
+    prompt = encode("Fix the function so the tests pass.\n")
+    base = encode("def add(a, b):\n    return a - b\n\nprint(add(1, 2))\n")
+    variants = [encode("def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"),
+                encode("def add(a, b):\n    return b - a - 0\n\nprint(add(1, 2))\n"),
+                base]
+
+    def full(tokens):
+        seq = prompt + tokens
+        logits = loaded.model(mx.array(seq)[None])[0].astype(mx.float32)
+        lp = logits - mx.logsumexp(logits, axis=-1, keepdims=True)
+        rows = lp[len(prompt) - 1:-1]
+        return float(mx.take_along_axis(rows, mx.array(tokens)[:, None], axis=-1).sum())
+
+    scores = score_variants(loaded, prompt, base, variants, tail=10_000)
+    expected = [full(v) - full(base) for v in variants]
+    assert scores[2] == 0.0
+    assert scores == pytest.approx(expected, abs=2e-3)
