@@ -172,10 +172,15 @@ def main() -> int:
 
         loaded = load_model_dir(default_model.ensure(), "smollm2-135m")
     rows: list[dict] = []
+    partial = Path(args.json).with_suffix(".rows.jsonl")  # one line per finished task, for split runs
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text("")
     for config in configs:
         for task in tasks:
             row = run_task(task, config, loaded, args.max_steps, args.max_tokens)
             rows.append(row)
+            with partial.open("a") as f:
+                f.write(json.dumps(row) + "\n")
             mark = "PASS" if row["passed"] else "fail"
             print(f"{config:6} {mark} {row['task']:40} {row['reason']:14} calls={row['tool_calls']:2} "
                   f"tokens={row['tokens']:6} {row['seconds']:6.1f}s  {row['detail'][:60]}", flush=True)

@@ -54,6 +54,11 @@ def _sub_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--model", help="model to load at start")
+    serve.add_argument("--api-key", default=None,
+                       help="require this key on every endpoint but /health, as 'Authorization: Bearer KEY' or "
+                       "'x-api-key: KEY' (default: $MLXAGENT_API_KEY, which other users cannot see in `ps`)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow a --host that is not loopback (needs an API key)")
 
     models = sub.add_parser("models", help="list, provision and install models")
     msub = models.add_subparsers(dest="models_command", required=True)
@@ -99,7 +104,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from .server.app import serve
 
-        return serve(host=args.host, port=args.port, model=args.model)
+        return serve(host=args.host, port=args.port, model=args.model, api_key=args.api_key,
+                     allow_remote=args.allow_remote)
     if args.command == "doctor":
         from .doctor import doctor
 

@@ -91,9 +91,9 @@ async def test_review_accepts_one_hunk_and_rejects_the_other_with_a_reason(tmp_p
         assert review.state.file.accepted == [True, False]
         views = list(review.query("HunkView"))
         assert views[0].has_class("-current") and views[1].accepted is False
-        await pilot.press("c")
+        await pilot.press("j", "c")  # the reason is about hunk 2 (typing a reason rejects its hunk)
         await press_text(pilot, "keep line 26")
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")  # Enter keeps the reason; the second, from the hunks, applies
         await wait_idle(pilot)
         text = (repo / "notes.txt").read_text()
         assert "line 2 changed" in text and "line 26 changed" not in text and "line 26\n" in text

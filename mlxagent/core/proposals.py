@@ -11,20 +11,21 @@ models; `hunks` is that text parsed with unidiff, for a UI to render.
 from __future__ import annotations
 
 import difflib
-import os
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 import unidiff
 
 from ..errors import MlxAgentError
 from .events import ProposalResolved, Review
+from .undo_store import FileChange, UndoJournal, UndoRecord, default_folder, remove_empty_dirs
 from .workspace import Workspace, atomic_write
 
 CONTEXT_LINES = 3
+DEFAULT_JOURNAL = "default"
 
 
 @dataclass(frozen=True)
@@ -233,23 +234,6 @@ class Proposal:
         }
 
 
-@dataclass(frozen=True)
-class _FileChange:
-    """One file an apply changed: its bytes before (None: it did not exist) and after."""
-
-    path: str
-    before: bytes | None
-    after: bytes
-    created_dirs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _UndoRecord:
-    proposal_id: str
-    summary: str
-    files: tuple[_FileChange, ...]
-
-
 def _read_or_none(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
@@ -285,15 +269,38 @@ def outcome_text(resolved: ProposalResolved) -> str:
 class ProposalManager:
     """Pending proposals, applying reviewed ones, and the undo stack.
 
-    Thread-safe: the agent's worker applies while the UI may call undo.
+    The undo stack is an `UndoJournal` (see core.undo_store). By default it is kept in the
+    cache dir, keyed by the repository's resolved root, so a restarted mlxagent can still
+    undo what an earlier one applied; `journal=None` keeps it in memory only, and a path
+    puts it there. Thread-safe (the agent's worker applies while the UI may call undo), and
+    safe between processes: the journal is locked while it is read and changed.
     """
 
-    def __init__(self, workspace: Workspace, *, auto_commit: bool = False) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        auto_commit: bool = False,
+        journal: Union[Path, str, None] = DEFAULT_JOURNAL,
+    ) -> None:
         self.workspace = workspace
         self.auto_commit = auto_commit
         self._pending: dict[str, Proposal] = {}
-        self._undo: list[_UndoRecord] = []
         self._lock = threading.RLock()
+        if journal == DEFAULT_JOURNAL:
+            folder: Path | None = default_folder(workspace.root)
+        else:
+            folder = Path(journal) if journal is not None else None
+        self._journal = UndoJournal(workspace, folder)
+        try:
+            with self._journal.locked():
+                self._journal.load()  # settles what a killed mlxagent left half-way
+        except OSError:
+            pass  # tried again on the first apply or undo
+
+    @property
+    def journal(self) -> UndoJournal:
+        return self._journal
 
     def add(self, proposal: Proposal) -> None:
         with self._lock:
@@ -308,9 +315,17 @@ class ProposalManager:
         with self._lock:
             self._pending.pop(proposal.id, None)
 
-    def can_undo(self) -> bool:
+    def undo_history(self) -> list[str]:
+        """The summaries of what undo would take back, newest first."""
         with self._lock:
-            return bool(self._undo)
+            try:
+                with self._journal.locked():
+                    return [r.summary for r in reversed(self._journal.load())]
+            except OSError:
+                return []
+
+    def can_undo(self) -> bool:
+        return bool(self.undo_history())
 
     def apply(self, proposal: Proposal, review: Review, *, commit_message: str | None = None) -> ProposalResolved:
         """Write the accepted hunks of `proposal`; the result says what happened."""
@@ -336,26 +351,15 @@ class ProposalManager:
             if n == 0 or not applied:
                 return resolved("rejected", "nothing written", rejected=rejected)
             try:
-                path = self.workspace.resolve(proposal.path)
-                current = _read_or_none(path)
-                if current != proposal.old:
-                    return resolved(
-                        "failed",
-                        f"{proposal.path} changed on disk after the edit was proposed; the user's version "
-                        f"was kept. Read the file again and redo the edit.",
-                    )
-                content = proposal.content_with(review.accepted)
-                created_dirs = _make_parents(path, self.workspace.root)
-                atomic_write(path, content)
+                with self._journal.locked():
+                    if not self._write(proposal, proposal.content_with(review.accepted)):
+                        return resolved(
+                            "failed",
+                            f"{proposal.path} changed on disk after the edit was proposed; the user's version "
+                            f"was kept. Read the file again and redo the edit.",
+                        )
             except (MlxAgentError, OSError) as exc:
                 return resolved("failed", f"could not write {proposal.path}: {exc}")
-            self._undo.append(
-                _UndoRecord(
-                    proposal.id,
-                    proposal.summary,
-                    (_FileChange(proposal.path, proposal.old, content, created_dirs),),
-                )
-            )
             outcome = "applied" if not rejected else "partly applied"
             # The model's tool result becomes outcome_text(), so what it should know about
             # how its edit was matched travels in the message.
@@ -363,6 +367,43 @@ class ProposalManager:
             if self.auto_commit:
                 notes.append(self._commit(proposal, commit_message or f"mlxagent: {proposal.summary}"))
             return resolved(outcome, "; ".join(filter(None, notes)), applied=applied, rejected=rejected)
+
+    def _write(self, proposal: Proposal, content: bytes) -> bool:
+        """Write `content` over the proposal's file, journalled; False if the file is stale.
+
+        Holding the journal lock. The record goes in as "pending" before the file is
+        touched and becomes "done" after, so a kill at any point leaves a journal the next
+        start can settle (see core.undo_store).
+        """
+        journal, root = self._journal, self.workspace.root
+        records = journal.load()
+        rel = self.workspace.normalize(proposal.path)
+        path = self.workspace.resolve(rel)
+        if _read_or_none(path) != proposal.old:
+            return False
+        created = _missing_parents(path, root)
+        before = journal.put(proposal.old) if proposal.old is not None else None
+        record = UndoRecord(proposal.id, proposal.summary, (FileChange(rel, before, journal.put(content), created),), "pending")
+        records.append(record)
+        journal.save(records)
+        try:
+            for d in created:
+                (root / d).mkdir()
+            atomic_write(path, content)
+        except BaseException:
+            remove_empty_dirs(created, root)
+            records.pop()
+            try:
+                journal.save(records)
+            except OSError:
+                pass  # the pending record is settled (dropped) by the next load
+            raise
+        records[-1] = replace(record, state="done")
+        try:
+            journal.save(records)
+        except OSError:
+            pass  # the file is written; the next load settles the pending record as done
+        return True
 
     def _commit(self, proposal: Proposal, message: str) -> str:
         """Commit the applied file alone, unless that would sweep in the user's own changes."""
@@ -380,50 +421,55 @@ class ProposalManager:
         Only the working tree is touched: never the index, never HEAD.
         """
         with self._lock:
-            if not self._undo:
-                return "Nothing to undo."
-            record = self._undo[-1]
+            summary = "the last edit"
             try:
-                return self._undo_record(record)
+                with self._journal.locked():
+                    records = self._journal.load()
+                    if not records:
+                        return "Nothing to undo."
+                    summary = records[-1].summary
+                    return self._undo_last(records)
             except (MlxAgentError, OSError) as exc:
-                return f"Cannot undo {record.summary}: {exc}"
+                return f"Cannot undo {summary}: {exc}"
 
-    def _undo_record(self, record: _UndoRecord) -> str:
-        paths = [self.workspace.resolve(f.path) for f in record.files]
-        for f, path in zip(record.files, paths):
-            if _read_or_none(path) != f.after:
+    def _undo_last(self, records: list[UndoRecord]) -> str:
+        journal, record = self._journal, records[-1]
+        for f in record.files:
+            self.workspace.resolve(f.path)  # a path the sandbox refuses now is an error
+            if journal.state_of(f) != "after":
                 return (
                     f"Cannot undo {record.summary}: {f.path} changed since the edit was applied; "
                     f"your version was kept."
                 )
+            if f.before is not None:
+                journal.get(f.before)  # the saved copy is there and intact, before anything is touched
+        records[-1] = replace(record, state="undoing")
+        journal.save(records)
         done = []
-        for f, path in zip(record.files, paths):
-            if f.before is None:
-                os.unlink(path)
-                _remove_empty_dirs(f.created_dirs, self.workspace.root)
-                done.append(f"removed {f.path}")
-            else:
-                atomic_write(path, f.before)
-                done.append(f"restored {f.path}")
-        self._undo.pop()
+        try:
+            for f in record.files:
+                journal.restore_before(f)
+                done.append(f"{'removed' if f.before is None else 'restored'} {f.path}")
+        except BaseException:
+            records[-1] = record
+            try:
+                journal.save(records)
+            except OSError:
+                pass
+            raise
+        records.pop()
+        try:
+            journal.save(records)
+        except OSError:
+            pass  # the files are restored; the next load settles the "undoing" record away
         return f"Undid {record.summary} ({', '.join(done)})."
 
 
-def _make_parents(path: Path, root: Path) -> tuple[str, ...]:
-    """Create the missing folders above `path`; returns those created, outermost first."""
+def _missing_parents(path: Path, root: Path) -> tuple[str, ...]:
+    """The folders above `path` that do not exist yet, outermost first (repo-relative)."""
     missing = []
     parent = path.parent
     while parent != root and not parent.exists():
         missing.append(parent)
         parent = parent.parent
-    for d in reversed(missing):
-        d.mkdir()
     return tuple(d.relative_to(root).as_posix() for d in reversed(missing))
-
-
-def _remove_empty_dirs(created: tuple[str, ...], root: Path) -> None:
-    for rel in reversed(created):
-        try:
-            (root / rel).rmdir()
-        except OSError:  # not empty any more (something else was put there): keep it
-            return

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; stray temp files are then removed unconditionally
+    fcntl = None  # type: ignore[assignment]
 
 import git
 
@@ -24,6 +30,9 @@ from ..errors import MlxAgentError
 _GIT_QUIET = ("-c", "core.quotepath=off", "-c", "color.ui=never")
 # Untracked files are diffed one git call each; past this many the diff just names them.
 MAX_UNTRACKED_DIFFS = 50
+# atomic_write's temp files: `.NAME.<8 hex>.mlxagent-tmp` beside the target.
+TEMP_SUFFIX = ".mlxagent-tmp"
+TEMP_NAME_RE = re.compile(r"^\..+\.[0-9a-f]{8}\.mlxagent-tmp$", re.DOTALL)
 
 
 class NotAGitRepoError(MlxAgentError):
@@ -57,7 +66,9 @@ class Workspace:
             ) from None
         if repo.bare or repo.working_tree_dir is None:
             raise NotAGitRepoError(f"{repo.git_dir} is a bare git repository; it has no working tree")
-        return cls(root=Path(repo.working_tree_dir).resolve(), repo=repo)
+        workspace = cls(root=Path(repo.working_tree_dir).resolve(), repo=repo)
+        workspace.remove_stray_temp_files()
+        return workspace
 
     # --- the path sandbox -------------------------------------------------------------
 
@@ -97,6 +108,27 @@ class Workspace:
     def relative(self, path: Path) -> str:
         """The repo-relative POSIX name of an absolute path inside the root."""
         return path.relative_to(self.root).as_posix()
+
+    def remove_stray_temp_files(self) -> list[str]:
+        """Delete the temp files a killed `atomic_write` left in the working tree; returns their names.
+
+        Only untracked files named exactly like atomic_write's temp files are candidates, and
+        one another process is still writing (it holds a lock on it) is left alone. Folders
+        git does not descend into (nested repositories) are not searched. Best effort: a git
+        failure here just means nothing is cleaned.
+        """
+        try:
+            names = self._git_names("ls-files", "--others", "--", f":(glob)**/*{TEMP_SUFFIX}")
+        except (GitError, OSError):
+            return []
+        removed = []
+        for name in names:
+            path = self.root / name
+            if ".git" in Path(name).parts or not TEMP_NAME_RE.match(path.name):
+                continue
+            if remove_if_stray(path):
+                removed.append(name)
+        return removed
 
     # --- git views ----------------------------------------------------------------------
 
@@ -208,19 +240,88 @@ def atomic_write(path: Path, data: bytes) -> None:
         mode: int | None = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
         mode = None
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.mlxagent-tmp")
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 & ~umask
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        # Held until the fd closes, after the rename (or until the process dies): it tells
+        # remove_if_stray that this temp file is in use.
+        _lock(fd)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
         if mode is not None:
-            os.chmod(tmp, mode)
+            os.fchmod(fd, mode) if hasattr(os, "fchmod") else os.chmod(tmp, mode)
         os.replace(tmp, target)
+        _fsync_dir(target.parent)
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (POSIX); best effort, as some filesystems refuse."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int) -> None:
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a filesystem without flock: the write still works, unlocked
+            pass
+
+
+def remove_if_stray(path: Path) -> bool:
+    """Delete `path`, a temp file, unless a live process holds its lock. True if removed.
+
+    A writer that was killed (even with SIGKILL) has released its lock, so its temp file
+    goes; a symlink or anything but a regular file is never touched.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # being written right now
+            except OSError:
+                pass
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_stray_temp_files_beside(path: Path) -> list[Path]:
+    """Delete atomic_write's leftover temp files for `path` (same folder, same name)."""
+    target = Path(os.path.realpath(path))
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.[0-9a-f]{{8}}{re.escape(TEMP_SUFFIX)}$", re.DOTALL)
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return []
+    return [Path(e.path) for e in entries if pattern.match(e.name) and remove_if_stray(Path(e.path))]

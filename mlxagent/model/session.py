@@ -20,6 +20,28 @@ from .runtime import LoadedModel
 
 CancelLike = threading.Event | Callable[[], bool] | None
 
+# Speeds are only reported when they were measured over something: a prefill of at least
+# this many tokens, and intervals of at least this long (a fully cached prompt, or one token
+# and an Esc, would otherwise give thousands of "tok/s").
+MIN_PREFILL_TOKENS = 16
+MIN_MEASURED_S = 1e-3
+
+
+def decode_rate(generated: int, t_first: float | None, t_last: float | None) -> float:
+    """Generated tokens per second between the first and the last token: generated - 1
+    intervals; 0.0 (not measured) for fewer than two tokens or a near-zero interval."""
+    if generated < 2 or t_first is None or t_last is None or t_last - t_first < MIN_MEASURED_S:
+        return 0.0
+    return (generated - 1) / (t_last - t_first)
+
+
+def prefill_rate(prefilled: int, seconds: float | None) -> float:
+    """Prefilled tokens per second up to the first token; 0.0 (not measured) when the prefill
+    was too short to measure (few new tokens, most of the prompt reused from the cache)."""
+    if prefilled < MIN_PREFILL_TOKENS or seconds is None or seconds < MIN_MEASURED_S:
+        return 0.0
+    return prefilled / seconds
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
@@ -145,7 +167,7 @@ class ChatSession:
         detok.reset()
         scanner = StopStringScanner(stop)
         finish = "cancelled" if _is_cancelled(cancel) else "length"
-        generated, t_first = 0, None
+        generated, t_first, t_last = 0, None, None
         try:
             steps = () if _is_cancelled(cancel) else generate_step(
                 mx.array(new), self.loaded.model, max_tokens=max_tokens, sampler=sampling.make_sampler(),
@@ -160,6 +182,7 @@ class ChatSession:
                     finish = "stop"
                     break
                 generated += 1
+                t_last = time.perf_counter()
                 detok.add_token(token)
                 text, hit = scanner.feed(detok.last_segment)
                 if text:
@@ -178,19 +201,19 @@ class ChatSession:
                     yield Chunk(text)
         finally:
             self._sync_cached_tokens()
-            t_end = time.perf_counter()
             self.prefilled_total += len(new)
             self.reused_total += reused
             self.generated_total += generated
-            prefill_s = (t_first or t_end) - t_start
-            decode_s = t_end - (t_first or t_end)
+            # Prefill: up to the first token (none came: not measured). Decode: the first to the
+            # last generated token, so neither the prefill nor a cancel's tail counts.
+            prefill_s = t_first - t_start if t_first is not None else None
             stats = GenerationStats(
                 prompt_tokens=len(tokens),
                 prefilled_tokens=len(new),
                 reused_tokens=reused,
                 generated_tokens=generated,
-                prefill_tps=len(new) / prefill_s if prefill_s > 0 else 0.0,
-                decode_tps=generated / decode_s if decode_s > 0 else 0.0,
+                prefill_tps=prefill_rate(len(new), prefill_s),
+                decode_tps=decode_rate(generated, t_first, t_last),
                 peak_memory_gb=mx.get_peak_memory() / 1e9,
             )
             self.last_stats = stats

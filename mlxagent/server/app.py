@@ -10,12 +10,14 @@ Routes:
     GET    /v1/models/install/{job}?wait=S   one job (waits up to S seconds for it to finish)
     DELETE /v1/models/install/{job}          cancel it
     POST   /v1/chat/completions              chat completions, plain or streamed (SSE)
-    GET    /v1/stats                         token counts, prompt-cache pool, last generation
+    GET    /v1/stats                         token counts, prompt-cache pool and hit rate, process memory
 
 Every error is `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx status; no
 traceback ever reaches a client, and no bad request stops the server. Bodies are read up
-to `server.max_request_bytes`. A client that disconnects cancels its generation (or its
-place in the queue).
+to `server.max_request_bytes` and must arrive within `body_timeout` seconds (408 after
+that, so a slow-loris body cannot hold a request open). A client that disconnects cancels
+its generation (or its place in the queue). With an API key every route but `GET /health`
+needs it (`auth.py`); `serve()` refuses a non-loopback host without a key and `--allow-remote`.
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ from typing import Any, Callable
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import __version__
 from ..config import DEFAULT_SERVER, Settings, guard_config_for, load_settings
 from . import responses
+from .auth import ApiKeyMiddleware, is_loopback, remote_refusal, resolve_key
 from .jobs import InstallJobs
 from .schemas import ApiError, parse_chat_request, parse_install_request, parse_json_object
 from .store import ModelStore
@@ -49,7 +53,7 @@ log = logging.getLogger("mlxagent.server")
 
 MAX_DRAIN_BYTES = 64 * 1024 * 1024  # an oversized body is read (and dropped) up to this, so the 413 arrives
 MAX_WAIT_SECONDS = 120.0
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+BODY_TIMEOUT_SECONDS = 30.0  # a request body must have arrived this long after its headers
 
 
 @dataclass
@@ -61,6 +65,8 @@ class ServerState:
     max_request_bytes: int
     guard_default: bool
     edit_tools: frozenset[str]
+    body_timeout: float = BODY_TIMEOUT_SECONDS
+    api_key: bool = False  # whether requests need a key (the key itself stays in the middleware)
 
 
 def _server_setting(settings: Settings, key: str) -> Any:
@@ -68,8 +74,10 @@ def _server_setting(settings: Settings, key: str) -> Any:
 
 
 def create_app(*, settings: Settings | None = None, provider: Any = None, store: Any = None,
-               preload: str | None = None) -> Starlette:
-    """The ASGI app. `provider` (loads models) and `store` (finds and installs them) may be injected."""
+               preload: str | None = None, api_key: str | None = None,
+               body_timeout: float = BODY_TIMEOUT_SECONDS) -> Starlette:
+    """The ASGI app. `provider` (loads models) and `store` (finds and installs them) may be injected.
+    `api_key`: every request but `GET /health` must carry it (Bearer or x-api-key)."""
     if settings is None:
         settings, _ = load_settings()
     if store is None:
@@ -95,6 +103,7 @@ def create_app(*, settings: Settings | None = None, provider: Any = None, store:
         max_request_bytes=_server_setting(settings, "max_request_bytes"),
         guard_default=bool(_server_setting(settings, "loop_guard") and settings.guard.get("enabled", True)),
         edit_tools=frozenset(_server_setting(settings, "edit_tools")),
+        body_timeout=body_timeout, api_key=bool(api_key),
     )
 
     @contextlib.asynccontextmanager
@@ -122,7 +131,8 @@ def create_app(*, settings: Settings | None = None, provider: Any = None, store:
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+    middleware = [Middleware(ApiKeyMiddleware, api_key=api_key)] if api_key else []
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error})
     app.state.mlxagent = state
     return app
@@ -134,7 +144,7 @@ def _state(request: Request) -> ServerState:
 
 # ---------------------------------------------------------------- errors
 def error_response(error: ApiError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status)
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -160,8 +170,10 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 # ---------------------------------------------------------------- bodies
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, at most `limit` bytes; 413 past that (the rest is drained so the client reads the 413)."""
+async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT_SECONDS) -> bytes:
+    """The body, at most `limit` bytes; 413 past that (the rest is drained so the client reads the 413).
+    408 when it has not all arrived `timeout` seconds after the headers (a slow-loris body)."""
+    deadline = asyncio.get_running_loop().time() + timeout
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -169,34 +181,47 @@ async def read_body(request: Request, limit: int) -> bytes:
         except ValueError:
             raise ApiError(400, "The Content-Length header is not a number.", code="invalid_header") from None
         if size > limit:
-            await _drain(request)
+            await _drain(request, deadline)
             raise _too_large(limit, size)
     chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            await _drain(request, total)
-            raise _too_large(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout_at(deadline):
+            async for chunk in request.stream():
+                total += len(chunk)
+                if total > limit:
+                    break
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(408, f"The request body did not arrive within {timeout:g} seconds of the headers "
+                            f"({total} bytes came); send the whole body at once.", code="request_timeout",
+                       headers={"Connection": "close"}) from None
+    except ClientDisconnect:
+        raise ApiError(400, "The client closed the connection before the request body arrived.",
+                       code="client_disconnected") from None
+    if total > limit:
+        await _drain(request, deadline, total)
+        raise _too_large(limit)
     return b"".join(chunks)
 
 
 def _too_large(limit: int, size: int | None = None) -> ApiError:
     got = f" ({size} bytes)" if size is not None else ""
     return ApiError(413, f"The request body is too large{got}: at most {limit} bytes are accepted "
-                         "(server.max_request_bytes).", code="request_too_large")
+                         "(server.max_request_bytes).", code="request_too_large", headers={"Connection": "close"})
 
 
-async def _drain(request: Request, seen: int = 0) -> None:
+async def _drain(request: Request, deadline: float, seen: int = 0) -> None:
     with contextlib.suppress(Exception):
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > MAX_DRAIN_BYTES:
-                return
+        async with asyncio.timeout_at(deadline):
+            async for chunk in request.stream():
+                seen += len(chunk)
+                if seen > MAX_DRAIN_BYTES:
+                    return
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    return parse_json_object(await read_body(request, _state(request).max_request_bytes))
+    state = _state(request)
+    return parse_json_object(await read_body(request, state.max_request_bytes, state.body_timeout))
 
 
 # ---------------------------------------------------------------- simple routes
@@ -205,7 +230,32 @@ async def health(request: Request) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_state(request).worker.stats))
+    out = await run_in_threadpool(_state(request).worker.stats)
+    out["process"] = process_memory()
+    return JSONResponse(out)
+
+
+def process_memory() -> dict[str, int | None]:
+    """This process's resident memory now and at its peak, in bytes (None where unknown)."""
+    rss = peak = None
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    value = int(line.split()[1]) * 1024
+                    if line.startswith("VmRSS:"):
+                        rss = value
+                    else:
+                        peak = value
+    except (OSError, ValueError, IndexError):
+        pass
+    if peak is None:
+        with contextlib.suppress(Exception):
+            import resource
+
+            scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    return {"rss_bytes": rss, "peak_rss_bytes": peak}
 
 
 async def list_models(request: Request) -> Response:
@@ -409,31 +459,40 @@ class BackgroundServer:
         self._thread.join(timeout)
 
 
-def serve(host: str | None = None, port: int | None = None, model: str | None = None) -> int:
-    """`mlxagent serve`: run until Ctrl+C. Host and port default to the settings ([server])."""
+def serve(host: str | None = None, port: int | None = None, model: str | None = None,
+          api_key: str | None = None, allow_remote: bool = False) -> int:
+    """`mlxagent serve`: run until Ctrl+C. Host and port default to the settings ([server]).
+
+    `api_key` (else $MLXAGENT_API_KEY): required on every route but `GET /health`. A host that
+    is not loopback is refused (exit 2, one line) unless there is a key and `allow_remote`."""
     settings, warnings = load_settings()
     for warning in warnings:
         print(f"mlxagent: {warning}", file=sys.stderr)
     host = host or _server_setting(settings, "host")
     port = _server_setting(settings, "port") if port is None else port
+    key = resolve_key(api_key)
+    if (refusal := remote_refusal(host, key, allow_remote)) is not None:
+        print(f"mlxagent: {refusal}", file=sys.stderr)
+        return 2
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
-    app = create_app(settings=settings, preload=model)
+    app = create_app(settings=settings, preload=model, api_key=key)
     if model:
         try:
             app.state.mlxagent.store.lookup(model)
         except ApiError as e:
             print(f"mlxagent: {e.message}", file=sys.stderr)
             return 1
-    if host not in LOOPBACK:
-        print(f"mlxagent: warning: listening on {host}, not loopback: anyone who can reach this machine can use "
-              "the model and install models.", file=sys.stderr)
+    if not is_loopback(host):
+        print(f"mlxagent: warning: listening on {host}, not loopback: anyone who can reach this machine and has "
+              "the API key can use the model and install models.", file=sys.stderr)
 
     def ready(server) -> None:
         shown = f"[{host}]" if ":" in host else host
-        print(f"mlxagent: serving on http://{shown}:{server.port}/v1 (OpenAI-compatible; Ctrl+C stops)",
+        auth = "; requests need the API key (Authorization: Bearer or x-api-key), but GET /health" if key else ""
+        print(f"mlxagent: serving on http://{shown}:{server.port}/v1 (OpenAI-compatible{auth}; Ctrl+C stops)",
               file=sys.stderr, flush=True)
 
     server = _uvicorn_server(app, host, port, ready)

@@ -84,7 +84,7 @@ class InstallJobs:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._loop, name="mlxagent-install", daemon=True)
             self._thread.start()
 
@@ -107,6 +107,9 @@ class InstallJobs:
                     break
                 del self._jobs[oldest]
         self._queue.put(job)
+        if self._thread is not None and not self._thread.is_alive():  # it died: the queue must still move
+            log.error("the install thread had stopped; starting a new one")
+            self.start()
         return job
 
     def get(self, job_id: str) -> InstallJob | None:
@@ -138,6 +141,11 @@ class InstallJobs:
             log.exception("install %s (%s) failed", job.id, job.model_id)
             self._finish(job, "failed", error=_error(f"internal error: {type(e).__name__}: {str(e)[:300]}",
                                                      "internal_error"))
+        except BaseException as e:  # noqa: BLE001 - SystemExit or the like from a download or import: killed
+            log.error("install %s (%s) was killed: %s", job.id, job.model_id, type(e).__name__)
+            detail = f": {str(e)[:200]}" if str(e) else ""
+            self._finish(job, "failed", error=_error(
+                f"The install was killed ({type(e).__name__}{detail}) before it finished; retry it.", "killed"))
         else:
             job.result = result
             job.progress = 1.0

@@ -46,6 +46,9 @@ class PooledMlxModel:
             yield from self.inner.stream(messages, tools, constraint=constraint, max_tokens=min(max_tokens, room),
                                          cancel=cancel, stop=stop, sampling=sampling, temperature=temperature,
                                          session=session, prompt=tokens)
+        except Exception:
+            session.reset()  # a generation that broke off with an error: its cache is not trusted again
+            raise
         finally:
             self.pool.checkin(session)
 

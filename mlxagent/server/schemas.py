@@ -25,9 +25,10 @@ class ApiError(Exception):
     """An error the client gets as `{"error": {...}}` with an HTTP status."""
 
     def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 type: str | None = None) -> None:
+                 type: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers  # extra response headers (e.g. Connection: close)
         self.message = message
         self.param = param
         self.code = code

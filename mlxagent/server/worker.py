@@ -20,6 +20,7 @@ import logging
 import queue
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Callable, Protocol
@@ -105,6 +106,16 @@ def shutting_down() -> ApiError:
     return ApiError(503, "The server is shutting down.", code="shutting_down")
 
 
+def _detail(e: BaseException) -> str:
+    text = " ".join(str(e).split())[:300]
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def generation_failed(model: str, e: BaseException) -> ApiError:
+    return ApiError(500, f"The model '{model}' failed while generating ({_detail(e)}). The server is still "
+                         "serving; retry the request.", code="generation_failed")
+
+
 def usage_of(stats: GenerationStats | None) -> dict[str, Any]:
     prompt = stats.prompt_tokens if stats else 0
     completion = stats.generated_tokens if stats else 0
@@ -182,7 +193,7 @@ class ModelWorker:
 
     # ---------------------------------------------------------------- control
     def start(self) -> None:
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._loop, name="mlxagent-model", daemon=True)
             self._thread.start()
 
@@ -221,6 +232,10 @@ class ModelWorker:
                            code="server_busy", type="server_error")
         ahead = waiting + (1 if self._current is not None else 0)
         self._queue.put(job)
+        if self._thread is not None and not self._thread.is_alive():  # it died: queued jobs must still run
+            log.error("the model thread had stopped; starting a new one")
+            self._current = None
+            self.start()
         return ahead
 
     def health(self) -> dict[str, Any]:
@@ -231,7 +246,16 @@ class ModelWorker:
             out = {"model": self.model_name, "totals": dict(self.totals), "last": dict(self.last or {}),
                    "queued": self._queue.qsize()}
         stats = getattr(self.provider, "stats", None)
-        out["prompt_cache"] = stats() if callable(stats) else {}
+        pool = stats() if callable(stats) else {}
+        out["prompt_cache"] = pool
+        totals = out["totals"]
+        checkouts = sum(int(pool.get(k, 0)) for k in ("reused", "forked", "new"))
+        out["cache_hit_rate"] = {
+            # generations that started from a kept KV cache (the pool of the model loaded now)
+            "sessions": round((pool.get("reused", 0) + pool.get("forked", 0)) / checkouts, 4) if checkouts else None,
+            # prompt tokens taken from a cache instead of prefilled (every completed generation)
+            "tokens": round(totals["cached_tokens"] / totals["prompt_tokens"], 4) if totals["prompt_tokens"] else None,
+        }
         return out
 
     # ---------------------------------------------------------------- the thread
@@ -240,10 +264,13 @@ class ModelWorker:
             self._current = job
             try:
                 self._run(job)
-            except Exception as e:  # noqa: BLE001 - one bad job must never stop the worker
-                log.exception("generation failed")
-                job.emit(Failed(ApiError(500, f"internal error: {type(e).__name__}: {str(e)[:300]}",
-                                         code="internal_error")))
+            except BaseException as e:  # noqa: BLE001 - one bad job (even a SystemExit in a model) never stops the worker
+                # The traceback is logged as text: a log handler that kept the exception would keep the
+                # generation's frames (and MLX streams bound to this thread) alive past the job.
+                log.error("generation on %s failed: %s\n%s", job.target.name, _detail(e),
+                          "".join(traceback.format_exception(e)).rstrip())
+                self._count("failed")
+                job.emit(Failed(generation_failed(job.target.name, e)))
             finally:
                 self._current = None
 
@@ -255,9 +282,11 @@ class ModelWorker:
         with self.mlx_lock:
             try:
                 model = self._ensure(job.target)
-            except MlxAgentError as e:
+            except Exception as e:  # noqa: BLE001 - a model that cannot load fails this request only
+                log.error("loading model %s (%s) failed: %s", job.target.name, job.target.spec, _detail(e))
                 self._count("failed")
-                job.emit(Failed(ApiError(500, f"The model '{job.target.name}' could not be loaded: {e}",
+                reason = str(e) if isinstance(e, MlxAgentError) else _detail(e)
+                job.emit(Failed(ApiError(500, f"The model '{job.target.name}' could not be loaded: {reason}",
                                          code="model_load_failed")))
                 return
             if job.chat is None:

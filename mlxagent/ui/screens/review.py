@@ -1,15 +1,20 @@
 """The review screen: the proposed edits, file by file and hunk by hunk, each accepted or
 rejected on its own.
 
-Nothing here writes files: on Enter the screen is dismissed with one `Review` per
-proposal and the chat screen answers the agent, which applies the accepted hunks
-(`ProposalManager.apply`) and reports the outcome as a `ProposalResolved` event.
+Nothing here writes files: the apply key (Enter, from the hunks) dismisses the screen with
+one `Review` per proposal and the chat screen answers the agent, which applies the accepted
+hunks (`ProposalManager.apply`) and reports the outcome as a `ProposalResolved` event. The
+line above the footer says what the apply key will do ("apply 0 of 1 hunks, reject 1, with
+reason"); rejecting everything is a valid answer that writes nothing.
+
+A reason (c) is a rejection: typing it rejects the hunk it is about (or the file, after A/R),
+and Enter in the reason field only keeps the reason and gives the keys back to the hunks.
 Esc closes the screen without deciding; the agent keeps waiting (ctrl+r reopens it).
 """
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -46,7 +51,7 @@ class ReviewScreen(Screen):
         Binding("A", "accept_all", "Accept all", key_display="A"),
         Binding("R", "reject_all", "Reject all", key_display="R"),
         Binding("c", "reason", "Reason"),
-        Binding("enter", "submit", "Submit"),
+        Binding("enter", "submit", "Apply"),
         Binding("escape", "later", "Later"),
         Binding("t", "trust", "Accept & auto-approve", show=False),
     ]
@@ -65,8 +70,10 @@ class ReviewScreen(Screen):
                 yield Static(id="review-note")
                 yield HunkScroll(id="review-hunks")
         with Horizontal(id="review-reason-row"):
-            yield Static("Reason (optional, told to the model when you reject):", id="review-reason-label")
-            yield Input(placeholder="press c to type; enter submits", id="review-reason")
+            yield Static(id="review-reason-label")
+            yield Input(placeholder="press c to say why (it rejects); enter goes back to the hunks",
+                        id="review-reason")
+        yield Static(id="review-summary")
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -101,6 +108,22 @@ class ReviewScreen(Screen):
         note = self.query_one("#review-note", Static)
         note.update(Content(f.proposal.note or ""))
         note.display = bool(f.proposal.note)
+        self._refresh_summary()
+
+    def _refresh_summary(self) -> None:
+        """The reason's target, and what the apply key will do."""
+        state = self.state
+        label = self.query_one("#review-reason-label", Static)
+        label.update(Content(f"Reason (rejects {state.describe(state.target)}):"))
+        plan = state.summary()
+        if state.typing_reason:
+            text = f"Enter: keep the reason, back to the hunks · then Enter will {plan}"
+        else:
+            text = f"Enter: {plan}"
+        summary = self.query_one("#review-summary", Static)
+        summary.update(Content(text))
+        yes = sum(f.counts()[0] for f in state.files)
+        summary.set_class(not yes, "-nothing")
 
     async def _show_file(self) -> None:
         f = self.state.file
@@ -112,6 +135,9 @@ class ReviewScreen(Screen):
             await scroll.mount_all(views)
         else:
             await scroll.mount(Static(Content("No changes in this proposal."), classes="notice"))
+        reason = self.query_one("#review-reason", Input)
+        if reason.value != f.reason:
+            reason.value = f.reason
         self._refresh_title()
         self._show_current()
 
@@ -157,6 +183,8 @@ class ReviewScreen(Screen):
     @on(OptionList.OptionSelected, "#review-files")
     async def _file_clicked(self, event: OptionList.OptionSelected) -> None:
         if event.option_index != self.state.file_index:
+            if self.state.typing_reason:  # the reason stays with the file it was typed for
+                self._end_reason()
             self.state.select_file(event.option_index)
             await self._show_file()
 
@@ -181,29 +209,66 @@ class ReviewScreen(Screen):
         self._show_current()
 
     def action_reason(self) -> None:
+        self._begin_reason()
         self.query_one("#review-reason", Input).focus()
 
-    def action_later(self) -> None:
-        if self.focused is not None:  # leave the reason input first
+    def _begin_reason(self) -> None:
+        if not self.state.typing_reason:
+            self.state.begin_reason()
+            self._refresh_summary()
+
+    def _end_reason(self) -> None:
+        """Keep what was typed and give the keys back to the hunks."""
+        if self.state.typing_reason:
+            self.state.end_reason()
+        if self.focused is not None:
             self.set_focus(None)
+        self._show_current()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget.id == "review-reason":  # focused with c, or by a click
+            self._begin_reason()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget.id == "review-reason" and self.state.typing_reason:
+            self.state.end_reason()
+            self._show_current()
+
+    @on(Input.Changed, "#review-reason")
+    def _reason_typed(self, event: Input.Changed) -> None:
+        # Only what the user types counts; the value is also set when another file is shown.
+        if self.state.typing_reason and event.value != self.state.reason:
+            self.state.set_reason(event.value)
+            self._show_current()
+
+    @on(Input.Submitted, "#review-reason")
+    def _reason_entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.state.typing_reason and event.value != self.state.reason:
+            self.state.set_reason(event.value)
+        self._end_reason()  # never an apply: that takes the apply key, from the hunks
+
+    def action_later(self) -> None:
+        if self.focused is not None:  # leave the reason input first, keeping what was typed
+            self._end_reason()
             return
         self.dismiss(None)
 
     def action_submit(self) -> None:
-        self.state.reason = self.query_one("#review-reason", Input).value
+        if isinstance(self.focused, Input):  # the apply key works from the hunks only
+            return
         self.dismiss(list(zip(self.pending, self.state.reviews())))
 
     def action_trust(self) -> None:
+        if isinstance(self.focused, Input):
+            return
         self.app.set_auto_approve(True)
         self.action_accept_all()
         self.action_submit()
 
-    @on(Input.Submitted, "#review-reason")
-    def _reason_entered(self) -> None:
-        self.action_submit()
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # While the reason is typed, letters are text, not review keys.
-        if isinstance(self.focused, Input) and action not in ("submit", "later"):
+        # While the reason is typed, letters are text, not review keys, and Enter is the
+        # reason's own (keep it, back to the hunks): only Esc reaches the screen.
+        if isinstance(self.focused, Input) and action != "later":
             return False
         return True

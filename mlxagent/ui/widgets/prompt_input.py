@@ -1,5 +1,12 @@
 """The multi-line input: Enter sends, ctrl+j (or shift+enter where the terminal tells it
-apart) starts a new line, up/down on the first/last line walk the history."""
+apart) starts a new line, up/down on the first/last line walk the history.
+
+The shell's editing keys work on the line as typed (up to the newline), not on the row it
+happens to be wrapped into: ctrl+u / ctrl+k delete to the line's start / end (at the very
+start / end they join the line with the one before / after), ctrl+w (or alt+backspace)
+deletes the word before the cursor, alt+d the word after it, ctrl+a / ctrl+e go to the
+line's start / end, alt+b / alt+f a word left / right. Home / End keep the TextArea's
+meaning (the wrapped row)."""
 
 from __future__ import annotations
 
@@ -56,6 +63,13 @@ class PromptInput(TextArea):
         Binding("ctrl+j,shift+enter", "newline", "New line", show=False),
         Binding("up", "history_previous", show=False),
         Binding("down", "history_next", show=False),
+        Binding("ctrl+u", "delete_to_start_of_line", "Delete to line start", show=False),
+        Binding("ctrl+k", "delete_to_end_of_line", "Delete to line end", show=False),
+        Binding("ctrl+a", "line_start", "Line start", show=False),
+        Binding("ctrl+e", "line_end", "Line end", show=False),
+        Binding("alt+b", "cursor_word_left", "Word left", show=False),
+        Binding("alt+f", "cursor_word_right", "Word right", show=False),
+        Binding("alt+d", "delete_word_right", "Delete word right", show=False),
     ]
     KEY_ACTIONS = {"enter": "submit", "ctrl+j": "newline", "shift+enter": "newline"}
 
@@ -90,6 +104,47 @@ class PromptInput(TextArea):
 
     def action_newline(self) -> None:
         self.insert("\n")
+
+    # -- shell editing keys: the logical line, not the wrapped row ---------------------------
+
+    def _line_bounds(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        row, _ = self.cursor_location
+        return (row, 0), (row, len(self.document[row]))
+
+    def action_delete_to_start_of_line(self) -> None:
+        if self.read_only:
+            return
+        start, end = self.selection
+        if start != end:
+            self.delete(start, end, maintain_selection_offset=False)
+            return
+        row, column = self.cursor_location
+        if column == 0:
+            if row > 0:  # at the start already: join with the line above
+                self.delete((row - 1, len(self.document[row - 1])), (row, 0), maintain_selection_offset=False)
+            return
+        self.delete((row, 0), (row, column), maintain_selection_offset=False)
+
+    def action_delete_to_end_of_line(self) -> None:
+        if self.read_only:
+            return
+        start, end = self.selection
+        if start != end:
+            self.delete(start, end, maintain_selection_offset=False)
+            return
+        row, column = self.cursor_location
+        line_end = self._line_bounds()[1]
+        if column == line_end[1]:
+            if row < self.document.line_count - 1:  # at the end already: join with the line below
+                self.delete((row, column), (row + 1, 0), maintain_selection_offset=False)
+            return
+        self.delete((row, column), line_end, maintain_selection_offset=False)
+
+    def action_line_start(self, select: bool = False) -> None:
+        self.move_cursor(self._line_bounds()[0], select=select)
+
+    def action_line_end(self, select: bool = False) -> None:
+        self.move_cursor(self._line_bounds()[1], select=select)
 
     def _show(self, text: str) -> None:
         self.text = text

@@ -1,6 +1,10 @@
 """The status line: model and backend (or load progress), tok/s, context used, the guard
 meter, edits waiting for review, and auto-approve when it is on. While a command runs,
-the spinner says so ("running tests… 4s") instead of counting the model's time."""
+the spinner says so ("running tests… 4s") instead of counting the model's time.
+
+tok/s is the last generation's decode speed (generated tokens over the time between the
+first and the last), blank when it generated fewer than two tokens; the prefill speed shows
+beside it only when it was measured over a real prefill (not a prompt the cache held)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from ...core.events import GenerationStats, GuardState
 from .guard_meter import GuardMeter
 
 LIVE_REFRESH = 0.25  # seconds between live tok/s redraws
+MIN_PREFILL_SHOWN = 16  # prefilled tokens below which a prefill speed means nothing
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -33,6 +38,7 @@ class StatusBar(Horizontal):
         yield Label("", id="status-working")
         yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, id="status-progress")
         yield Label("", id="status-speed")
+        yield Label("", id="status-prefill")
         yield Label("", id="status-context")
         yield GuardMeter(id="status-guard")
         yield Label("", id="status-pending")
@@ -40,6 +46,7 @@ class StatusBar(Horizontal):
 
     def on_mount(self) -> None:
         self.query_one("#status-progress").display = False
+        self.query_one("#status-prefill").display = False
         self.query_one("#status-pending").display = False
         self.query_one("#status-auto").display = False
         self.query_one("#status-working").display = False
@@ -95,20 +102,35 @@ class StatusBar(Horizontal):
     # -- generation ----------------------------------------------------------------------
 
     def text_arrived(self) -> None:
-        """One streamed piece: an estimate of tok/s while a generation runs."""
+        """One streamed piece: an estimate of tok/s while a generation runs (pieces after the
+        first over the time since the first)."""
         now = time.monotonic()
         if self._live_start is None:
             self._live_start, self._live_count = now, 0
         self._live_count += 1
         elapsed = now - self._live_start
-        if elapsed > 0.5 and now - self._live_shown >= LIVE_REFRESH:
+        if elapsed > 0.5 and self._live_count > 1 and now - self._live_shown >= LIVE_REFRESH:
             self._live_shown = now
-            self.query_one("#status-speed", Label).update(Content(f"≈{self._live_count / elapsed:.1f} tok/s"))
+            self.query_one("#status-speed", Label).update(
+                Content(f"≈{(self._live_count - 1) / elapsed:.1f} tok/s"))
+
+    @property
+    def speed_text(self) -> str:
+        return str(self.query_one("#status-speed", Label).render())
+
+    @property
+    def prefill_text(self) -> str:
+        label = self.query_one("#status-prefill", Label)
+        return str(label.render()) if label.display else ""
 
     def generation_done(self, stats: GenerationStats, context_limit: int) -> None:
         self._live_start = None
-        speed = f"{stats.decode_tps:.1f} tok/s" if stats.decode_tps > 0 else "– tok/s"
-        self.query_one("#status-speed", Label).update(Content(speed))
+        decoded = stats.generated_tokens >= 2 and stats.decode_tps > 0
+        self.query_one("#status-speed", Label).update(Content(f"{stats.decode_tps:.1f} tok/s" if decoded else ""))
+        prefill = self.query_one("#status-prefill", Label)
+        prefilled = stats.prefilled_tokens >= MIN_PREFILL_SHOWN and stats.prefill_tps > 0
+        prefill.display = prefilled
+        prefill.update(Content(f"prefill {stats.prefill_tps:,.0f} tok/s" if prefilled else ""))
         self.show_context(stats.prompt_tokens + stats.generated_tokens, context_limit)
 
     def show_context(self, used: int, limit: int) -> None:
