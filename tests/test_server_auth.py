@@ -236,7 +236,8 @@ def no_binding(monkeypatch):
     (["--host", "0.0.0.0"], None, "needs an API key (MLXAGENT_API_KEY or --api-key) and --allow-remote."),
     (["--host", "::", "--allow-remote"], None, "needs an API key (MLXAGENT_API_KEY or --api-key)."),
     (["--host", "192.168.1.10", "--api-key", KEY], None, "needs --allow-remote."),
-    (["--host", "0.0.0.0", "--api-key", "   ", "--allow-remote"], None, "needs an API key (MLXAGENT_API_KEY or --api-key)."),
+    (["--host", "0.0.0.0", "--api-key", "   ", "--allow-remote"], None,
+     "needs an API key (MLXAGENT_API_KEY or --api-key)."),
     (["--host", "example.com"], KEY, "needs --allow-remote."),
 ])
 def test_cli_refusals_name_what_is_missing(no_binding, monkeypatch, capsys, argv, env_key, reason):

@@ -168,6 +168,7 @@ class ChatSession:
         scanner = StopStringScanner(stop)
         finish = "cancelled" if _is_cancelled(cancel) else "length"
         generated, t_first, t_last = 0, None, None
+        steps = ()
         try:
             steps = () if _is_cancelled(cancel) else generate_step(
                 mx.array(new), self.loaded.model, max_tokens=max_tokens, sampler=sampling.make_sampler(),
@@ -200,6 +201,8 @@ class ChatSession:
                 if text:
                     yield Chunk(text)
         finally:
+            if hasattr(steps, "close"):
+                steps.close()  # end mlx-lm's generator here, in this thread, not when it is collected
             self._sync_cached_tokens()
             self.prefilled_total += len(new)
             self.reused_total += reused

@@ -264,7 +264,7 @@ class ModelWorker:
             self._current = job
             try:
                 self._run(job)
-            except BaseException as e:  # noqa: BLE001 - one bad job (even a SystemExit in a model) never stops the worker
+            except BaseException as e:  # noqa: BLE001 - one bad job (even a SystemExit) never stops the worker
                 # The traceback is logged as text: a log handler that kept the exception would keep the
                 # generation's frames (and MLX streams bound to this thread) alive past the job.
                 log.error("generation on %s failed: %s\n%s", job.target.name, _detail(e),
