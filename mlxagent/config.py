@@ -3,7 +3,9 @@
 Reading never fails: a missing file means defaults, and a broken one (bad TOML, a value of
 the wrong type, an unknown key) gives defaults for the broken parts plus one warning line
 each, so a typo costs the user a warning, not a crash. Writing is atomic (temp file +
-`os.replace`), so an interrupted save never leaves a half-written file behind.
+`os.replace`), so an interrupted save never leaves a half-written file behind; a temp file
+that a killed save left beside it (`.config.toml.XXXXXXXX.tmp`) is removed by the next load
+or save, unless the process writing it is still alive (it holds a lock on it).
 
 `update_setting` edits the file's own tables rather than re-serialising `Settings`, so the
 user's other values survive as they are (even ones this version does not understand);
@@ -25,6 +27,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import tomli_w
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; stray temp files are left alone
+    fcntl = None  # type: ignore[assignment]
 
 from . import paths
 from .core.guard import GuardConfig, GuardConfigError, thresholds_for_model
@@ -140,6 +147,7 @@ GUARD_KEYS = tuple(f.name for f in dataclasses.fields(GuardConfig))
 def load_settings(path: str | os.PathLike[str] | None = None) -> tuple[Settings, list[str]]:
     """The settings and one warning line per broken part; never raises for a bad file."""
     file = Path(path) if path is not None else paths.config_file()
+    remove_stray_temp_files(file)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -398,16 +406,58 @@ def _changed_part(raw: dict[str, Any], where: tuple[str, ...]) -> dict[str, Any]
 def _write_toml(file: Path, data: dict[str, Any]) -> None:
     file.parent.mkdir(parents=True, exist_ok=True)
     payload = tomli_w.dumps(data).encode("utf-8")
+    remove_stray_temp_files(file)
     fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
+        if fcntl is not None:  # held until the rename is done: tells the cleanup it is in use
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                pass
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
         os.replace(tmp, file)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
+
+
+def _temp_name_re(file: Path) -> re.Pattern[str]:
+    # tempfile.mkstemp's names: the prefix, 8 characters from [a-z0-9_], the suffix.
+    return re.compile(rf"^\.{re.escape(file.name)}\.[a-z0-9_]{{8}}\.tmp$")
+
+
+def remove_stray_temp_files(file: Path) -> list[str]:
+    """Delete the temp files killed saves of `file` left beside it; returns their names.
+
+    One whose lock is held belongs to a save still running and stays."""
+    if fcntl is None:
+        return []
+    pattern = _temp_name_re(file)
+    try:
+        names = [n for n in os.listdir(file.parent) if pattern.match(n)]
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = file.parent / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+            removed.append(name)
+        except OSError:  # BlockingIOError: a save in progress
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def guard_config_for(settings: Settings, model_name: str) -> GuardConfig:

@@ -351,7 +351,7 @@ class ProposalManager:
             if n == 0 or not applied:
                 return resolved("rejected", "nothing written", rejected=rejected)
             try:
-                with self._journal.locked():
+                with self._journal.locked(write=True):
                     if not self._write(proposal, proposal.content_with(review.accepted)):
                         return resolved(
                             "failed",
@@ -423,7 +423,7 @@ class ProposalManager:
         with self._lock:
             summary = "the last edit"
             try:
-                with self._journal.locked():
+                with self._journal.locked():  # a journal with records has its folder already
                     records = self._journal.load()
                     if not records:
                         return "Nothing to undo."

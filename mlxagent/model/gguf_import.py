@@ -3,17 +3,23 @@
 The directory holds what `mlx_lm.load` expects: config.json, model.safetensors,
 tokenizer.json and tokenizer_config.json. It is keyed by the file's sha256, so
 importing the same file twice reuses the first import. The directory is built
-under a temporary name and renamed into place, so a failed or cancelled import
-leaves nothing half-written behind.
+under a temporary name (`.import-XXXX`, beside a locked `.import-XXXX.lock`), its
+files synced, and only then renamed into place, manifest included: a model is
+installed exactly when `gguf-<hash>/mlxagent.json` exists, so an import that fails,
+is cancelled or is killed (even with SIGKILL) never leaves a model that looks
+installed. What a killed import left under its temporary name is removed by the
+next import (`remove_stale_imports`), unless its lock shows it is still running.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +28,11 @@ from .. import paths
 from ..errors import CancelledError, ModelError, UnsupportedModelError
 from .gguf_header import NATIVE_TYPES, read_header
 from .gguf_tokenizer import _as_int, build_tokenizer
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; leftovers are then only skipped, never removed
+    fcntl = None  # type: ignore[assignment]
 
 ProgressFn = Callable[[str, float], None]  # (stage, fraction 0..1)
 
@@ -187,7 +198,8 @@ def import_gguf(
         return dest
 
     dest_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=dest_root))
+    remove_stale_imports(dest_root)
+    lock_fd, tmp = _locked_temp_dir(dest_root)
     try:
         if progress:
             progress("loading weights", 0.0)
@@ -225,16 +237,149 @@ def import_gguf(
             "quantisation": sorted(header.quant_types()),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        try:
-            tmp.rename(dest)
-        except OSError:
-            if not (dest / MANIFEST).exists():  # lost a race to a concurrent import: fine
-                raise
+        _fsync_tree(tmp)
+        _install_dir(tmp, dest)
         if progress:
             progress("done", 1.0)
         return dest
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        _release(lock_fd, tmp)
+
+
+def _install_dir(tmp: Path, dest: Path) -> None:
+    """Rename the finished `tmp` to `dest` (one atomic step: the manifest comes with it)."""
+    if dest.exists() and not (dest / MANIFEST).exists():
+        # Not an installed model (nothing of ours makes one without its manifest): set it aside.
+        aside = dest.with_name(f".import-stale-{os.getpid()}-{dest.name}")
+        try:
+            dest.rename(aside)
+            shutil.rmtree(aside, ignore_errors=True)
+        except OSError:
+            pass
+    try:
+        tmp.rename(dest)
+    except OSError:
+        if not (dest / MANIFEST).exists():  # lost a race to a concurrent import: fine
+            raise
+    _fsync_path(dest.parent)
+
+
+def _fsync_path(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Make the files durable before the rename that marks the model installed."""
+    for p in folder.iterdir():
+        if p.is_file():
+            _fsync_path(p)
+    _fsync_path(folder)
+
+
+def _try_lock(fd: int) -> bool:
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # a filesystem without flock
+
+
+def _locked_temp_dir(dest_root: Path) -> tuple[int, Path]:
+    """A fresh `.import-XXXX` folder and the fd that holds its `.lock` (taken first, so a
+    folder without a held lock beside it is always a dead import's)."""
+    fd, lock_name = tempfile.mkstemp(prefix=".import-", suffix=".lock", dir=dest_root)
+    _try_lock(fd)
+    tmp = Path(lock_name[: -len(".lock")])
+    try:
+        tmp.mkdir()
+    except BaseException:
+        _release(fd, tmp)
+        raise
+    return fd, tmp
+
+
+def _release(fd: int, tmp: Path) -> None:
+    Path(f"{tmp}.lock").unlink(missing_ok=True)
+    os.close(fd)
+
+
+def remove_stale_imports(dest_root: Path) -> list[str]:
+    """Delete what killed imports left in `dest_root`: `.import-*` folders (and their lock
+    files) whose lock no live process holds. Returns the names removed."""
+    removed = []
+    try:
+        entries = sorted(dest_root.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not name.startswith(".import-") or name.endswith(".lock"):
+            continue
+        if name.startswith(".import-stale-"):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(name)
+            continue
+        lock = entry.with_name(name + ".lock")
+        if fcntl is None:
+            continue  # cannot tell a running import from a dead one
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            fd = None  # the lock goes last, so the import that made this folder is over
+        except OSError:
+            continue
+        try:
+            if fd is not None and not _try_lock(fd):
+                continue  # a running import
+            shutil.rmtree(entry, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+            removed.append(name)
+        finally:
+            if fd is not None:
+                os.close(fd)
+    for lock in dest_root.glob(".import-*.lock"):
+        # A lock whose folder is gone (killed after the rename); a minute old, so that it is
+        # not one a starting import has just made and not yet locked.
+        try:
+            old = time.time() - lock.stat().st_mtime > 60
+        except OSError:
+            continue
+        if old and not lock.with_name(lock.name[: -len(".lock")]).exists():
+            remove_if_unlocked(lock)
+    return removed
+
+
+def remove_if_unlocked(path: Path) -> bool:
+    """Delete the temp file `path` unless a live process holds its lock (see `_try_lock`)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        if not _try_lock(fd):
+            return False
+        path.unlink()
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _as_list_len(md: dict[str, Any]) -> list:
