@@ -265,12 +265,14 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in `folder` durable (POSIX); best effort, as some filesystems refuse."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
+def fsync_path(path: Path) -> None:
+    """Make a file's bytes, or a rename in a folder, durable (POSIX); best effort, as some
+    filesystems refuse."""
+    flags = os.O_RDONLY
+    if getattr(os, "O_DIRECTORY", 0) and os.path.isdir(path):
+        flags |= os.O_DIRECTORY
     try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(path, flags)
     except OSError:
         return
     try:
@@ -279,6 +281,9 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+_fsync_dir = fsync_path
 
 
 def _lock(fd: int) -> None:

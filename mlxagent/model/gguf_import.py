@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import paths
+from ..core.workspace import fsync_path as _fsync_path
 from ..errors import CancelledError, ModelError, UnsupportedModelError
 from .gguf_header import NATIVE_TYPES, read_header
 from .gguf_tokenizer import _as_int, build_tokenizer
@@ -263,19 +264,6 @@ def _install_dir(tmp: Path, dest: Path) -> None:
         if not (dest / MANIFEST).exists():  # lost a race to a concurrent import: fine
             raise
     _fsync_path(dest.parent)
-
-
-def _fsync_path(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(folder: Path) -> None:
