@@ -148,7 +148,7 @@ class Agent:
         reason, message, steps, parse_failures = "max_steps", "", 0, 0
         try:
             if self._auto_test():
-                report, text = yield from self._test_run("tests-before", cancel)
+                report, text = yield from self._test_run("tests-before-" + new_call_id()[5:], cancel)
                 if report is not None and not report.ok:
                     self.tests.baseline = report
                     self.messages[-1]["content"] += "\n\n[The tests, run before any change]\n" + text
@@ -431,11 +431,11 @@ class Agent:
     def _weak(self) -> bool:
         return bool(getattr(self.model, "weak_tool_use", False))
 
-    def _test_run(self, call_id: str, cancel: threading.Event, after_edit: str = "") -> Iterator[Event]:
+    def _test_run(self, call_id: str, cancel: threading.Event, after_edit: str = "",
+                  target: str | None = None) -> Iterator[Event]:
         """Run the test command (asking consent the first time); returns (report | None, text)."""
         command = self.toolbox.context.test_command
-        report, text = yield from self.gate.run_tests(f"{call_id}-{new_call_id()[5:]}", command, cancel,
-                                                      after_edit=after_edit)
+        report, text = yield from self.gate.run_tests(call_id, command, cancel, target=target, after_edit=after_edit)
         if report is not None:
             self.tests.last = report
         return report, text
@@ -444,7 +444,8 @@ class Agent:
         """Auto-test an applied edit: what the model reads about it. With auto-approve, an edit that
         leaves the tests failing is undone (exact bytes) and the model tries again."""
         before = self.tests.baseline
-        report, text = yield from self._test_run("tests-after", cancel, after_edit=proposal.id)
+        report, text = yield from self._test_run("tests-after-" + new_call_id()[5:], cancel,
+                                                  after_edit=proposal.id)
         if report is None:
             return "\n" + text
         out = "\n" + text
@@ -481,11 +482,7 @@ class Agent:
     def _command(self, call, request, cancel: threading.Event) -> Iterator[Event]:
         """Run a command tool's request; returns (text for the model, is_error)."""
         if request.purpose == "tests":
-            command = self.toolbox.context.test_command
-            report, text = yield from self.gate.run_tests(call.id, command, cancel,
-                                                          target=call.arguments.get("target"))
-            if report is not None:
-                self.tests.last = report
+            report, text = yield from self._test_run(call.id, cancel, target=call.arguments.get("target"))
             return text, report is None
         result, refusal = yield from self.gate.run(call.id, request.argv, request.cwd, "command", cancel)
         if result is None:
@@ -539,11 +536,7 @@ class Agent:
         from .repair import is_test_path
 
         files = self.toolbox.workspace.list_files()
-        frames: list[str] = []
-        report = self.tests.last
-        if report is not None:
-            for failure in report.failures:
-                frames += [f.path for f in reversed(failure.frames)]
+        frames = self._failing_paths()
         named = self.guard.named_in_request(files)
         ordered = [p for p in frames if not is_test_path(p)] + [p for p in named if not is_test_path(p)] \
             + named + frames
