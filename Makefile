@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 OPENBLAS := $(firstword $(wildcard /usr/lib/*-linux-gnu/openblas-pthread/libopenblas.so.0))
 PRELOAD  := $(if $(OPENBLAS),LD_PRELOAD=$(OPENBLAS),)
 
-.PHONY: run test model bench bench-tasks clean
+.PHONY: run test model bench bench-deps bench-tasks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,14 @@ run: model
 test: model
 	$(PRELOAD) $(BIN)/python -m pytest -q
 
-bench: model
+# llama.cpp for bench/runtime.py's side-by-side row (built from source once, ~10 minutes; the row is
+# skipped without it). Not -march=native: a native build here used instructions (AMX) the VM refuses.
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
+bench-deps: $(STAMP)
+	$(BIN)/python -c "import llama_cpp" 2>/dev/null || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/python -m pip install -q -e '.[dev,bench]'
+
+bench: model bench-deps
 	$(BIN)/python bench/runtime.py
 	$(BIN)/python bench/guard.py
 	$(BIN)/python bench/ui.py

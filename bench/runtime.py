@@ -6,7 +6,12 @@
    versus mlxagent's runtime (`load_model_dir` + `ChatSession.generate`) on the same prompt;
 2. a scripted 10-turn agent conversation: tokens prefilled with session KV reuse versus
    re-prefilling every turn, against the final context length;
-3. per-token overhead of mlxagent's generator versus `mlx_lm.stream_generate` on the same weights.
+3. per-token overhead of mlxagent's generator versus `mlx_lm.stream_generate` on the same weights;
+4. speculative decoding (bench/speculation.py) on recorded agent traffic: plain vs speculative
+   effective decode, tokens per forward pass, token-for-token identity; llama.cpp's plain prefill
+   and decode on the same GGUF in the same run (`make bench-deps` installs it); the cost of one
+   decode step, part by part.
+`--speculation-only` runs part 4 alone.
 The script re-executes itself with OpenBLAS preloaded, as the `mlxagent` entry point does.
 """
 
@@ -20,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_results  # noqa: E402
+import speculation  # noqa: E402
 
 from mlxagent.blas import reexec_openblas  # noqa: E402
 
@@ -50,10 +56,10 @@ def plain_mlx_lm(model_dir: Path, prompt: str, max_tokens: int) -> dict:
             "peak_gb": last.peak_memory}
 
 
-def runtime_generate(loaded, prompt: str, max_tokens: int, **kw) -> dict:
+def runtime_generate(loaded, prompt: str, max_tokens: int, speculative: bool = False, **kw) -> dict:
     from mlxagent.model.session import ChatSession
 
-    session = ChatSession(loaded, reuse=False)
+    session = ChatSession(loaded, reuse=False, speculative=speculative)
     last = None
     for last in session.generate(prompt, max_tokens=max_tokens, **kw):
         pass
@@ -69,7 +75,7 @@ TOOL_RESULT = "\n".join(f"{i:4d}: def helper_{i}(x):  return x * {i}  # keeps th
 def conversation(loaded, reuse: bool, turns: int = 10, max_tokens: int = 12) -> dict:
     from mlxagent.model.session import ChatSession
 
-    session = ChatSession(loaded, reuse=reuse)
+    session = ChatSession(loaded, reuse=reuse, speculative=False)
     tok = loaded.tokenizer
     messages = [
         {"role": "system", "content": "You are a coding agent. Use tools: read_file, search, edit_file."},
@@ -101,7 +107,7 @@ def overhead(loaded, prompt: str, max_tokens: int, rounds: int = 3) -> dict:
         for last in stream_generate(loaded.model, loaded.tokenizer, prompt, max_tokens=max_tokens):
             pass
         theirs.append(last.generation_tps)
-        session = ChatSession(loaded, reuse=False)
+        session = ChatSession(loaded, reuse=False, speculative=False)
         for chunk in session.generate(prompt, max_tokens=max_tokens):
             pass
         ours.append(chunk.stats.decode_tps)
@@ -122,7 +128,7 @@ def constraint_overhead(loaded, prompt: str, max_tokens: int, rounds: int = 3) -
         for kind in rows:
             processors = None if kind == "none" else [
                 ToolCallConstraint(loaded.tokenizer, "prompted_hermes", tools, forced=kind == "forced")]
-            session = ChatSession(loaded, reuse=False)
+            session = ChatSession(loaded, reuse=False, speculative=False)
             for chunk in session.generate(prompt, max_tokens=max_tokens, logits_processors=processors):
                 pass
             rows[kind].append(chunk.stats.decode_tps)
@@ -132,24 +138,10 @@ def constraint_overhead(loaded, prompt: str, max_tokens: int, rounds: int = 3) -
             "forced_overhead_pct": (med["none"] / med["forced"] - 1) * 100}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--json", default="bench/results/runtime.json")
-    parser.add_argument("--max-tokens", type=int, default=64)
-    args = parser.parse_args()
-
-    from mlxagent.model import backend, default_model
-    from mlxagent.model.runtime import load_model_dir
-
-    model_dir = default_model.ensure()
-    loaded = load_model_dir(model_dir, default_model.NAME)
-    prompt = long_prompt(loaded.tokenizer)
-    results: dict = {"backend": backend.backend_name(), "blas": backend.blas_name(),
-                     "dequantized": loaded.dequantized, "prompt_tokens": len(loaded.tokenizer.encode(prompt))}
-
-    results["plain_mlx_lm"] = plain_mlx_lm(model_dir, prompt, args.max_tokens)
+def classic_sections(results: dict, loaded, model_dir, prompt: str, max_tokens: int) -> None:
+    results["plain_mlx_lm"] = plain_mlx_lm(model_dir, prompt, max_tokens)
     runtime_generate(loaded, prompt, 4)  # warm up
-    results["runtime"] = runtime_generate(loaded, prompt, args.max_tokens)
+    results["runtime"] = runtime_generate(loaded, prompt, max_tokens)
     p, r = results["plain_mlx_lm"], results["runtime"]
     results["prefill_ratio"] = r["prefill_tps"] / p["prefill_tps"]
     results["decode_ratio"] = r["decode_tps"] / p["decode_tps"]
@@ -158,11 +150,11 @@ def main() -> int:
     results["conversation"] = {"reuse": reuse, "no_reuse": fresh,
                                "reuse_vs_final_context": reuse["prefilled"] / reuse["final_context"],
                                "no_reuse_vs_final_context": fresh["prefilled"] / fresh["final_context"]}
-    results["overhead"] = overhead(loaded, prompt, args.max_tokens)
-    results["constraint"] = constraint_overhead(loaded, prompt, args.max_tokens)
+    results["overhead"] = overhead(loaded, prompt, max_tokens)
+    results["constraint"] = constraint_overhead(loaded, prompt, max_tokens)
 
     print(f"backend {results['backend']}, BLAS {results['blas']}, runtime dequantised: {loaded.dequantized}")
-    print(f"prompt: {results['prompt_tokens']} tokens, max {args.max_tokens} new tokens\n")
+    print(f"prompt: {results['prompt_tokens']} tokens, max {max_tokens} new tokens\n")
     print(f"{'':28}{'prefill tok/s':>15}{'decode tok/s':>15}{'peak GB':>10}")
     for label, row in (("plain mlx_lm.stream_generate", p), ("mlxagent runtime", r)):
         print(f"{label:28}{row['prefill_tps']:15.1f}{row['decode_tps']:15.1f}{row['peak_gb']:10.2f}")
@@ -177,6 +169,66 @@ def main() -> int:
     k = results["constraint"]
     print(f"llguidance tool-call constraint: none {k['none_tps']:.1f} tok/s, dormant {k['dormant_tps']:.1f} "
           f"({k['dormant_overhead_pct']:+.1f}%), forced {k['forced_tps']:.1f} ({k['forced_overhead_pct']:+.1f}%)")
+
+
+def speculation_sections(results: dict, loaded, prompt: str) -> None:
+    from mlxagent.model import default_model
+
+    chosen = speculation.workloads()
+    spec = results["speculative"] = speculation.compare(loaded, chosen)
+    long_tokens = list(loaded.tokenizer.encode(prompt, add_special_tokens=False))
+    edit_tokens = speculation.prompt_tokens(loaded, chosen["forced_edit"])
+    llama = results["llama_cpp"] = speculation.llama_cpp(default_model.gguf_path(), long_tokens)
+    plain_row = runtime_generate(loaded, prompt, 64)
+    results["runtime_plain_same_run"] = plain_row
+    print(f"\nspeculative decoding (effective decode tok/s = tokens delivered per second of decode):")
+    print(f"{'workload':14}{'prompt':>7}{'tokens':>7}{'plain':>8}{'spec':>8}{'x':>6}{'tok/pass':>9}"
+          f"{'lookup':>7}{'jumpfw':>7}{'identical':>10}")
+    for name, row in spec.items():
+        print(f"{name:14}{row['prompt_tokens']:7d}{row['generated']:7d}{row['plain_tps']:8.1f}"
+              f"{row['speculative_tps']:8.1f}{row['speedup']:5.2f}x{row['tokens_per_pass']:9.2f}"
+              f"{row['kept_lookup']:7d}{row['kept_jump_forward']:7d}{str(row['identical']):>10}")
+    if isinstance(llama, str):
+        print(f"llama.cpp: {llama}")
+    else:
+        print(f"\nllama.cpp {llama['version']} (n_threads=2), {llama['prompt_tokens']}-token prompt: prefill "
+              f"{llama['prefill_tps']:.1f} tok/s, decode {llama['decode_tps']:.1f} tok/s")
+        ratios = results["vs_llama_cpp"] = {
+            "prefill": plain_row["prefill_tps"] / llama["prefill_tps"],
+            "plain_decode": plain_row["decode_tps"] / llama["decode_tps"],
+            **{f"{name}_effective_decode": row["speculative_tps"] / llama["decode_tps"] for name, row in spec.items()},
+        }
+        print(f"mlxagent plain on the same prompt: prefill {plain_row['prefill_tps']:.1f}, decode "
+              f"{plain_row['decode_tps']:.1f} tok/s")
+        print("ratios mlxagent / llama.cpp: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
+    step = results["step_breakdown"] = speculation.step_breakdown(loaded, edit_tokens)
+    print(f"\none decode step at context {step['context']} (ms, median):")
+    print("  forward over n tokens: " + ", ".join(f"{n}: {step[f'forward_{n}_ms']:.1f}" for n in (1, 2, 4, 8, 11, 16)))
+    print(f"  argmax {step['argmax_ms']:.3f}; logsumexp+argmax {step['logsumexp_argmax_ms']:.3f}, compiled "
+          f"{step['logsumexp_argmax_compiled_ms']:.3f}; llguidance mask {step['llguidance_mask_ms']:.3f}; "
+          f"detokenizer {step['detokenizer_ms_per_token']:.4f} per token")
+    print(f"  OpenBLAS threads: {step['openblas_threads']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", default="bench/results/runtime.json")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--speculation-only", action="store_true")
+    args = parser.parse_args()
+
+    from mlxagent.model import backend, default_model
+    from mlxagent.model.runtime import load_model_dir
+
+    model_dir = default_model.ensure()
+    loaded = load_model_dir(model_dir, default_model.NAME)
+    prompt = long_prompt(loaded.tokenizer)
+    results: dict = {"backend": backend.backend_name(), "blas": backend.blas_name(),
+                     "dequantized": loaded.dequantized, "prompt_tokens": len(loaded.tokenizer.encode(prompt))}
+
+    if not args.speculation_only:
+        classic_sections(results, loaded, model_dir, prompt, args.max_tokens)
+    speculation_sections(results, loaded, prompt)
     write_results(results, args.json)
     return 0
 

@@ -13,6 +13,8 @@ from . import __version__
 from .progress import progress_printer
 
 SUBCOMMANDS = ("run", "serve", "models", "doctor")
+NO_SPECULATIVE_HELP = ("decode one token per forward pass (no prompt-lookup drafts or grammar jump-forward; "
+                       "the setting is `speculative`)")
 
 
 def _tui_parser() -> argparse.ArgumentParser:
@@ -23,6 +25,7 @@ def _tui_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", nargs="?", default=".", help="git repository to work on (default: current directory)")
     p.add_argument("--model", help="model to load (catalogue name, directory, .gguf or owner/name)")
+    p.add_argument("--no-speculative", action="store_true", help=NO_SPECULATIVE_HELP)
     p.add_argument("--version", action="version", version=f"mlxagent {__version__}")
     return p
 
@@ -47,6 +50,7 @@ def _sub_parser() -> argparse.ArgumentParser:
                      "or detected)")
     run.add_argument("--allow-commands", action="store_true",
                      help="run commands (the tests too) without asking; otherwise they are refused headless")
+    run.add_argument("--no-speculative", action="store_true", help=NO_SPECULATIVE_HELP)
     run.add_argument("--no-auto-test", action="store_true",
                      help="do not run the tests before the turn and after each applied edit")
 
@@ -54,6 +58,7 @@ def _sub_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--model", help="model to load at start")
+    serve.add_argument("--no-speculative", action="store_true", help=NO_SPECULATIVE_HELP)
     serve.add_argument("--api-key", default=None,
                        help="require this key on every endpoint but /health, as 'Authorization: Bearer KEY' or "
                        "'x-api-key: KEY' (default: $MLXAGENT_API_KEY, which other users cannot see in `ps`)")
@@ -87,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _tui_parser().parse_args(argv)
         from .ui.app import run_tui
 
-        return run_tui(args.path, model=args.model)
+        return run_tui(args.path, model=args.model, speculative=False if args.no_speculative else None)
     except MlxAgentError as e:
         print(f"mlxagent: {e}", file=sys.stderr)
         return 1
@@ -105,7 +110,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .server.app import serve
 
         return serve(host=args.host, port=args.port, model=args.model, api_key=args.api_key,
-                     allow_remote=args.allow_remote)
+                     allow_remote=args.allow_remote, speculative=False if args.no_speculative else None)
     if args.command == "doctor":
         from .doctor import doctor
 

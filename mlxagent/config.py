@@ -80,6 +80,7 @@ class Settings:
     auto_test: bool = True  # run the tests before a turn and after every applied edit
     command_timeout: int = 120  # seconds a command may run before its process group is killed
     max_attempts: int = 4  # with auto-approve: edits tried (each undone when tests still fail)
+    speculative: bool = True  # several tokens per forward pass (prompt lookup, grammar jump-forward)
 
 
 class SettingsError(MlxAgentError):
@@ -135,6 +136,7 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
     "auto_test": BOOL,
     "command_timeout": COUNT,
     "max_attempts": COUNT,
+    "speculative": BOOL,
 }
 SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST,
                                    "max_request_bytes": COUNT, "max_queue": COUNT, "cache_sessions": COUNT,

@@ -20,7 +20,8 @@ EXIT_CODES = {"error": 1, "cancelled": 130, "tests_failing": 1}
 
 def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, auto_approve: bool = False,
                   max_steps: int | None = None, max_tokens: int | None = None, progress=None,
-                  test_cmd: str | None = None, allow_commands: bool | None = False, auto_test: bool | None = None):
+                  test_cmd: str | None = None, allow_commands: bool | None = False, auto_test: bool | None = None,
+                  speculative: bool | None = None):
     """Workspace + model + agent, configured from settings; shared by the CLI and the TUI."""
     from .config import guard_config_for, load_settings
     from .core.agent import Agent, AgentConfig
@@ -32,7 +33,7 @@ def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, 
 
     settings, warnings = load_settings()
     workspace = Workspace.open(repo)
-    runtime = ModelRuntime()
+    runtime = ModelRuntime(speculative=settings.speculative if speculative is None else speculative)
     loaded = runtime.load(model_spec or settings.default_model, progress=progress, aliases=settings.aliases)
     guard = guard_config_for(settings, loaded.name)
     if no_guard:
@@ -121,7 +122,8 @@ def run_task(args) -> int:
                                               max_steps=args.max_steps, max_tokens=args.max_tokens,
                                               progress=progress, test_cmd=args.test_cmd,
                                               allow_commands=True if args.allow_commands else None,
-                                              auto_test=False if args.no_auto_test else None)
+                                              auto_test=False if args.no_auto_test else None,
+                                              speculative=False if args.no_speculative else None)
     for warning in warnings:
         print(f"mlxagent: {warning}", file=sys.stderr)
     cancel = threading.Event()

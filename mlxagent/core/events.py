@@ -142,6 +142,14 @@ class GenerationStats(Event):
     prefill_tps: float = 0.0
     decode_tps: float = 0.0
     peak_memory_gb: float = 0.0
+    forward_passes: int = 0  # model calls after the prefill; fewer than tokens when drafts were kept
+    draft_tokens: int = 0  # tokens drafted (prompt lookup and grammar) and checked by the model
+    accepted_draft_tokens: int = 0  # prompt-lookup drafts kept
+    jump_forward_tokens: int = 0  # grammar-forced drafts kept
+
+    @property
+    def tokens_per_pass(self) -> float:
+        return self.generated_tokens / self.forward_passes if self.forward_passes else 0.0
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ class LoadedModel:
     dequantized: bool = False
     context_length: int = 4096
     info: dict[str, Any] = field(default_factory=dict)
+    # Decode several tokens per forward pass (model/speculative.py); the `speculative` setting.
+    speculative: bool = True
 
     @property
     def vocab_size(self) -> int:
@@ -67,9 +69,10 @@ def should_dequantize(config: dict[str, Any], model: Any) -> bool:
 class ModelRuntime:
     """Holds the current model; thread-safe load/unload."""
 
-    def __init__(self) -> None:
+    def __init__(self, speculative: bool = True) -> None:
         self._lock = threading.RLock()
         self.current: LoadedModel | None = None
+        self.speculative = speculative  # given to each model loaded (LoadedModel.speculative)
 
     def load(
         self,
@@ -87,6 +90,7 @@ class ModelRuntime:
             if progress:
                 progress("loading model", 0.0)
             self.current = load_model_dir(path, name, dequantize=dequantize)
+            self.current.speculative = self.speculative
             if progress:
                 progress("loaded", 1.0)
             return self.current

@@ -17,6 +17,7 @@ from ..core.events import GenerationStats
 from ..core.llm import Chunk
 from ..core.textstream import StopStringScanner
 from .runtime import LoadedModel
+from .speculative import DecodeCounters, speculative_steps
 
 CancelLike = threading.Event | Callable[[], bool] | None
 
@@ -71,9 +72,12 @@ class ChatSession:
     """Generation with a KV cache that persists across calls (one conversation)."""
 
     # 256-token prefill chunks measured ~10% faster than 512 or 2048 on the 2-core CPU with OpenBLAS.
-    def __init__(self, loaded: LoadedModel, reuse: bool = True, prefill_step_size: int = 256):
+    def __init__(self, loaded: LoadedModel, reuse: bool = True, prefill_step_size: int = 256,
+                 speculative: bool | None = None):
         self.loaded = loaded
         self.reuse = reuse
+        # Several tokens per forward pass (model/speculative.py); None: the loaded model's setting.
+        self._speculative = speculative
         self.prefill_step_size = prefill_step_size
         self._cache: list[Any] | None = None
         self.cached_tokens: list[int] = []
@@ -81,6 +85,14 @@ class ChatSession:
         self.reused_total = 0
         self.generated_total = 0
         self._lock = threading.Lock()  # one generation at a time per session
+
+    @property
+    def speculative(self) -> bool:
+        return self.loaded.speculative if self._speculative is None else self._speculative
+
+    @speculative.setter
+    def speculative(self, on: bool | None) -> None:
+        self._speculative = on
 
     def reset(self) -> None:
         self._cache = None
@@ -100,7 +112,8 @@ class ChatSession:
         if not self._cache or any(type(c) is not KVCache or c.keys is None for c in self._cache):
             return None
         keep = max(0, min(keep, len(self.cached_tokens), self._cache[0].offset))
-        other = ChatSession(self.loaded, reuse=self.reuse, prefill_step_size=self.prefill_step_size)
+        other = ChatSession(self.loaded, reuse=self.reuse, prefill_step_size=self.prefill_step_size,
+                            speculative=self._speculative)
         caches = []
         for c in self._cache:
             copy = KVCache()
@@ -151,7 +164,7 @@ class ChatSession:
 
     def _generate(self, prompt, max_tokens, sampling, stop, logits_processors, cancel) -> Iterator[Chunk]:
         import mlx.core as mx
-        from mlx_lm.generate import generate_step
+        from mlx_lm.models.cache import can_trim_prompt_cache
 
         tokens = self.encode(prompt) if isinstance(prompt, str) else list(prompt)
         if not tokens:
@@ -168,13 +181,21 @@ class ChatSession:
         scanner = StopStringScanner(stop)
         finish = "cancelled" if _is_cancelled(cancel) else "length"
         generated, t_first, t_last = 0, None, None
+        counters = DecodeCounters()
         steps = ()
         try:
-            steps = () if _is_cancelled(cancel) else generate_step(
-                mx.array(new), self.loaded.model, max_tokens=max_tokens, sampler=sampling.make_sampler(),
-                logits_processors=logits_processors, prompt_cache=self._cache,
-                prefill_step_size=self.prefill_step_size,
-            )
+            if _is_cancelled(cancel):
+                steps = ()
+            elif self.speculative and can_trim_prompt_cache(self._cache):
+                steps = speculative_steps(
+                    self.loaded.model, self._cache, tokens[:reused], new, max_tokens=max_tokens,
+                    sampling=sampling, processors=logits_processors,
+                    prefill_step_size=self.prefill_step_size, counters=counters,
+                )
+                if sampling.seed is not None:
+                    mx.random.seed(sampling.seed)
+            else:
+                steps = self._plain_steps(new, max_tokens, sampling, logits_processors, counters)
             for token, _ in steps:
                 if t_first is None:
                     t_first = time.perf_counter()
@@ -218,9 +239,30 @@ class ChatSession:
                 prefill_tps=prefill_rate(len(new), prefill_s),
                 decode_tps=decode_rate(generated, t_first, t_last),
                 peak_memory_gb=mx.get_peak_memory() / 1e9,
+                forward_passes=counters.forward_passes,
+                draft_tokens=counters.drafted,
+                accepted_draft_tokens=counters.accepted_lookup,
+                jump_forward_tokens=counters.accepted_forced,
             )
             self.last_stats = stats
         yield Chunk("", finish_reason=finish, stats=stats)
+
+    def _plain_steps(self, new, max_tokens, sampling, logits_processors, counters) -> Iterator[tuple[int, str]]:
+        """One token per forward pass: mlx-lm's own `generate_step`."""
+        import mlx.core as mx
+        from mlx_lm.generate import generate_step
+
+        steps = generate_step(
+            mx.array(new), self.loaded.model, max_tokens=max_tokens, sampler=sampling.make_sampler(),
+            logits_processors=logits_processors, prompt_cache=self._cache,
+            prefill_step_size=self.prefill_step_size,
+        )
+        try:
+            for token, _ in steps:
+                counters.forward_passes += 1
+                yield int(token), "model"
+        finally:
+            steps.close()  # end mlx-lm's generator here, in this thread, not when it is collected
 
     def _sync_cached_tokens(self) -> None:
         """Keep `cached_tokens` equal to what the KV cache really holds."""

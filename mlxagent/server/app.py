@@ -88,7 +88,8 @@ def create_app(*, settings: Settings | None = None, provider: Any = None, store:
         from .provider import RuntimeProvider
 
         provider = RuntimeProvider(_server_setting(settings, "cache_sessions"),
-                                   _server_setting(settings, "cache_mb") * 1024 * 1024)
+                                   _server_setting(settings, "cache_mb") * 1024 * 1024,
+                                   speculative=settings.speculative)
     mlx_lock = threading.Lock()
 
     def guard_config(model_name: str):
@@ -460,7 +461,7 @@ class BackgroundServer:
 
 
 def serve(host: str | None = None, port: int | None = None, model: str | None = None,
-          api_key: str | None = None, allow_remote: bool = False) -> int:
+          api_key: str | None = None, allow_remote: bool = False, speculative: bool | None = None) -> int:
     """`mlxagent serve`: run until Ctrl+C. Host and port default to the settings ([server]).
 
     `api_key` (else $MLXAGENT_API_KEY): required on every route but `GET /health`. A host that
@@ -468,6 +469,8 @@ def serve(host: str | None = None, port: int | None = None, model: str | None = 
     settings, warnings = load_settings()
     for warning in warnings:
         print(f"mlxagent: {warning}", file=sys.stderr)
+    if speculative is not None:
+        settings = dataclasses.replace(settings, speculative=speculative)
     host = host or _server_setting(settings, "host")
     port = _server_setting(settings, "port") if port is None else port
     key = resolve_key(api_key)

@@ -54,8 +54,8 @@ class PooledMlxModel:
 
 
 class RuntimeProvider:
-    def __init__(self, cache_sessions: int = 4, cache_bytes: int = 1 << 30) -> None:
-        self.runtime = ModelRuntime()
+    def __init__(self, cache_sessions: int = 4, cache_bytes: int = 1 << 30, speculative: bool = True) -> None:
+        self.runtime = ModelRuntime(speculative=speculative)
         self.cache_sessions = cache_sessions
         self.cache_bytes = cache_bytes
         self.pool: PromptCachePool | None = None

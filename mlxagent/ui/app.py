@@ -110,7 +110,8 @@ class MlxAgentApp(App[int]):
         self.startup_warnings = list(settings_warnings or [])
         self.path = Path(path).expanduser()
         self.model_spec = model or settings.default_model
-        self.model_factory: ModelFactory = model_factory or RuntimeModelFactory(settings.aliases)
+        self.model_factory: ModelFactory = model_factory or RuntimeModelFactory(settings.aliases,
+                                                                                      settings.speculative)
         self.total_memory = total_memory_bytes() if total_memory is None else total_memory
         self.cursor_blink = cursor_blink
         self.agent = None
@@ -359,8 +360,12 @@ class MlxAgentApp(App[int]):
         return commands if chat is not None else commands[:1]
 
 
-def run_tui(path: str, model: str | None = None) -> int:
-    """`mlxagent [PATH]`: run the TUI until the user quits; returns the exit code."""
-    app = MlxAgentApp(path, model=model)
+def run_tui(path: str, model: str | None = None, speculative: bool | None = None) -> int:
+    """`mlxagent [PATH]`: run the TUI until the user quits; returns the exit code.
+    `speculative`: False for --no-speculative; None takes the setting."""
+    settings, warnings = load_settings()
+    if speculative is not None:
+        settings = replace(settings, speculative=speculative)
+    app = MlxAgentApp(path, model=model, settings=settings, settings_warnings=warnings)
     result = app.run()
     return int(result or app.return_code or 0)

@@ -49,10 +49,10 @@ class ModelFactory(Protocol):
 class RuntimeModelFactory:
     """The real thing: `ModelRuntime` (one model at a time) behind `MlxChatModel`."""
 
-    def __init__(self, aliases: dict[str, str] | None = None) -> None:
+    def __init__(self, aliases: dict[str, str] | None = None, speculative: bool = True) -> None:
         from ..model.runtime import ModelRuntime
 
-        self.runtime = ModelRuntime()
+        self.runtime = ModelRuntime(speculative=speculative)
         self.aliases = dict(aliases or {})
         self._backend: str | None = None
 

@@ -126,15 +126,7 @@ class ToolCallConstraint:
     # ---- the logits processor ------------------------------------------------------------
 
     def __call__(self, tokens: Any, logits: Any) -> Any:
-        n = int(tokens.size)
-        new: list[int] = []
-        if self._seen is None or n < self._seen:  # first call: all of `tokens` is prompt
-            if self._seen is not None:
-                self._reset()  # reused for another generation
-        elif n > self._seen:
-            # Waits for the model to finish the last token (time not counted as ours).
-            new = tokens.reshape(-1)[self._seen:].tolist()
-        self._seen = n
+        new = self._new_tokens(tokens)
         began = time.perf_counter()
         try:
             for token in new:
@@ -148,6 +140,54 @@ class ToolCallConstraint:
         finally:
             self.seconds += time.perf_counter() - began
             self.steps += 1
+
+    def forced_tokens(self, tokens: Any) -> list[int]:
+        """The tokens the grammar forces after `tokens` (the same sequence the next call gets),
+        for the decoder to draft without sampling (jump-forward); [] when nothing is forced or
+        the constraint is not active. The tokens are taken in, so the next call has none new."""
+        new = self._new_tokens(tokens)
+        began = time.perf_counter()
+        try:
+            for token in new:
+                self._advance(int(token))
+            if self._state != "active" or self._matcher.is_stopped():
+                return []
+            return list(self._matcher.compute_ff_tokens())
+        except (ValueError, RuntimeError) as exc:
+            self._give_up(f"llguidance: {exc}")
+            return []
+        finally:
+            self.seconds += time.perf_counter() - began
+
+    def check_draft(self, draft: list[int]) -> tuple[int, list[int]]:
+        """For draft tokens after those taken in: how many of them the grammar accepts, and the
+        tokens it then forces (when it accepts them all); the matcher is left as it was. A
+        constraint that is not active accepts anything and forces nothing."""
+        if self._state != "active" or self._matcher.is_stopped() or not draft:
+            return len(draft), []
+        began = time.perf_counter()
+        try:
+            n = self._matcher.try_consume_tokens(draft)
+            forced = [] if n < len(draft) or self._matcher.is_stopped() else list(self._matcher.compute_ff_tokens())
+            if n:
+                self._matcher.rollback(n)
+            return n, forced
+        except (ValueError, RuntimeError):
+            return len(draft), []
+        finally:
+            self.seconds += time.perf_counter() - began
+
+    def _new_tokens(self, tokens: Any) -> list[int]:
+        n = int(tokens.size)
+        new: list[int] = []
+        if self._seen is None or n < self._seen:  # first call: all of `tokens` is prompt
+            if self._seen is not None:
+                self._reset()  # reused for another generation
+        elif n > self._seen:
+            # Waits for the model to finish the last token (time not counted as ours).
+            new = tokens.reshape(-1)[self._seen:].tolist()
+        self._seen = n
+        return new
 
     @property
     def active(self) -> bool:

@@ -3,7 +3,8 @@ meter, edits waiting for review, and auto-approve when it is on. While a command
 the spinner says so ("running tests… 4s") instead of counting the model's time.
 
 tok/s is the last generation's decode speed (generated tokens over the time between the
-first and the last), blank when it generated fewer than two tokens; the prefill speed shows
+first and the last: the effective rate, drafts included, with the tokens per forward pass beside
+it when speculation kept drafts), blank when it generated fewer than two tokens; the prefill speed shows
 beside it only when it was measured over a real prefill (not a prompt the cache held)."""
 
 from __future__ import annotations
@@ -126,7 +127,10 @@ class StatusBar(Horizontal):
     def generation_done(self, stats: GenerationStats, context_limit: int) -> None:
         self._live_start = None
         decoded = stats.generated_tokens >= 2 and stats.decode_tps > 0
-        self.query_one("#status-speed", Label).update(Content(f"{stats.decode_tps:.1f} tok/s" if decoded else ""))
+        speed = f"{stats.decode_tps:.1f} tok/s" if decoded else ""
+        if decoded and stats.tokens_per_pass >= 1.1:  # drafts kept: say how many tokens each pass gave
+            speed += f" ({stats.tokens_per_pass:.1f}/pass)"
+        self.query_one("#status-speed", Label).update(Content(speed))
         prefill = self.query_one("#status-prefill", Label)
         prefilled = stats.prefilled_tokens >= MIN_PREFILL_SHOWN and stats.prefill_tps > 0
         prefill.display = prefilled
