@@ -55,10 +55,6 @@ class SamplingSettings:
     def make_sampler(self):
         from mlx_lm.sample_utils import make_sampler
 
-        if self.seed is not None:
-            import mlx.core as mx
-
-            mx.random.seed(self.seed)
         return make_sampler(temp=self.temperature, top_p=self.top_p, top_k=self.top_k, min_p=self.min_p)
 
 
@@ -183,6 +179,8 @@ class ChatSession:
         generated, t_first, t_last = 0, None, None
         counters = DecodeCounters()
         steps = ()
+        if sampling.seed is not None:
+            mx.random.seed(sampling.seed)  # one place for both decoders
         try:
             if _is_cancelled(cancel):
                 steps = ()
@@ -192,8 +190,6 @@ class ChatSession:
                     sampling=sampling, processors=logits_processors,
                     prefill_step_size=self.prefill_step_size, counters=counters,
                 )
-                if sampling.seed is not None:
-                    mx.random.seed(sampling.seed)
             else:
                 steps = self._plain_steps(new, max_tokens, sampling, logits_processors, counters)
             for token, _ in steps:

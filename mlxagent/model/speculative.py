@@ -50,7 +50,6 @@ class DecodeCounters:
     drafted: int = 0  # draft tokens fed to the model (lookup and grammar)
     accepted_lookup: int = 0  # prompt-lookup draft tokens kept
     accepted_forced: int = 0  # grammar jump-forward tokens kept
-    processor_s: float = 0.0  # time in the logits processors (masks, forced tokens)
 
 
 class PromptLookup:
@@ -156,15 +155,12 @@ def speculative_steps(
     counters: DecodeCounters,
     max_draft: int = MAX_DRAFT,
     max_total: int = MAX_TOTAL,
-    lookup: bool = True,
 ) -> Iterator[tuple[int, str]]:
     """Yield (token, how it came: "model" | "lookup" | "forced") after prefilling `new`.
 
     `context`: the tokens the cache already holds (before `new`), searched by prompt lookup.
     Processors see `new` and then the generated tokens, as with mlx-lm's `generate_step`.
     """
-    import time
-
     import mlx.core as mx
     from mlx_lm.generate import generation_stream
     from mlx_lm.models.cache import trim_prompt_cache
@@ -173,7 +169,7 @@ def speculative_steps(
     forcing = next((p for p in processors if callable(getattr(p, "forced_tokens", None))
                     and callable(getattr(p, "check_draft", None))), None)
     chooser = Chooser(sampling)
-    finder = PromptLookup(list(context) + list(new)) if lookup else None
+    finder = PromptLookup(list(context) + list(new))
     length = AdaptiveDraftLength(high=max_draft)
     seen: list[int] = list(new)  # what the processors are shown
     pending = list(new)
@@ -186,24 +182,19 @@ def speculative_steps(
             mx.clear_cache()
         produced = 0
         while produced < max_tokens:
-            room = max_tokens - produced - 1  # the step's own token always comes
-            forced: list[int] = []
-            if forcing is not None and room > 0:
-                began = time.perf_counter()
-                forced = list(forcing.forced_tokens(mx.array(seen)))[:min(room, max_total)]
-                counters.processor_s += time.perf_counter() - began
-            drafts, kinds = list(forced), ["forced"] * len(forced)
+            budget = min(max_tokens - produced - 1, max_total)  # the step's own token always comes
+            drafts: list[int] = []
+            if forcing is not None and budget > 0:
+                drafts = list(forcing.forced_tokens(mx.array(seen)))[:budget]
+            kinds = ["forced"] * len(drafts)
             looked = 0
-            budget = min(room, max_total)
-            while finder is not None and len(drafts) < budget and looked < length.k:
+            while len(drafts) < budget and looked < length.k:
                 extra, _ = finder.draft(min(length.k - looked, budget - len(drafts)), drafts)
                 if not extra:
                     break
                 more: list[int] = []
                 if forcing is not None:  # drafts the grammar refuses are cut; what it then forces follows
-                    began = time.perf_counter()
                     valid, more = forcing.check_draft(drafts + extra)
-                    counters.processor_s += time.perf_counter() - began
                     extra = extra[:max(0, valid - len(drafts))]
                 looked += len(extra)
                 drafts += extra
@@ -217,31 +208,29 @@ def speculative_steps(
             counters.forward_passes += 1
             counters.drafted += len(drafts)
             kept: list[int] = []
-            if not processors and chooser.temperature <= 0:
-                best = chooser.greedy_many(logits)
-                for i, token in enumerate(best):
-                    kept.append(token)
-                    if i == len(drafts) or token != drafts[i]:
-                        break
-            else:
+
+            def picks() -> Iterator[int]:
+                """The model's token at each position, decided lazily up to the first refusal."""
+                if not processors and chooser.temperature <= 0:
+                    yield from chooser.greedy_many(logits)  # no per-position state: one argmax
+                    return
                 for i in range(len(drafts) + 1):
                     row = logits[i:i + 1]
                     if processors:
-                        began = time.perf_counter()
                         shown = mx.array(seen + kept)
                         for p in processors:
                             row = p(shown, row)
-                        counters.processor_s += time.perf_counter() - began
-                    token = chooser.choose(row, drafts[i] if i < len(drafts) else None)
-                    kept.append(token)
-                    if i == len(drafts) or token != drafts[i]:
-                        break
+                    yield chooser.choose(row, drafts[i] if i < len(drafts) else None)
+
+            for i, token in enumerate(picks()):
+                kept.append(token)
+                if i == len(drafts) or token != drafts[i]:
+                    break
             kept_drafts = len(kept) - 1
             if len(drafts) > kept_drafts:
                 trim_prompt_cache(cache, len(drafts) - kept_drafts)
             length.update(looked, kinds[:kept_drafts].count("lookup"))
-            if finder is not None:
-                finder.extend(kept)
+            finder.extend(kept)
             seen += kept
             pending = [kept[-1]]
             if counters.forward_passes % 256 == 0:
