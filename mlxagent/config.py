@@ -81,6 +81,10 @@ class Settings:
     command_timeout: int = 120  # seconds a command may run before its process group is killed
     max_attempts: int = 4  # with auto-approve: edits tried (each undone when tests still fail)
     speculative: bool = True  # several tokens per forward pass (prompt lookup, grammar jump-forward)
+    # Other apps' model stores to list GGUFs from ("" / []: $OLLAMA_MODELS or ~/.ollama/models;
+    # ~/.lmstudio/models and ~/.cache/lm-studio/models).
+    ollama_models: str = ""
+    lmstudio_models: list[str] = field(default_factory=list)
 
 
 class SettingsError(MlxAgentError):
@@ -137,6 +141,8 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
     "command_timeout": COUNT,
     "max_attempts": COUNT,
     "speculative": BOOL,
+    "ollama_models": (lambda v: isinstance(v, str), "a folder path (empty: $OLLAMA_MODELS or ~/.ollama/models)"),
+    "lmstudio_models": TEXT_LIST,
 }
 SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST,
                                    "max_request_bytes": COUNT, "max_queue": COUNT, "cache_sessions": COUNT,

@@ -46,6 +46,11 @@ class ScriptedFactory:
         return [InstalledModel(name, Path("/models") / name, "mlxagent", int(0.14 * GB), "4-bit")
                 for name in sorted(self.models)]
 
+    def remove(self, name: str) -> str:
+        if self.models.pop(name, None) is None:
+            raise ModelError(f"{name} is not in the list any more")
+        return f"Removed {name} from the list; nothing on disk was deleted."
+
     def fetch(self, spec, progress, cancel) -> None:
         if spec in self.offline:
             raise OfflineError(f"Could not reach the Hugging Face hub to download {spec}.")

@@ -7,7 +7,7 @@ or a Hugging Face repo id (`owner/name`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -59,9 +59,12 @@ def catalog_entry(name: str) -> CatalogEntry | None:
 class InstalledModel:
     name: str
     path: Path
-    source: str  # "mlxagent" | "hf-cache"
+    source: str  # "mlxagent" (the cache) | "folder" (remembered) | "hf-cache" | "ollama" | "lmstudio"
     size_bytes: int
     quantisation: str
+    missing: bool = False  # a remembered folder that is no longer there
+    needs_import: bool = False  # a GGUF in another app's store, imported when first chosen
+    sha256: str | None = None  # the GGUF's digest, where the store names it
 
 
 def _dir_size(path: Path) -> int:
@@ -77,25 +80,77 @@ def _quant_label(model_dir: Path) -> str:
     return f"{q.get('bits', '?')}-bit" if isinstance(q, dict) else "16/32-bit"
 
 
-def installed_models() -> list[InstalledModel]:
-    """Models in mlxagent's cache (imported GGUFs, the default model) and MLX repos in the HF cache."""
-    found: list[InstalledModel] = []
+def _cache_imports() -> list[tuple[Path, dict]]:
+    """(directory, manifest) of each finished import in mlxagent's cache."""
+    out = []
     root = paths.models_dir()
-    if root.is_dir():
-        for d in sorted(root.iterdir()):
-            manifest = d / MANIFEST
-            # `.import-*`: an import still running, or one killed before its final rename.
-            if d.name.startswith(".") or not manifest.is_file():
-                continue
-            try:
-                name = json.loads(manifest.read_text()).get("name") or d.name
-            except (OSError, ValueError):
-                name = d.name
-            if d == default_model.model_dir():
-                name = default_model.NAME
-            found.append(InstalledModel(name, d, "mlxagent", _dir_size(d), _quant_label(d)))
+    if not root.is_dir():
+        return out
+    for d in sorted(root.iterdir()):
+        manifest = d / MANIFEST
+        # `.import-*`: an import still running, or one killed before its final rename.
+        if d.name.startswith(".") or not manifest.is_file():
+            continue
+        try:
+            data = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            data = {}
+        out.append((d, data if isinstance(data, dict) else {}))
+    return out
+
+
+def installed_models(stores: bool = True) -> list[InstalledModel]:
+    """Every model that loads without a download: imports in mlxagent's cache (the default
+    model among them), remembered folders, MLX repos in the HF cache, and (with `stores`)
+    the GGUFs of Ollama's and LM Studio's stores. Names are unique; the ones the user took
+    off the list (`registry.forget`) are left out."""
+    from . import registry, stores as store_mod
+
+    hidden = registry.hidden_paths()
+    found: list[InstalledModel] = []
+    imports = _cache_imports()
+    by_source = {str(m.get("source")): d for d, m in imports if m.get("source") and not m.get("dequantised")}
+    by_digest = {str(m.get("sha256")): d for d, m in imports if m.get("sha256") and not m.get("dequantised")}
+    claimed: set[Path] = set()
+    discovered: list[InstalledModel] = []
+    if stores:
+        for sm in store_mod.discover(*store_mod.configured_roots()):
+            done = by_digest.get(sm.sha256 or "") or by_source.get(str(sm.path))
+            if done is not None:
+                claimed.add(done)
+                discovered.append(InstalledModel(sm.name, done, sm.store, _dir_size(done), _quant_label(done)))
+            else:
+                discovered.append(InstalledModel(sm.name, sm.path, sm.store, sm.size_bytes,
+                                                 store_mod.gguf_quantisation(sm.path), needs_import=True,
+                                                 sha256=sm.sha256))
+    remembered = registry.remembered()
+    renamed = {r.path.resolve(): r.name for r in remembered}  # names the user gave to imports
+    for d, manifest in imports:
+        if d in claimed:
+            continue
+        name = str(manifest.get("name") or d.name)
+        if d == default_model.model_dir():
+            name = default_model.NAME
+        name = renamed.pop(d.resolve(), name)
+        found.append(InstalledModel(name, d, "mlxagent", _dir_size(d), _quant_label(d)))
+    for r in remembered:
+        if r.path.resolve() not in renamed:
+            continue  # an import in the cache, listed above under this name
+        present = (r.path / "config.json").is_file()
+        found.append(InstalledModel(r.name, r.path, "folder", _dir_size(r.path) if present else 0,
+                                    _quant_label(r.path) if present else "?", missing=not present))
     found.extend(_hf_cache_models())
-    return found
+    found.extend(discovered)
+    listed, names = [], set()
+    for m in found:
+        if str(m.path.resolve()) in hidden:
+            continue
+        name, n = m.name, 2
+        while name in names:
+            name, n = f"{m.name}-{n}", n + 1
+        names.add(name)
+        listed.append(m if name == m.name else replace(m, name=name))
+    return listed
 
 
 def _hf_cache_models() -> list[InstalledModel]:
@@ -130,6 +185,34 @@ def _shards_complete(snap: Path) -> bool:
     return all((snap / name).is_file() for name in shards)
 
 
+def remember_folder(path: Path, name: str | None = None) -> str:
+    """Remember the MLX folder `path` (see registry.py) and return its name in the list."""
+    from . import registry
+
+    resolved = path.expanduser().resolve()
+    others = [m for m in installed_models(stores=False) if m.source != "folder"]
+    for m in others:
+        if m.path.resolve() == resolved and (not name or name == m.name):  # listed already (an import)
+            registry.unhide(resolved)
+            return m.name
+    return registry.remember(path, name, {m.name for m in others if m.path.resolve() != resolved})
+
+
+def _unhide(path: Path) -> None:
+    from . import registry
+
+    registry.unhide(path)
+
+
+def _ready(model: InstalledModel, progress: ProgressFn | None, cancel: Callable[[], bool] | None) -> Path:
+    """The MLX directory of a listed model, importing a store's GGUF on first use."""
+    if model.missing:
+        raise ModelError(f"{model.name}: its folder {model.path} is gone (remove it from the list, or put it back)")
+    if model.needs_import:
+        return import_gguf(model.path, name=model.name, progress=progress, cancel=cancel, sha256=model.sha256)
+    return model.path
+
+
 def resolve(
     spec: str,
     progress: ProgressFn | None = None,
@@ -148,16 +231,18 @@ def resolve(
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ModelError(f"{path}: not an MLX model directory (no config.json)")
-        return path, path.name
+        return path, remember_folder(path)
     if path.is_file():
         if path.suffix.lower() != ".gguf":
             raise ModelError(f"{path}: not a model (expected a .gguf file or an MLX model directory)")
-        return import_gguf(path, progress=progress, cancel=cancel), path.stem
+        dest = import_gguf(path, progress=progress, cancel=cancel)
+        _unhide(dest)
+        return dest, path.stem
     if entry := catalog_entry(spec):
         return hub.download(entry.repo_id, progress, cancel), entry.name
     for model in installed_models():
         if model.name == spec:
-            return model.path, spec
+            return _ready(model, progress, cancel), spec
     if hub.is_repo_id(spec):
         return hub.download(spec, progress, cancel), spec
     if spec.endswith(".gguf") or "/" in spec or spec.startswith((".", "~")):

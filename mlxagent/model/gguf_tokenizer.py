@@ -123,26 +123,25 @@ def build_tokenizer(metadata: dict[str, Any]):
                 byte_fallback=True,
             )
         )
-        tok.normalizer = normalizers.Sequence(
-            [normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]
-        )
+        # SentencePiece marks a word start with "▁"; most files also add one before the text
+        # (Llama 2, Mistral), Gemma's do not.
+        space_prefix = bool(_as_int(metadata.get("tokenizer.ggml.add_space_prefix"), 1))
+        prefix = [normalizers.Prepend("▁")] if space_prefix else []
+        tok.normalizer = normalizers.Sequence([*prefix, normalizers.Replace(" ", "▁")])
+        strip = [decoders.Strip(" ", 1, 0)] if space_prefix else []
         tok.decoder = decoders.Sequence(
-            [
-                decoders.Replace("▁", " "),
-                decoders.ByteFallback(),
-                decoders.Fuse(),
-                decoders.Strip(" ", 1, 0),
-            ]
+            [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), *strip]
         )
     else:
         raise UnsupportedModelError(f"GGUF tokenizer model '{kind or 'missing'}' is not supported")
 
-    specials = [
-        AddedToken(t, special=True, normalized=False)
-        for t, ty in zip(tokens, types)
-        if int(ty) in (_CONTROL, _USER_DEFINED)
-    ]
-    tok.add_special_tokens(specials)
+    # Control tokens (turn markers, bos/eos) are special: matched whole, and left out when
+    # decoding with skip_special_tokens. User-defined ones are matched whole too but are text
+    # (Gemma's runs of newlines and spaces, HTML tags), as llama.cpp treats them.
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False)
+                            for t, ty in zip(tokens, types) if int(ty) == _CONTROL])
+    tok.add_tokens([AddedToken(t, special=False, normalized=False)
+                    for t, ty in zip(tokens, types) if int(ty) == _USER_DEFINED])
     if add_bos and bos is not None:
         tok.post_processor = processors.TemplateProcessing(
             single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, vocab[bos])]

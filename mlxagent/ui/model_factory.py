@@ -33,6 +33,10 @@ class ModelFactory(Protocol):
         """Models available without a download."""
         ...
 
+    def remove(self, name: str) -> str:
+        """Take `name` off the installed list (nothing on disk is deleted); says what was done."""
+        ...
+
     def fetch(self, spec: str, progress: ProgressFn | None, cancel: CancelFn | None) -> None:
         """Download or import `spec` so that `load(spec)` needs no network; loads nothing."""
         ...
@@ -72,6 +76,17 @@ class RuntimeModelFactory:
         from ..model.catalog import installed_models
 
         return installed_models()
+
+    def remove(self, name: str) -> str:
+        from ..errors import ModelError
+        from ..model import registry
+        from ..model.catalog import installed_models
+
+        match = next((m for m in installed_models() if m.name == name), None)
+        if match is None:
+            raise ModelError(f"{name} is not in the list any more")
+        registry.forget(match.path)
+        return f"Removed {name} from the list; nothing on disk was deleted."
 
     def fetch(self, spec: str, progress: ProgressFn | None, cancel: CancelFn | None) -> None:
         from ..model.catalog import resolve

@@ -31,6 +31,7 @@ class ModelSwitcher(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("i", "focus_install", "Install"),
+        Binding("x,delete", "remove", "Remove from list"),
     ]
 
     def __init__(self) -> None:
@@ -54,7 +55,8 @@ class ModelSwitcher(ModalScreen[None]):
             with Horizontal(id="models-job-row"):
                 yield ProgressBar(total=1.0, show_eta=False, id="models-progress")
                 yield Static(id="models-job")
-            yield Static("enter load · tab next list · i install · esc close", id="models-hint")
+            yield Static("enter load · tab next list · i install · x remove from list (deletes nothing) · esc close",
+                         id="models-hint")
 
     def on_mount(self) -> None:
         installed = self.query_one("#models-installed", DataTable)
@@ -94,10 +96,16 @@ class ModelSwitcher(ModalScreen[None]):
         table = self.query_one("#models-installed", DataTable)
         table.clear()
         current = self.app.model_state.name
+        if current and current not in {m.name for m in found}:
+            # loaded from somewhere the list does not cover (a hub id, an alias): still marked
+            table.add_row(current, "", "", "", "loaded", "◆ current", key=current)
         for m in found:
-            table.add_row(m.name, f"{m.size_bytes / GB:.2f} GB", m.quantisation, self._fits(m.size_bytes),
-                          m.source, "◆ current" if m.name == current else "", key=m.name)
-        if not found:
+            state = ("◆ current" if m.name == current else "missing" if m.missing
+                     else "import" if m.needs_import else "")
+            size = "—" if m.missing else f"{m.size_bytes / GB:.2f} GB"
+            table.add_row(m.name, size, m.quantisation, "" if m.missing else self._fits(m.size_bytes),
+                          m.source, state, key=m.name)
+        if not found and not current:
             table.add_row("(none installed: pick one from the catalogue)", "", "", "", "", "", key="")
         self._fill_catalog()
         self._show_current()
@@ -132,6 +140,23 @@ class ModelSwitcher(ModalScreen[None]):
     @on(Button.Pressed, "#models-cancel")
     def _cancel(self) -> None:
         self.app.cancel_model_job()
+
+    def action_remove(self) -> None:
+        table = self.query_one("#models-installed", DataTable)
+        if not table.has_focus or table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key and key in {m.name for m in self.installed}:
+            self._remove_worker(key)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="installed")
+    def _remove_worker(self, name: str) -> None:
+        try:
+            text, kind = self.app.model_factory.remove(name), "success"
+        except Exception as exc:  # noqa: BLE001 - one line on screen
+            text, kind = f"Could not remove {name}: {exc}", "error"
+        self.app.call_from_thread(self._show_job, text, kind)
+        self.app.call_from_thread(self.refresh_installed)
 
     def action_focus_install(self) -> None:
         self.query_one("#models-install-input", Input).focus()
