@@ -232,9 +232,9 @@ class MistralFormat(ToolFormat):
         return self.tool_call_start + json.dumps([{"name": name, "arguments": dict(arguments)}], ensure_ascii=False)
 
     def render_messages(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from .prompting import with_mistral_ids
+        from .prompting import alternating, with_mistral_ids
 
-        return with_mistral_ids(super().render_messages(messages, tools))
+        return with_mistral_ids(alternating(super().render_messages(messages, tools)))
 
     def _split(self, text: str) -> tuple[str, list[str]]:
         first, *segments = text.split(self.tool_call_start)

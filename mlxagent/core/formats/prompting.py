@@ -132,6 +132,29 @@ def with_mistral_ids(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return messages
 
 
+def alternating(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mistral's template refuses a history whose user and assistant text turns (calls and results
+    aside) do not alternate from a user turn. The agent writes such histories: a turn cancelled or
+    failed after its tool results is followed by the next user turn, `/test` adds a user turn
+    before the next prompt. Adjacent texts of one role are merged; where calls and results stand
+    between the two, an empty turn of the other role goes in before the second."""
+    out: list[dict[str, Any]] = []
+    last = "assistant"  # so the first text turn must be the user's
+    for m in messages:
+        if m["role"] not in ("user", "assistant") or m.get("tool_calls"):
+            out.append(m)
+            continue
+        if m["role"] == last:
+            prev = out[-1] if out else None
+            if prev is not None and prev["role"] == m["role"] and not prev.get("tool_calls"):
+                out[-1] = {**prev, "content": "\n\n".join(t for t in (prev["content"], m["content"]) if t)}
+                continue
+            out.append({"role": "assistant" if m["role"] == "user" else "user", "content": ""})
+        out.append(m)
+        last = m["role"]
+    return out
+
+
 def one_call_per_message(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Llama 3.1's template renders one call per assistant message: split a multi-call
     message into call/result pairs, pairing results by `tool_call_id` (else by order)."""
