@@ -271,7 +271,8 @@ def _native_tensors(gguf_path: Path, arch: str, cancel) -> tuple[dict[str, Any],
     import mlx.core as mx
 
     try:
-        raw, md = mx.load(str(gguf_path), return_metadata=True)
+        # format named: Ollama's blobs have no .gguf suffix
+        raw, md = mx.load(str(gguf_path), format="gguf", return_metadata=True)
     except Exception as e:  # MLX raises RuntimeError/ValueError with C++ text
         raise ModelError(f"{gguf_path.name} could not be read as GGUF: {e}") from None
     if cancel and cancel():
