@@ -296,3 +296,21 @@ async def test_swapping_two_real_models_releases_memory_keeps_the_conversation(t
         back = mx.get_active_memory() - baseline
         print(f"back on smol-4bit: {back / 1e6:.0f} MB")
         assert back < with_a * 1.5
+
+
+async def test_the_palette_offers_each_installed_model_and_loads_it(tmp_path):
+    repo = fixture_repo("readme_typo", tmp_path)
+    factory = ListingFactory([])
+    app = make_app(repo, factory, model="model-a")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_model(pilot, "model-a")
+        await wait_for(pilot, lambda: bool(app.known_models), what="the installed names")
+        titles = [c.title for c in app.palette_commands()]
+        assert "Model: model-b" in titles and "Model: model-a" not in titles  # not the current one
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await press_text(pilot, "Model: model-b")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_model(pilot, "model-b")
+        assert factory.loads == ["model-a", "model-b"]

@@ -12,6 +12,7 @@ installed models) and fixed settings; `run_tui` builds the real one.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -119,6 +120,7 @@ class MlxAgentApp(App[int]):
         self._loaded_spec = ""  # the spec of the model in use, to restore it if a switch fails
         self._job_id = 0
         self._job_cancel = threading.Event()
+        self.known_models: list[str] = []  # installed names, for the palette (refreshed by the switcher)
 
     # -- start --------------------------------------------------------------------------------
 
@@ -145,6 +147,15 @@ class MlxAgentApp(App[int]):
         self.chat = ChatScreen()
         self.push_screen(self.chat)
         self.switch_model(self.model_spec)
+        self._list_models()
+
+    @work(thread=True, exit_on_error=False, group="list-models")
+    def _list_models(self) -> None:
+        try:
+            names = [m.name for m in self.model_factory.installed() if not m.missing]
+        except Exception:  # noqa: BLE001 - the palette lists what it can; the switcher shows why
+            return
+        self.call_from_thread(setattr, self, "known_models", names)
 
     def on_unmount(self) -> None:
         # Quitting mid-download or mid-load: the worker stops at its next cancel check.
@@ -357,6 +368,10 @@ class MlxAgentApp(App[int]):
             PaletteCommand("Cancel download", "stop the model download or load in progress", self.cancel_model_job),
             PaletteCommand("Help", "commands and keys", slash("help")),
         ]
+        current = self.model_state.name
+        commands += [PaletteCommand(f"Model: {name}", "load this installed model (the conversation is kept)",
+                                    partial(self.switch_model, name))
+                     for name in self.known_models if name != current]
         return commands if chat is not None else commands[:1]
 
 

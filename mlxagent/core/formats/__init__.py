@@ -10,7 +10,7 @@ from .calls import ParsedOutput, ToolCall
 from .constraint import ConstraintError, ToolCallConstraint, constrain_tool_call, tool_call_schema
 from .detect import detect_format
 from .families import FORMATS, ToolFormat, ToolFormatError, format_for
-from .prompting import render_prompt
+from .render import render_prompt
 from .schemas import forced_edit_tools, normalize_tools, with_path_enums, without_patterns
 
 __all__ = [

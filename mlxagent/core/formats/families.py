@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ...errors import MlxAgentError
+from . import prompting
 from .calls import ParsedOutput, ToolCall, new_call_id
+from .prompting import alternating, one_call_per_message, with_mistral_ids
 from .schemas import arguments_schema, call_schema, normalize_tools, tool_function, tool_names
 
 # Compact JSON exactly as json.dumps writes it (the form history is rendered in), so the
@@ -155,8 +157,6 @@ class ToolFormat:
 
     def render_messages(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """OpenAI-style messages adapted for this family's chat template."""
-        from . import prompting
-
         if not self.template_has_tools:
             return prompting.prompted_messages(self, messages, tools)
         return prompting.template_messages(self, messages)
@@ -187,8 +187,6 @@ class Llama3JsonFormat(ToolFormat):
         return json.dumps({"name": name, "parameters": dict(arguments)}, ensure_ascii=False)
 
     def render_messages(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from .prompting import one_call_per_message
-
         return one_call_per_message(super().render_messages(messages, tools))
 
     def _split(self, text: str) -> tuple[str, list[str]]:
@@ -232,8 +230,6 @@ class MistralFormat(ToolFormat):
         return self.tool_call_start + json.dumps([{"name": name, "arguments": dict(arguments)}], ensure_ascii=False)
 
     def render_messages(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from .prompting import alternating, with_mistral_ids
-
         return with_mistral_ids(alternating(super().render_messages(messages, tools)))
 
     def _split(self, text: str) -> tuple[str, list[str]]:

@@ -15,7 +15,6 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ...errors import ModelError
 from .schemas import normalize_tools
 
 if TYPE_CHECKING:
@@ -182,27 +181,3 @@ def one_call_per_message(messages: list[dict[str, Any]]) -> list[dict[str, Any]]
         out.extend(results)  # results that answer no call still reach the model
         i = j
     return out
-
-
-def render_prompt(tokenizer: Any, fmt: "ToolFormat | str", messages: Sequence[Mapping[str, Any]],
-                  tools: Sequence[Mapping[str, Any]]) -> str:
-    """The prompt text: the family's messages through the tokenizer's chat template,
-    ending with the assistant's generation prompt."""
-    from jinja2 import TemplateError
-
-    from .families import format_for
-
-    fmt = format_for(fmt) if isinstance(fmt, str) else fmt
-
-    rendered = fmt.render_messages(list(messages), list(tools or ()))
-    kwargs: dict[str, Any] = {}
-    if fmt.template_has_tools and tools:
-        kwargs["tools"] = normalize_tools(tools)
-    try:
-        prompt = tokenizer.apply_chat_template(rendered, add_generation_prompt=True, tokenize=False, **kwargs)
-    except (TemplateError, ValueError, TypeError, KeyError) as exc:
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelError(f"The model's chat template cannot render this conversation: {first_line}") from None
-    if not isinstance(prompt, str):
-        raise ModelError("The model's chat template did not produce text")
-    return prompt

@@ -93,6 +93,7 @@ class ModelSwitcher(ModalScreen[None]):
 
     def _fill_installed(self, found: list[InstalledModel]) -> None:
         self.installed = found
+        self.app.known_models = [m.name for m in found if not m.missing]
         table = self.query_one("#models-installed", DataTable)
         table.clear()
         current = self.app.model_state.name
