@@ -102,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlxagent: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `mlxagent models list | head`: the reader has gone, nothing to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _install(args: argparse.Namespace) -> int:

@@ -114,3 +114,12 @@ def test_logits_close_to_the_dequantised_reference(gemma, gemma_dirs):
     print(f"logit correlation mean {np.mean(corr):.4f} min {np.min(corr):.4f}; top-1 agreement {agree:.2f}")
     # measured 0.982 / 0.945 / 0.92 on this file; with Q5_0 -> 4 bits 0.94 / 0.83 / 0.82
     assert np.mean(corr) > 0.96 and np.min(corr) > 0.85 and agree >= 0.75
+
+
+def test_a_base_model_without_a_chat_template_refuses_a_conversation_in_one_line(gemma):
+    from mlxagent.core.formats import render_prompt
+    from mlxagent.errors import ModelError
+
+    with pytest.raises(ModelError) as info:
+        render_prompt(gemma.tokenizer, "prompted_hermes", [{"role": "user", "content": "hi"}], [])
+    assert str(info.value).startswith("This model has no chat template") and "\n" not in str(info.value)

@@ -42,8 +42,7 @@ CATALOG: tuple[CatalogEntry, ...] = (
                  "best edits; needs 32 GB+"),
     CatalogEntry("mistral-7b-v0.3", "mlx-community/Mistral-7B-Instruct-v0.3-4bit", "mistral", 4.1, 32768, 3, 2, 4, 4),
     CatalogEntry("qwen3-coder-30b-a3b", "mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit", "qwen3_coder", 17.2, 262144,
-                 5, 5, 4, 2, "MoE, fast; 32 GB+. XML calls: the guard's forced edit cannot refuse no-op or "
-                 "overlong edits (it can with JSON calls)"),
+                 5, 5, 4, 2, "MoE; 32 GB+; XML calls: forced edits may be no-ops"),
 )
 DEFAULT_MODEL = default_model.NAME
 

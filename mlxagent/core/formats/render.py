@@ -18,6 +18,9 @@ def render_prompt(tokenizer: Any, fmt: ToolFormat | str, messages: Sequence[Mapp
     from jinja2 import TemplateError
 
     fmt = format_for(fmt) if isinstance(fmt, str) else fmt
+    if not getattr(tokenizer, "chat_template", None):
+        raise ModelError("This model has no chat template (a base model?), so it cannot hold a conversation; "
+                         "choose an instruct or chat model")
 
     rendered = fmt.render_messages(list(messages), list(tools or ()))
     kwargs: dict[str, Any] = {}

@@ -48,7 +48,7 @@ class ModelSwitcher(ModalScreen[None]):
                         "enter downloads and loads", classes="models-heading")
             yield DataTable(id="models-catalog", cursor_type="row", zebra_stripes=True)
             with Horizontal(id="models-install-row"):
-                yield Input(placeholder="install: owner/name on the Hugging Face hub, or a path to a .gguf",
+                yield Input(placeholder="install: an MLX model folder, a .gguf file, or owner/name on the Hugging Face hub",
                             id="models-install-input")
                 yield Button("Install", id="models-install", variant="primary")
                 yield Button("Cancel", id="models-cancel", variant="error")
