@@ -229,6 +229,11 @@ def build_config(md: dict[str, Any], weight_names: set[str], n_vocab: int,
         if str(get("rope.scaling.type", "")) == "linear":
             config["rope_scaling"] = {"rope_type": "linear", "factor": float(get("rope.scaling.factor", 1.0))}
     if arch == "phi3":
+        # Phi-4-mini is GGUF "phi3" with a rope over only part of each head (llama.cpp writes
+        # the rotated size as rope.dimension_count).
+        rope_dims = get("rope.dimension_count")
+        if rope_dims is not None and int(rope_dims) != config["head_dim"]:
+            config["partial_rotary_factor"] = int(rope_dims) / config["head_dim"]
         original = get("rope.scaling.original_context_length")
         if original is not None:
             config["original_max_position_embeddings"] = int(original)
