@@ -123,3 +123,21 @@ def test_a_base_model_without_a_chat_template_refuses_a_conversation_in_one_line
     with pytest.raises(ModelError) as info:
         render_prompt(gemma.tokenizer, "prompted_hermes", [{"role": "user", "content": "hi"}], [])
     assert str(info.value).startswith("This model has no chat template") and "\n" not in str(info.value)
+
+
+def test_cancelling_a_k_quant_import_midway_leaves_nothing_installed(gemma_gguf, tmp_path):
+    from mlxagent.errors import CancelledError
+
+    stages = []
+
+    def progress(stage, fraction):
+        stages.append((stage, fraction))
+
+    def cancel():  # once a quarter of the tensors are converted
+        return any(s == "converting" and f > 0.25 for s, f in stages)
+
+    root = tmp_path / "models"
+    with pytest.raises(CancelledError):
+        import_gguf(gemma_gguf, dest_root=root, progress=progress, cancel=cancel,
+                    sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818")
+    assert [p.name for p in root.iterdir()] == []  # no model, no temporary folder, no lock
