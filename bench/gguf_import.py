@@ -46,7 +46,8 @@ def import_in_child(gguf: Path, dest: Path, dequantized: bool = False) -> dict:
 
 
 def baseline_rss_mb() -> float:
-    code = ("import resource, mlx.core, gguf, tokenizers, mlxagent.model.gguf_import;"
+    code = ("import resource, mlx.core as mx, gguf, tokenizers, mlxagent.model.gguf_import;"
+            "mx.eval(mx.zeros(1) + 1);"  # the backend started, as in an import
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
@@ -85,6 +86,12 @@ def decode_speed(model_dir: Path, gguf: Path, tokens: int = 64) -> dict:
         pass
     out = {"mlxagent_decode_tok_s": last.generation_tps, "mlxagent_prefill_tok_s": last.prompt_tps,
            "dequantized_at_load": loaded.dequantized}
+    del loaded
+    kept = load_model_dir(model_dir, dequantize=False)  # the other choice: MLX's quantised kernels
+    for last in stream_generate(kept.model, kept.tokenizer, prompt, max_tokens=tokens):
+        pass
+    out.update(quantized_decode_tok_s=last.generation_tps, quantized_prefill_tok_s=last.prompt_tps)
+    del kept
     try:
         from llama_cpp import Llama
     except ImportError:
