@@ -116,7 +116,7 @@ def mlx_bits(gguf_type: str) -> int:
 
     Never narrower than the source: a 5-bit grid rounded onto a 4-bit one loses twice. On
     Gemma 3 270M Q4_K_M (Q5_0 for most weights) 5 -> 4 bits measured a logit correlation of
-    0.94 with the dequantised file, 5 -> 8 bits 0.975 (tests/test_gguf_kquant.py)."""
+    0.93 with the dequantised file, 5 -> 8 bits 0.976 (BENCHMARKS.md, GGUF import)."""
     return 8 if _SOURCE_BITS.get(gguf_type, 8) >= 5 else 4
 
 
