@@ -76,6 +76,8 @@ class Settings:
     guard: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_GUARD))
     server: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULT_SERVER))
     aliases: dict[str, str] = field(default_factory=dict)  # model alias -> model spec
+    # OpenAI-compatible backends, [providers.NAME] (model/remote.py); models named NAME/MODEL
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     test_command: str = ""  # the tests' command line when .mlxagent.toml names none; "" = detect
     auto_test: bool = True  # run the tests before a turn and after every applied edit
     command_timeout: int = 120  # seconds a command may run before its process group is killed
@@ -147,7 +149,7 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
 SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST,
                                    "max_request_bytes": COUNT, "max_queue": COUNT, "cache_sessions": COUNT,
                                    "cache_mb": COUNT}
-TABLES = ("guard", "server", "aliases")
+TABLES = ("guard", "server", "aliases", "providers")
 GUARD_KEYS = tuple(f.name for f in dataclasses.fields(GuardConfig))
 
 
@@ -183,6 +185,8 @@ def settings_from_mapping(raw: dict[str, Any], source: str = "config") -> tuple[
             settings.server = _server_table(value, source, warnings)
         elif key == "aliases":
             settings.aliases = _aliases_table(value, source, warnings)
+        elif key == "providers":
+            settings.providers = _providers_table(value, source, warnings)
         else:
             warnings.append(f"{_at(source)}unknown setting {key!r} ignored")
     return settings, warnings
@@ -225,6 +229,79 @@ def _aliases_table(value: Any, source: str, warnings: list[str]) -> dict[str, st
         else:
             warnings.append(f"{_at(source)}aliases.{name} must be a model spec (a non-empty string), not {spec!r}; ignored")
     return aliases
+
+
+_PROVIDER_KEYS = ("base_url", "api_key_env", "headers", "models")
+
+
+def _providers_table(value: Any, source: str, warnings: list[str]) -> dict[str, dict[str, Any]]:
+    """[providers.NAME] tables: base_url (required, http:// or https://), api_key_env (the
+    name of the variable holding the key), headers (text to text), models (NAME ->
+    {context_length, tools}). A broken provider is left out with a warning."""
+    if not _is_table(value, "providers", source, warnings):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, table in value.items():
+        where = f"{_at(source)}providers.{name}"
+        if "/" in name or not name.strip():
+            warnings.append(f"{where}: a provider name cannot contain '/'; ignored")
+            continue
+        if not isinstance(table, dict):
+            warnings.append(f"{where} must be a table; ignored")
+            continue
+        url = table.get("base_url")
+        if not (isinstance(url, str) and re.match(r"^https?://[^\s/]+", url)):
+            warnings.append(f"{where}.base_url must be an http:// or https:// URL, not {url!r}; provider ignored")
+            continue
+        entry: dict[str, Any] = {"base_url": url}
+        for key, item in table.items():
+            if key not in _PROVIDER_KEYS:
+                warnings.append(f"{where}: unknown setting {key!r} ignored")
+            elif key == "api_key_env":
+                if isinstance(item, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", item):
+                    entry[key] = item
+                else:
+                    warnings.append(f"{where}.api_key_env must name an environment variable (the key itself "
+                                    f"never goes in this file), not {item!r}; ignored")
+            elif key == "headers":
+                if isinstance(item, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in item.items()):
+                    entry[key] = dict(item)
+                else:
+                    warnings.append(f"{where}.headers must be a table of strings; ignored")
+            elif key == "models":
+                entry[key] = _provider_models(item, where, warnings)
+        out[name] = entry
+    return out
+
+
+def _provider_models(value: Any, where: str, warnings: list[str]) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        warnings.append(f"{where}.models must be a table; ignored")
+        return {}
+    models: dict[str, dict[str, Any]] = {}
+    for model, options in value.items():
+        options = options if isinstance(options, dict) else {}
+        kept: dict[str, Any] = {}
+        if "context_length" in options:
+            if _is_count(options["context_length"]):
+                kept["context_length"] = options["context_length"]
+            else:
+                warnings.append(f"{where}.models.{model}.context_length must be a whole number; ignored")
+        if "tools" in options:
+            if options["tools"] in ("native", "prompted"):
+                kept["tools"] = options["tools"]
+            else:
+                warnings.append(f"{where}.models.{model}.tools must be \"native\" or \"prompted\"; ignored")
+        if "weak_tools" in options:
+            if isinstance(options["weak_tools"], bool):
+                kept["weak_tools"] = options["weak_tools"]
+            else:
+                warnings.append(f"{where}.models.{model}.weak_tools must be true or false; ignored")
+        for key in options:
+            if key not in ("context_length", "tools", "weak_tools"):
+                warnings.append(f"{where}.models.{model}: unknown setting {key!r} ignored")
+        models[model] = kept
+    return models
 
 
 def _guard_table(value: Any, source: str, warnings: list[str]) -> dict[str, Any]:

@@ -29,13 +29,18 @@ def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, 
     from .core.tools import Toolbox
     from .core.workspace import Workspace
     from .model.chat_model import MlxChatModel
+    from .model.remote import remote_model
     from .model.runtime import ModelRuntime
 
     settings, warnings = load_settings()
     workspace = Workspace.open(repo)
     runtime = ModelRuntime(speculative=settings.speculative if speculative is None else speculative)
-    loaded = runtime.load(model_spec or settings.default_model, progress=progress, aliases=settings.aliases)
-    guard = guard_config_for(settings, loaded.name)
+    spec = model_spec or settings.default_model
+    spec = settings.aliases.get(spec, spec)
+    model = remote_model(spec, settings.providers, settings.temperature)  # NAME/MODEL of a [providers.NAME]
+    if model is None:
+        model = MlxChatModel(runtime.load(spec, progress=progress, aliases=settings.aliases))
+    guard = guard_config_for(settings, model.name)
     if no_guard:
         from dataclasses import replace
 
@@ -43,7 +48,7 @@ def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, 
     config = AgentConfig(max_steps=max_steps or settings.max_steps, max_tokens=max_tokens or settings.max_tokens,
                          auto_approve=auto_approve or settings.auto_approve, guard=guard)
     toolbox = Toolbox(workspace, ProposalManager(workspace, auto_commit=settings.auto_commit))
-    agent = Agent(toolbox, MlxChatModel(loaded), config)
+    agent = Agent(toolbox, model, config)
     from .wiring import wire_tests
 
     wire_tests(agent, settings, override=test_cmd, allow=allow_commands, auto_test=auto_test)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -20,6 +19,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+
+from serve_support import SERVE_READY, launch, stop
 
 pytestmark = pytest.mark.real_model
 
@@ -86,33 +87,14 @@ def server(tmp_path_factory, real_gguf) -> Server:
         "[guard.models.smollm2]\nallowance = 1\nnudge_at = 2\nforce_at = 3\n")
     env = {**os.environ, "MLXAGENT_HOME": str(home), "MLXAGENT_HF_ENDPOINT": "http://127.0.0.1:9",
            "PIP_NO_INDEX": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "mlxagent", "serve", "--host", "127.0.0.1", "--port", "0"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    log: list[str] = []
-    found: dict[str, str] = {}
-    ready = threading.Event()
-
-    def pump() -> None:
-        for line in proc.stderr:
-            log.append(line)
-            if m := re.search(r"serving on (http://127\.0\.0\.1:\d+)/v1", line):
-                found["url"] = m.group(1)
-                ready.set()
-        ready.set()  # the process ended
-
-    threading.Thread(target=pump, daemon=True).start()
+    url, proc, log = launch([sys.executable, "-m", "mlxagent", "serve", "--host", "127.0.0.1", "--port", "0"],
+                            env, SERVE_READY)
     try:
-        assert ready.wait(180) and "url" in found, "server did not start:\n" + "".join(log)
-        srv = Server(found["url"], home, proc, log, {})
+        srv = Server(url, home, proc, log, {})
         srv.default_install = srv.install("smollm2-135m")
         yield srv
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

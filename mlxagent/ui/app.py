@@ -111,8 +111,8 @@ class MlxAgentApp(App[int]):
         self.startup_warnings = list(settings_warnings or [])
         self.path = Path(path).expanduser()
         self.model_spec = model or settings.default_model
-        self.model_factory: ModelFactory = model_factory or RuntimeModelFactory(settings.aliases,
-                                                                                      settings.speculative)
+        self.model_factory: ModelFactory = model_factory or RuntimeModelFactory(
+            settings.aliases, settings.speculative, settings.providers, settings.temperature)
         self.total_memory = total_memory_bytes() if total_memory is None else total_memory
         self.cursor_blink = cursor_blink
         self.agent = None
@@ -231,10 +231,10 @@ class MlxAgentApp(App[int]):
             if model is None:
                 self.post_message(ModelJobDone(job_id, error=error))
                 return
-            self.post_message(ModelJobDone(job_id, model, self._backend(), error=error))
+            self.post_message(ModelJobDone(job_id, model, self._backend(model), error=error))
             return
         self._loaded_spec = spec
-        self.post_message(ModelJobDone(job_id, model, self._backend(), message=f"Loaded {model.name}."))
+        self.post_message(ModelJobDone(job_id, model, self._backend(model), message=f"Loaded {model.name}."))
         if job_id == 1:
             self._tell_speed_hint()
 
@@ -246,7 +246,9 @@ class MlxAgentApp(App[int]):
         if hint:
             self.call_from_thread(self.notify, hint, title="Slow backend", severity="warning", timeout=20)
 
-    def _backend(self) -> str:
+    def _backend(self, model=None) -> str:
+        if getattr(model, "backend", None):  # a remote model: where it runs
+            return model.backend
         try:
             return self.model_factory.backend()
         except Exception:  # noqa: BLE001 - the status bar can live without it

@@ -53,12 +53,20 @@ class ModelFactory(Protocol):
 class RuntimeModelFactory:
     """The real thing: `ModelRuntime` (one model at a time) behind `MlxChatModel`."""
 
-    def __init__(self, aliases: dict[str, str] | None = None, speculative: bool = True) -> None:
+    def __init__(self, aliases: dict[str, str] | None = None, speculative: bool = True,
+                 providers: dict | None = None, temperature: float = 0.0) -> None:
         from ..model.runtime import ModelRuntime
 
         self.runtime = ModelRuntime(speculative=speculative)
         self.aliases = dict(aliases or {})
+        self.providers = dict(providers or {})  # [providers.NAME]: models named NAME/MODEL (model/remote.py)
+        self.temperature = temperature
         self._backend: str | None = None
+
+    def _remote(self, spec: str, check: bool):
+        from ..model.remote import remote_model
+
+        return remote_model(self.aliases.get(spec, spec), self.providers, self.temperature, check=check)
 
     def backend(self) -> str:
         if self._backend is None:
@@ -91,11 +99,15 @@ class RuntimeModelFactory:
     def fetch(self, spec: str, progress: ProgressFn | None, cancel: CancelFn | None) -> None:
         from ..model.catalog import resolve
 
-        resolve(spec, progress, cancel, self.aliases)
+        if self._remote(spec, check=True) is None:  # a remote one: reachable, key accepted, model known
+            resolve(spec, progress, cancel, self.aliases)
 
     def load(self, spec: str, progress: ProgressFn | None, cancel: CancelFn | None) -> ChatModel:
         from ..model.chat_model import MlxChatModel
 
+        remote = self._remote(spec, check=False)  # fetch has asked the backend already
+        if remote is not None:
+            return remote
         return MlxChatModel(self.runtime.load(spec, progress, cancel, self.aliases))
 
     def release(self) -> None:
