@@ -237,3 +237,69 @@ def test_against_mlx_lm_own_server(real_model_dir, tmp_path, monkeypatch):
         assert events[-1].reason in ("done", "max_steps", "parse_failures"), events[-1]
     finally:
         stop(proc)
+
+
+class _FakeOpenAI(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible server in a few lines: lists one model, streams a short answer."""
+
+    requests: list = []
+
+    def do_GET(self):  # noqa: N802
+        body = json.dumps({"object": "list", "data": [{"id": "tiny", "object": "model"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):  # noqa: N802
+        _FakeOpenAI.requests.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for text in ("Hello ", "from ", "the box."):
+            self.wfile.write(f"data: {json.dumps({'choices': [{'index': 0, 'delta': {'content': text}}]})}\n\n".encode())
+        done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 321, "completion_tokens": 3}}
+        self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+
+    def log_message(self, *args):
+        pass
+
+
+async def test_the_tui_lists_remote_models_with_reachability_and_talks_to_one(tmp_path, real_model_dir):
+    from ui_support import send, wait_for, wait_idle, wait_model
+
+    from mlxagent.config import Settings
+    from mlxagent.ui.app import MlxAgentApp
+    from mlxagent.ui.model_factory import RuntimeModelFactory
+    from mlxagent.ui.screens.models import ModelSwitcher
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    providers = settings_from_mapping({"providers": {
+        "box": {"base_url": f"http://127.0.0.1:{server.server_address[1]}/v1"},
+        "gone": {"base_url": f"http://127.0.0.1:{closed}/v1", "models": {"big": {}}}}})[0].providers
+    settings = Settings(default_model="box/tiny", providers=providers, max_steps=1, auto_test=False)
+    app = MlxAgentApp(fixture_repo("readme_typo", tmp_path), settings=settings, total_memory=16 * 10**9,
+                      model_factory=RuntimeModelFactory(providers=providers), cursor_blink=False)
+    try:
+        async with app.run_test(size=(130, 40)) as pilot:
+            await wait_model(pilot, "box/tiny", timeout=30)
+            assert app.model_state.backend == f"127.0.0.1:{server.server_address[1]}"  # where it runs
+            await send(pilot, "hi")
+            await wait_idle(pilot, timeout=30)
+            assert "Hello from the box." in app.chat.transcript.streamed_text
+            assert _FakeOpenAI.requests[-1]["model"] == "tiny" and _FakeOpenAI.requests[-1]["stream"] is True
+            await pilot.press("ctrl+o")
+            await wait_for(pilot, lambda: isinstance(app.screen, ModelSwitcher) and bool(app.screen.installed),
+                           timeout=20, what="the switcher")
+            table = app.screen.query_one("#models-installed")
+            rows = {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+            assert rows["box/tiny"][-1] == "◆ current" and rows["box/tiny"][4] == "box (remote)"
+            assert rows["gone/big"][-1] == "unreachable"
+    finally:
+        server.shutdown()

@@ -65,6 +65,7 @@ class InstalledModel:
     missing: bool = False  # a remembered folder that is no longer there
     needs_import: bool = False  # a GGUF in another app's store, imported when first chosen
     sha256: str | None = None  # the GGUF's digest, where the store names it
+    reachable: bool | None = None  # a remote model (model/remote.py): whether its server answered; None: local
 
 
 def _dir_size(path: Path) -> int:

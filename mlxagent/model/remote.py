@@ -97,6 +97,26 @@ def remote_model(spec: str, providers_table: dict[str, dict[str, Any]], temperat
     return RemoteChatModel(provider, model, temperature=temperature)
 
 
+def provider_models(providers_table: dict[str, dict[str, Any]], timeout: float = 3.0) -> list:
+    """Each provider's models as rows of the installed list (`NAME/MODEL`): the ones its
+    `GET /models` names, else the ones config.toml lists; one row marked unreachable when the
+    server does not answer (or refuses the key)."""
+    from pathlib import Path
+
+    from .catalog import InstalledModel
+
+    rows = []
+    for provider in providers_from(providers_table).values():
+        try:
+            names, reachable = list_models(provider, timeout=timeout) or list(provider.models), True
+        except ModelError:
+            names, reachable = list(provider.models) or ["*"], False
+        for model in names:
+            rows.append(InstalledModel(f"{provider.name}/{model}", Path(provider.base_url), f"{provider.name} (remote)",
+                                       0, "remote", reachable=reachable))
+    return rows
+
+
 def split_spec(spec: str, providers: dict[str, Provider]) -> tuple[Provider, str] | None:
     """`NAME/MODEL` with NAME a configured provider, else None (a local spec or a hub id)."""
     head, sep, model = spec.partition("/")

@@ -82,8 +82,9 @@ class RuntimeModelFactory:
 
     def installed(self) -> list[InstalledModel]:
         from ..model.catalog import installed_models
+        from ..model.remote import provider_models
 
-        return installed_models()
+        return installed_models() + provider_models(self.providers)
 
     def remove(self, name: str) -> str:
         from ..errors import ModelError
@@ -91,6 +92,9 @@ class RuntimeModelFactory:
         from ..model.catalog import installed_models
 
         match = next((m for m in installed_models() if m.name == name), None)
+        if match is None and self._remote(name, check=False) is not None:
+            provider = name.split("/", 1)[0]
+            raise ModelError(f"{name} is a remote model: its list comes from [providers.{provider}] in config.toml")
         if match is None:
             raise ModelError(f"{name} is not in the list any more")
         registry.forget(match.path)

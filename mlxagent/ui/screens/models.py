@@ -102,9 +102,10 @@ class ModelSwitcher(ModalScreen[None]):
             table.add_row(current, "", "", "", "loaded", "◆ current", key=current)
         for m in found:
             state = ("◆ current" if m.name == current else "missing" if m.missing
-                     else "import" if m.needs_import else "")
-            size = "—" if m.missing else f"{m.size_bytes / GB:.2f} GB"
-            table.add_row(m.name, size, m.quantisation, "" if m.missing else self._fits(m.size_bytes),
+                     else "import" if m.needs_import else "unreachable" if m.reachable is False else "")
+            local = not m.missing and m.reachable is None
+            size = f"{m.size_bytes / GB:.2f} GB" if local else "—"
+            table.add_row(m.name, size, m.quantisation, self._fits(m.size_bytes) if local else "",
                           m.source, state, key=m.name)
         if not found and not current:
             table.add_row("(none installed: pick one from the catalogue)", "", "", "", "", "", key="")
