@@ -323,6 +323,39 @@ def test_guard_steers_a_read_loop_to_the_clients_edit_tool(client):
     assert "mlxagent" not in json.loads(off.text)
 
 
+CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
+
+
+def test_a_forced_edit_is_grounded_in_what_the_conversation_read(client):
+    """As a new user found it: six `read_file calc.py` calls, the file's text in each result; the
+    forced edit must name calc.py, search a line it showed, and replace it with something else
+    (the client's tool here has Claude Code's shape: file_path / old_string / new_string)."""
+    tools = [
+        {"type": "function", "function": {"name": "read_file", "description": "Read a file", "parameters": {
+            "type": "object", "properties": {"file_path": {"type": "string"}}, "required": ["file_path"]}}},
+        {"type": "function", "function": {"name": "Edit", "description": "Replace text in a file", "parameters": {
+            "type": "object", "properties": {"file_path": {"type": "string"}, "old_string": {"type": "string"},
+                                             "new_string": {"type": "string"}},
+            "required": ["file_path", "old_string", "new_string"]}}},
+    ]
+    messages = [{"role": "user", "content": "Fix the bug in add."}]
+    for i in range(6):
+        messages.append({"role": "assistant", "content": None, "tool_calls": [{
+            "id": f"call_{i}", "type": "function",
+            "function": {"name": "read_file", "arguments": json.dumps({"file_path": "calc.py"})}}]})
+        messages.append({"role": "tool", "tool_call_id": f"call_{i}", "content": CALC})
+    reply = client.chat.completions.with_raw_response.create(
+        model="smollm2-135m", messages=messages, tools=tools, max_tokens=120,
+        extra_body={"mlxagent": {"edit_tools": ["Edit"]}})
+    body = json.loads(reply.text)
+    assert body["mlxagent"]["guard"]["action"] == "force", body["mlxagent"]
+    call = reply.parse().choices[0].message.tool_calls[0]
+    args = json.loads(call.function.arguments)
+    assert call.function.name == "Edit" and args["file_path"] == "calc.py"
+    assert args["old_string"] in CALC.splitlines() and args["old_string"].strip()
+    assert args["new_string"] != args["old_string"]
+
+
 def test_prompt_cache_reused_across_requests(server, client):
     system_a = {"role": "system", "content": "You are a geography tutor. Answer in one short sentence."}
     system_b = {"role": "system", "content": "You are a chef. Answer with one recipe name only, nothing else."}

@@ -111,6 +111,29 @@ def test_read_loop_is_steered_to_the_offered_edit_tool(make_server):
     assert "[loop guard]" in asked["messages"][-1]["content"] and "edit_file" in asked["messages"][-1]["content"]
 
 
+@pytest.mark.parametrize("keys", [("path", "search", "replace"), ("path", "old_str", "new_str"),
+                                  ("file_path", "old_string", "new_string")])
+def test_the_forced_edit_is_narrowed_to_the_files_and_lines_the_conversation_read(make_server, keys):
+    _, client, model = make_server([steerable])
+    edit = tool("edit_file", *keys)
+    messages = [{"role": "user", "content": "Fix it."}]
+    listing = "calc.py (3 lines):\n   1| def add(a, b):\n   2|     return a - b\n   3| "
+    for i in range(11):
+        messages.append({"role": "assistant", "content": None, "tool_calls": [{
+            "id": f"c{i}", "type": "function",
+            "function": {"name": "read_file", "arguments": json.dumps({keys[0]: "calc.py" if i % 2 else "x.py"})}}]})
+        messages.append({"role": "tool", "tool_call_id": f"c{i}",
+                         "content": listing if i % 2 else "error: x.py does not exist"})
+    raw(client, messages=messages, tools=[tool("read_file", keys[0]), edit])
+    forced = model.calls[-1]["constraint"]
+    assert forced.forced
+    schema = json.dumps(forced.tools[0]["function"]["parameters"])
+    # the file read (not the one whose read failed), its lines without the numbers or the header
+    assert '"calc.py"' in schema and '"x.py"' not in schema
+    assert '"def add(a, b):"' in schema and '"    return a - b"' in schema and "lines):" not in schema
+    assert f'"{keys[2]}"' in schema and '"pattern"' in schema  # the replacement must differ
+
+
 def test_below_the_thresholds_nothing_is_steered(make_server):
     _, client, model = make_server([steerable])
     body, reply = raw(client, messages=reads(3), tools=[READ, EDIT])

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..core.events import GuardState
+from ..core.formats.schemas import grounded_edit_tools
 from ..core.guard import GuardConfig, ReadLoopGuard
 
 ERROR_RESULT = re.compile(r"^\s*(\[step \d+\]\s*)?(✗\s*)?(error|failed|failure|exception|traceback|"
@@ -120,8 +121,45 @@ def plan(messages: list[dict[str, Any]], tools: list[dict[str, Any]], tool_choic
     if state.level == "force" and offered_edits:
         note = (f"[loop guard] You have read enough ({state.reason}). Propose the edit now with {names}; "
                 "only an edit call is accepted.")
-        return SteerPlan("force", _with_note(messages, note), state, tools=offered_edits)
+        paths, lines = what_was_read(messages)
+        return SteerPlan("force", _with_note(messages, note), state,
+                         tools=grounded_edit_tools(offered_edits, paths, lines))
     return SteerPlan("explain", messages, state, message=explanation(state))
+
+
+PATH_KEYS = ("path", "file_path", "filepath", "filename", "file")
+_NUMBERED = re.compile(r"^\s*\d+\s*(?:\||\t|:|→)\s?")
+
+
+def what_was_read(messages: list[dict[str, Any]]) -> tuple[list[str], dict[str, list[str]]]:
+    """The files the conversation's tool calls named (most recent first) whose results were not
+    errors, and the lines those results showed of each: what a forced edit may target, so
+    that it lands on real text rather than on an invented path and line."""
+    results = {m.get("tool_call_id"): m.get("content") for m in messages if m.get("role") == "tool"}
+    paths: list[str] = []
+    lines: dict[str, list[str]] = {}
+    for message in reversed(messages):
+        for call in reversed(message.get("tool_calls") or []) if message.get("role") == "assistant" else []:
+            args = _arguments((call.get("function") or {}).get("arguments"))
+            path = next((args[k] for k in PATH_KEYS if isinstance(args, dict) and isinstance(args.get(k), str)), None)
+            result = results.get(call.get("id"))
+            if not path or not isinstance(result, str) or ERROR_RESULT.match(result):
+                continue
+            if path not in paths:
+                paths.append(path)
+            shown = file_lines_of(result)
+            lines[path] = lines.get(path, []) + [x for x in shown if x not in lines.get(path, [])]
+    return paths, lines
+
+
+def file_lines_of(result: str) -> list[str]:
+    """A read tool's result as the file's lines: numbered listings ("  3| code", "3\tcode",
+    as mlxagent's and `cat -n`'s) lose their numbers and their header; plain text is as is."""
+    raw = result.splitlines()
+    numbered = [x for x in raw if _NUMBERED.match(x)]
+    if len(numbered) >= 0.6 * max(1, sum(1 for x in raw if x.strip())):
+        return [_NUMBERED.sub("", x, count=1) for x in numbered]
+    return raw
 
 
 def explanation(state: GuardState) -> str:

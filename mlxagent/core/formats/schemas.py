@@ -155,8 +155,21 @@ def forced_edit_tools(
     return out
 
 
+EDIT_KEYS = ("path", "search", "replace")
+# The argument names of the edit tools agents commonly offer: (file, text to find, its replacement).
+EDIT_SHAPES = (EDIT_KEYS, ("path", "old_str", "new_str"), ("file_path", "old_string", "new_string"),
+               ("path", "old_string", "new_string"), ("file_path", "old_str", "new_str"))
+
+
+def edit_shape(params: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """Which of EDIT_SHAPES an edit tool's parameters have, if any."""
+    props = params.get("properties") or {}
+    return next((shape for shape in EDIT_SHAPES if all(k in props for k in shape)), None)
+
+
 def _narrowed_edit_parameters(
-    params: dict[str, Any], paths: Sequence[str], file_lines: Mapping[str, Sequence[str]]
+    params: dict[str, Any], paths: Sequence[str], file_lines: Mapping[str, Sequence[str]],
+    keys: tuple[str, str, str] = EDIT_KEYS,
 ) -> dict[str, Any] | None:
     groups: dict[tuple[str, ...], list[str]] = {}  # same lines -> paths, so equal files share a branch
     for path in paths:
@@ -166,28 +179,45 @@ def _narrowed_edit_parameters(
     if not groups:
         return None
     branches = []
-    budget = NO_OP_GUARD_MAX_LINES if "replace" in (params.get("properties") or {}) else 0
+    budget = NO_OP_GUARD_MAX_LINES if keys[2] in (params.get("properties") or {}) else 0
     for lines, group in groups.items():  # paths come ranked, most relevant first
         if len(lines) <= budget:
             budget -= len(lines)
-            branches += [_edit_branch(params, group, {"type": "string", "const": line}, differs_from(line))
+            branches += [_edit_branch(params, group, {"type": "string", "const": line}, differs_from(line), keys)
                          for line in lines]
         else:
-            branches.append(_edit_branch(params, group, {"type": "string", "enum": list(lines)}))
+            branches.append(_edit_branch(params, group, {"type": "string", "enum": list(lines)}, keys=keys))
     return branches[0] if len(branches) == 1 else {"anyOf": branches}
 
 
 def _edit_branch(params: dict[str, Any], group: list[str], search: dict[str, Any],
-                 replace_pattern: str | None = None) -> dict[str, Any]:
+                 replace_pattern: str | None = None, keys: tuple[str, str, str] = EDIT_KEYS) -> dict[str, Any]:
+    path_key, search_key, replace_key = keys
     branch = copy.deepcopy(params)
     props = branch.setdefault("properties", {})
-    props["path"] = {"type": "string", "const": group[0]} if len(group) == 1 else {"type": "string", "enum": group}
-    props["search"] = search
-    if "replace" in props:
-        props["replace"] = {**props["replace"], "maxLength": FORCED_REPLACE_MAX_CHARS}
+    props[path_key] = {"type": "string", "const": group[0]} if len(group) == 1 else {"type": "string", "enum": group}
+    props[search_key] = search
+    if replace_key in props:
+        cap = min(FORCED_REPLACE_MAX_CHARS, props[replace_key].get("maxLength") or FORCED_REPLACE_MAX_CHARS)
+        props[replace_key] = {**props[replace_key], "maxLength": cap}  # a tighter cap of the tool's own stays
         if replace_pattern is not None:
-            props["replace"]["pattern"] = replace_pattern
+            props[replace_key]["pattern"] = replace_pattern
     return branch
+
+
+def grounded_edit_tools(tools: Sequence[Mapping[str, Any]], paths: Sequence[str],
+                        file_lines: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+    """Edit tools of any common shape (EDIT_SHAPES) narrowed to `paths` and their lines, as
+    `forced_edit_tools` narrows mlxagent's own; a tool of another shape, or with nothing
+    known to edit, is left as it is."""
+    out = []
+    for tool in normalize_tools(tools):
+        fn = tool["function"]
+        params = arguments_schema(fn)
+        keys = edit_shape(params)
+        narrowed = _narrowed_edit_parameters(params, paths, file_lines, keys) if keys else None
+        out.append({"type": "function", "function": {**fn, "parameters": narrowed or params}})
+    return out
 
 
 def with_path_enums(
