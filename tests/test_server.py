@@ -515,3 +515,26 @@ def test_concurrent_requests_are_queued_and_all_answered(server, client):
     assert not errors and len(results) == 3
     assert all(r.choices[0].message.content is not None for r in results)
     assert server.stats()["totals"]["completed"] == before + 3
+
+
+def test_response_format_is_enforced_with_the_grammar(client):
+    """mlx-lm's server ignores response_format; here the reply always parses, and follows the schema."""
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30},
+                                                "country": {"type": "string", "maxLength": 30}},
+              "required": ["city", "country"], "additionalProperties": False}
+    reply = client.chat.completions.create(
+        model="smollm2-135m", messages=[{"role": "user", "content": "What is the capital of France? Answer in JSON."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "capital", "schema": schema}}, max_tokens=60,
+        temperature=0)
+    data = json.loads(reply.choices[0].message.content)
+    assert set(data) == {"city", "country"} and all(isinstance(v, str) for v in data.values())
+    plain = client.chat.completions.create(
+        model="smollm2-135m", temperature=0,
+        messages=[{"role": "user", "content": "Give the name and age of a person as a JSON object."}],
+        response_format={"type": "json_object"}, max_tokens=100, stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in plain if c.choices)
+    assert isinstance(json.loads(text), dict)
+    with pytest.raises(openai.BadRequestError, match="response_format"):
+        client.chat.completions.create(model="smollm2-135m", messages=FRANCE, max_tokens=4,
+                                       response_format={"type": "json_object"}, tools=[{
+                                           "type": "function", "function": {"name": "f", "parameters": {}}}])

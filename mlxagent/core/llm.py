@@ -26,6 +26,7 @@ class Chunk:
 class Constraint:
     tools: list[dict[str, Any]] = field(default_factory=list)  # OpenAI tool schemas allowed in calls
     forced: bool = False  # the generation must be exactly one tool call
+    response_schema: dict[str, Any] | None = None  # instead: the whole reply is JSON of this schema
 
 
 class ChatModel(Protocol):

@@ -69,7 +69,11 @@ class MlxChatModel:
         if temperature is not None:
             sampling = replace(sampling, temperature=temperature)
         processors = None
-        if constraint is not None and constraint.tools:
+        if constraint is not None and constraint.response_schema is not None:
+            from ..core.formats.constraint import json_reply_constraint
+
+            processors = [json_reply_constraint(self.loaded.tokenizer, constraint.response_schema)]
+        elif constraint is not None and constraint.tools:
             fmt = format_for(self.tool_format)
             try:
                 processor = ToolCallConstraint(self.loaded.tokenizer, fmt, constraint.tools, constraint.forced)

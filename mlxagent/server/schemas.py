@@ -302,6 +302,30 @@ class ChatRequest:
     include_usage: bool = False
     guard: bool | None = None  # None: as configured
     edit_tools: tuple[str, ...] = ()  # extra names of edit-type tools for the guard
+    response_schema: dict[str, Any] | None = None  # response_format: the reply is JSON of this schema
+
+
+def parse_response_format(value: Any, tools: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """`response_format` as the JSON schema the whole reply must follow (None: free text).
+    `json_object` is any JSON object; `json_schema` carries its schema. Enforced with the
+    same grammar engine as tool calls, so the reply always parses."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or value.get("type") not in ("text", "json_object", "json_schema"):
+        raise ApiError(400, "'response_format' must be {\"type\": \"text\"}, {\"type\": \"json_object\"} or "
+                            "{\"type\": \"json_schema\", \"json_schema\": {\"name\": ..., \"schema\": {...}}}.",
+                       param="response_format", code="invalid_value")
+    if value["type"] == "text":
+        return None
+    if tools:
+        raise ApiError(400, "'response_format' with 'tools' is not supported: a reply is either calls or JSON.",
+                       param="response_format", code="unsupported_parameter")
+    if value["type"] == "json_object":
+        return {"type": "object"}
+    spec = value.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema", {}), dict):
+        raise _bad("response_format.json_schema", "an object with a 'schema' object", spec)
+    return dict(spec.get("schema") or {"type": "object"})
 
 
 def parse_chat_request(body: Mapping[str, Any], guard_header: str | None = None) -> ChatRequest:
@@ -332,12 +356,7 @@ def parse_chat_request(body: Mapping[str, Any], guard_header: str | None = None)
                        code="unsupported_parameter")
     if _optional_bool(body, "logprobs"):
         raise ApiError(400, "'logprobs' is not supported.", param="logprobs", code="unsupported_parameter")
-    fmt = body.get("response_format")
-    if fmt is not None:
-        if not isinstance(fmt, dict) or fmt.get("type") != "text":
-            raise ApiError(400, "'response_format' other than {\"type\": \"text\"} is not supported; "
-                                "use tools with tool_choice for structured output.", param="response_format",
-                           code="unsupported_parameter")
+    response_schema = parse_response_format(body.get("response_format"), tools)
     seed = body.get("seed")
     if seed is not None and not _is_int(seed):
         raise _bad("seed", "a whole number", seed)
@@ -360,7 +379,7 @@ def parse_chat_request(body: Mapping[str, Any], guard_header: str | None = None)
         temperature=_optional_number(body, "temperature", 0.0, 2.0),
         top_p=_optional_number(body, "top_p", 0.0, 1.0, low_open=True),
         seed=seed, max_tokens=max_tokens, stop=_stop(body.get("stop")), stream=stream,
-        include_usage=include_usage, guard=guard, edit_tools=edit_tools,
+        include_usage=include_usage, guard=guard, edit_tools=edit_tools, response_schema=response_schema,
     )
 
 

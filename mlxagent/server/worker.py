@@ -375,6 +375,8 @@ class ModelWorker:
 
     def _constraint(self, chat: ChatRequest, tools: list[dict[str, Any]],
                     plan: guard_steer.SteerPlan) -> Constraint | None:
+        if chat.response_schema is not None:
+            return Constraint(response_schema=chat.response_schema)
         if plan.action == "force":
             return Constraint(plan.tools, forced=True)
         if chat.tool_choice == "function":

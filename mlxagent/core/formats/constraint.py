@@ -273,6 +273,28 @@ class ToolCallConstraint:
         return mx.where(mx.array(allowed.astype(bool)), logits, -float("inf"))
 
 
+class JsonReply:
+    """Stands in for a tool format when the whole reply is one JSON value of `schema`
+    (the server's `response_format`): no markers, the grammar is the schema alone."""
+
+    tool_call_start = ""
+    tool_call_end = ""
+    reply_prefixes: tuple[str, ...] = ()
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = dict(schema)
+
+    def grammar(self, tools: Any, start_ref: str, end_ref: str) -> str:
+        from .families import lark_json
+
+        return f"start: {lark_json(self.schema)}"
+
+
+def json_reply_constraint(tokenizer: Any, schema: Mapping[str, Any]) -> ToolCallConstraint:
+    """A processor that holds the whole generation to one JSON value of `schema`, then EOS."""
+    return ToolCallConstraint(tokenizer, JsonReply(schema), [{"schema": dict(schema)}], forced=True)  # type: ignore[arg-type]
+
+
 def constrain_tool_call(
     tokenizer: Any, fmt: ToolFormat | str, tools: Sequence[Mapping[str, Any]], forced: bool
 ) -> tuple[ToolCallConstraint, dict[str, Any]]:
