@@ -538,3 +538,124 @@ def test_response_format_is_enforced_with_the_grammar(client):
         client.chat.completions.create(model="smollm2-135m", messages=FRANCE, max_tokens=4,
                                        response_format={"type": "json_object"}, tools=[{
                                            "type": "function", "function": {"name": "f", "parameters": {}}}])
+
+
+# ---------------------------------------------------------------- the Responses API
+
+READ_FN = {"type": "function", "name": "read_file", "description": "Read a file of the repository",
+           "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}
+
+
+def test_responses_minimal_request_returns_output(server):
+    reply = server.post("/v1/responses", json={"model": "smollm2-135m", "input": "Say hi", "max_output_tokens": 8})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["object"] == "response" and body["output"][0]["type"] == "message"
+    assert body["output"][0]["content"][0]["type"] == "output_text" and body["output"][0]["content"][0]["text"]
+    assert body["status"] == "incomplete" and body["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert body["usage"]["output_tokens"] == 8 and body["usage"]["input_tokens"] > 0
+
+
+def test_responses_with_the_official_client_plain_streaming_and_tools(client):
+    plain = client.responses.create(model="smollm2-135m", instructions="Answer in one word.",
+                                    input="What is the capital of France?", max_output_tokens=10)
+    assert "Paris" in plain.output_text
+
+    events = list(client.responses.create(model="smollm2-135m", input="What is the capital of France?",
+                                          max_output_tokens=10, stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[-1] == {"completed": "response.completed", "incomplete": "response.incomplete"}[events[-1].response.status]
+    assert "response.output_item.added" in kinds and "response.output_item.done" in kinds
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas and deltas == events[-1].response.output_text
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+
+    called = client.responses.create(model="smollm2-135m", input="Read the file notes.txt.", tools=[READ_FN],
+                                     tool_choice={"type": "function", "name": "read_file"}, max_output_tokens=60)
+    call = next(item for item in called.output if item.type == "function_call")
+    assert call.name == "read_file" and set(json.loads(call.arguments)) == {"path"}
+    # the call's result goes back as a function_call_output item; the model answers from it
+    follow = client.responses.create(model="smollm2-135m", max_output_tokens=20, tools=[READ_FN], input=[
+        {"role": "user", "content": "Read the file notes.txt."},
+        {"type": "function_call", "call_id": call.call_id, "name": call.name, "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.call_id, "output": "The meeting is at noon."},
+    ])
+    assert follow.output and follow.usage.input_tokens > 0
+
+    streamed = list(client.responses.create(model="smollm2-135m", input="Read the file notes.txt.", tools=[READ_FN],
+                                            tool_choice="required", max_output_tokens=60, stream=True))
+    done = [e for e in streamed if e.type == "response.function_call_arguments.done"]
+    assert done and set(json.loads(done[0].arguments)) == {"path"}
+
+
+def test_responses_refuses_what_it_cannot_do_in_one_line(server):
+    for body, param in (({"model": "smollm2-135m", "input": "x", "previous_response_id": "resp_1"},
+                         "previous_response_id"),
+                        ({"model": "smollm2-135m", "input": [{"type": "web_search_call"}]}, "input[0].type"),
+                        ({"model": "smollm2-135m", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0]"),
+                        ({"model": "smollm2-135m", "input": "x", "max_output_tokens": 0}, "max_output_tokens"),
+                        ({"model": "smollm2-135m"}, "input")):
+        reply = server.post("/v1/responses", json=body)
+        assert reply.status_code == 400 and reply.json()["error"]["param"] == param, (body, reply.text)
+
+
+# ---------------------------------------------------------------- the Messages API
+
+READ_TOOL_ANTHROPIC = {"name": "read_file", "description": "Read a file of the repository",
+                       "input_schema": {"type": "object", "properties": {"path": {"type": "string"}},
+                                        "required": ["path"]}}
+
+
+def test_messages_minimal_request_returns_content_blocks(server):
+    reply = server.post("/v1/messages", json={"model": "smollm2-135m", "max_tokens": 8,
+                                              "messages": [{"role": "user", "content": "Say hi"}]})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["type"] == "message" and body["role"] == "assistant"
+    assert body["content"][0]["type"] == "text" and body["content"][0]["text"]
+    assert body["stop_reason"] == "max_tokens" and body["usage"]["output_tokens"] == 8
+
+
+def test_messages_with_the_official_anthropic_client_plain_streaming_and_tools(server):
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=server.url, api_key="not-needed", max_retries=0, timeout=300)
+    plain = client.messages.create(model="smollm2-135m", max_tokens=10, system="Answer in one word.",
+                                   messages=[{"role": "user", "content": "What is the capital of France?"}])
+    assert "Paris" in plain.content[0].text and plain.usage.input_tokens > 0
+
+    with client.messages.stream(model="smollm2-135m", max_tokens=10,
+                                messages=[{"role": "user", "content": "What is the capital of France?"}]) as stream:
+        streamed = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert streamed and final.content[0].text == streamed and final.stop_reason in ("end_turn", "max_tokens")
+
+    called = client.messages.create(model="smollm2-135m", max_tokens=60, tools=[READ_TOOL_ANTHROPIC],
+                                    tool_choice={"type": "tool", "name": "read_file"},
+                                    messages=[{"role": "user", "content": "Read the file notes.txt."}])
+    use = next(b for b in called.content if b.type == "tool_use")
+    assert called.stop_reason == "tool_use" and use.name == "read_file" and set(use.input) == {"path"}
+    follow = client.messages.create(model="smollm2-135m", max_tokens=20, tools=[READ_TOOL_ANTHROPIC], messages=[
+        {"role": "user", "content": "Read the file notes.txt."},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": use.id, "name": use.name, "input": use.input}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
+                                      "content": "The meeting is at noon."}]},
+    ])
+    assert follow.content and follow.usage.input_tokens > called.usage.input_tokens
+
+    with client.messages.stream(model="smollm2-135m", max_tokens=60, tools=[READ_TOOL_ANTHROPIC],
+                                tool_choice={"type": "any"},
+                                messages=[{"role": "user", "content": "Read the file notes.txt."}]) as stream:
+        final = stream.get_final_message()
+    use = next(b for b in final.content if b.type == "tool_use")
+    assert final.stop_reason == "tool_use" and set(use.input) == {"path"}
+
+
+def test_messages_refuses_what_it_cannot_do_in_one_line(server):
+    for body, param in (({"model": "smollm2-135m", "messages": [{"role": "user", "content": "x"}]}, "max_tokens"),
+                        ({"model": "smollm2-135m", "max_tokens": 4, "messages": [{"role": "user", "content": [
+                            {"type": "image", "source": {}}]}]}, "messages[0].content[0]"),
+                        ({"model": "smollm2-135m", "max_tokens": 4, "messages": []}, "messages")):
+        reply = server.post("/v1/messages", json=body)
+        assert reply.status_code == 400 and reply.json()["error"]["param"] == param, (body, reply.text)

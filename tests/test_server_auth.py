@@ -115,7 +115,8 @@ ROUTES = [
     ("GET", "/v1/health"), ("GET", "/v1/models"), ("GET", "/v1/models/scripted"), ("GET", "/v1/stats"),
     ("GET", "/v1/models/install"), ("GET", "/v1/models/install/install-000"),
     ("DELETE", "/v1/models/install/install-000"), ("POST", "/v1/models/install"),
-    ("POST", "/v1/chat/completions"), ("GET", "/v1/no-such-route"), ("POST", "/health"),
+    ("POST", "/v1/chat/completions"), ("POST", "/v1/responses"), ("POST", "/v1/messages"),
+    ("GET", "/v1/no-such-route"), ("POST", "/health"),
 ]
 
 

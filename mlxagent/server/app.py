@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..config import DEFAULT_SERVER, Settings, guard_config_for, load_settings
-from . import responses
+from . import messages_api, responses, responses_api
 from .auth import ApiKeyMiddleware, is_loopback, remote_refusal, resolve_key
 from .jobs import InstallJobs
 from .schemas import ApiError, parse_chat_request, parse_install_request, parse_json_object
@@ -131,6 +131,8 @@ def create_app(*, settings: Settings | None = None, provider: Any = None, store:
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/responses", responses_endpoint, methods=["POST"]),
+        Route("/v1/messages", messages_endpoint, methods=["POST"]),
     ]
     middleware = [Middleware(ApiKeyMiddleware, api_key=api_key)] if api_key else []
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers={
@@ -331,8 +333,44 @@ async def _watch_disconnect(request: Request, cancel: threading.Event) -> None:
 
 
 async def chat_completions(request: Request) -> Response:
-    state = _state(request)
     chat = parse_chat_request(await _json_body(request), request.headers.get("x-mlxagent-guard"))
+
+    def whole(model: str, text: str, calls: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
+        return responses.completion(responses.completion_id(), int(time.time()), model, text, calls,
+                                    done.finish_reason, done.usage, done.guard)
+
+    return await _generate(request, chat, whole, lambda model: responses.ChatEvents(model, chat.include_usage))
+
+
+async def responses_endpoint(request: Request) -> Response:
+    """OpenAI's Responses API on the same worker (server/responses_api.py)."""
+    chat = responses_api.parse_responses_request(await _json_body(request), request.headers.get("x-mlxagent-guard"))
+
+    def whole(model: str, text: str, calls: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
+        output = [responses_api.message_item(responses_api.item_id("msg"), text)] if text or not calls else []
+        output += [responses_api.call_item(responses_api.item_id("fc"), c) for c in calls]
+        return responses_api.response_object(responses_api.response_id(), int(time.time()), model, output,
+                                             done.finish_reason, done.usage, done.guard)
+
+    return await _generate(request, chat, whole, responses_api.EventWriter)
+
+
+async def messages_endpoint(request: Request) -> Response:
+    """Anthropic's Messages API on the same worker (server/messages_api.py)."""
+    chat = messages_api.parse_messages_request(await _json_body(request), request.headers.get("x-mlxagent-guard"))
+
+    def whole(model: str, text: str, calls: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
+        return messages_api.message_object(messages_api.message_id(), model, text, calls, done.finish_reason,
+                                           done.usage, done.guard)
+
+    return await _generate(request, chat, whole, messages_api.EventWriter)
+
+
+async def _generate(request: Request, chat, whole: Callable, writer: Callable) -> Response:
+    """Queue one generation for `chat`. The reply: `whole(model, text, calls, finished)` as JSON,
+    or, streaming, the events of `writer(model)` (start / text / calls / finish / failed, each a
+    list of SSE chunks): the one worker, cache pool, guard and limits serve every API shape."""
+    state = _state(request)
     target = await run_in_threadpool(state.store.lookup, chat.model)
     channel = Channel(asyncio.get_running_loop())
     job = GenerationJob(target, chat, emit=channel.put,
@@ -349,55 +387,51 @@ async def chat_completions(request: Request) -> Response:
             return Response(status_code=499)
         if chat.stream:
             handed_over = True
-            return StreamingResponse(_stream(chat, job, channel, watcher, first.model), media_type="text/event-stream",
+            return StreamingResponse(_relay(writer(first.model), job, channel, watcher),
+                                     media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        return await _collect(chat, channel, first.model)
+        content: list[str] = []
+        calls: list[dict[str, Any]] = []
+        while True:
+            event = await channel.get()
+            if isinstance(event, Delta):
+                content.append(event.text)
+            elif isinstance(event, ToolCalls):
+                calls = event.calls
+            elif isinstance(event, Failed):
+                return error_response(event.error)
+            elif isinstance(event, Finished):
+                return JSONResponse(whole(first.model, "".join(content), calls, event))
     finally:
         if not handed_over:
             job.cancel.set()  # a no-op when the job is done; stops it when this handler was cancelled
             watcher.cancel()
 
 
-async def _collect(chat, channel: Channel, model: str) -> Response:
-    content: list[str] = []
-    calls: list[dict[str, Any]] = []
-    while True:
-        event = await channel.get()
-        if isinstance(event, Delta):
-            content.append(event.text)
-        elif isinstance(event, ToolCalls):
-            calls = event.calls
-        elif isinstance(event, Failed):
-            return error_response(event.error)
-        elif isinstance(event, Finished):
-            body = responses.completion(responses.completion_id(), int(time.time()), model, "".join(content), calls,
-                                        event.finish_reason, event.usage, event.guard)
-            return JSONResponse(body)
-
-
-async def _stream(chat, job: GenerationJob, channel: Channel, watcher: asyncio.Task, model: str):
-    writer = responses.ChunkWriter(model)
+async def _relay(writer, job: GenerationJob, channel: Channel, watcher: asyncio.Task):
     try:
-        yield writer.role()
+        for chunk in writer.start():
+            yield chunk
         while True:
             event = await channel.get()
             if isinstance(event, Delta):
-                yield writer.content(event.text)
+                chunks = writer.text(event.text)
             elif isinstance(event, ToolCalls):
-                for chunk in writer.tool_calls(event.calls):
-                    yield chunk
+                chunks = writer.calls(event.calls)
             elif isinstance(event, Failed):
-                yield responses.sse(event.error.body())
-                yield responses.DONE
+                for chunk in writer.failed(event.error.body()["error"]):
+                    yield chunk
                 return
             elif isinstance(event, Finished):
                 if event.finish_reason == "cancelled":
                     return
-                yield writer.finish(event.finish_reason, event.guard)
-                if chat.include_usage:
-                    yield writer.usage(event.usage)
-                yield responses.DONE
+                for chunk in writer.finish(event.finish_reason, event.usage, event.guard):
+                    yield chunk
                 return
+            else:
+                continue
+            for chunk in chunks:
+                yield chunk
     finally:
         job.cancel.set()  # the client went away mid-stream (or the stream ended: then a no-op)
         watcher.cancel()

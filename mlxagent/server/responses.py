@@ -74,6 +74,33 @@ class ChunkWriter:
         return self.chunk({}, usage=usage, choices=False)
 
 
+class ChatEvents:
+    """A ChunkWriter as a stream of events (start / text / calls / finish / failed) for the
+    server's one relay loop (app._relay)."""
+
+    def __init__(self, model: str, include_usage: bool) -> None:
+        self.writer = ChunkWriter(model)
+        self.include_usage = include_usage
+
+    def start(self) -> list[bytes]:
+        return [self.writer.role()]
+
+    def text(self, delta: str) -> list[bytes]:
+        return [self.writer.content(delta)]
+
+    def calls(self, calls: list[dict[str, Any]]) -> list[bytes]:
+        return self.writer.tool_calls(calls)
+
+    def finish(self, reason: str, usage: dict[str, Any], guard: dict[str, Any] | None) -> list[bytes]:
+        out = [self.writer.finish(reason, guard)]
+        if self.include_usage:
+            out.append(self.writer.usage(usage))
+        return out + [DONE]
+
+    def failed(self, error: dict[str, Any]) -> list[bytes]:
+        return [sse({"error": error}), DONE]
+
+
 def sse(body: Any) -> bytes:
     return b"data: " + json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
 
