@@ -303,3 +303,27 @@ async def test_the_tui_lists_remote_models_with_reachability_and_talks_to_one(tm
             assert rows["gone/big"][-1] == "unreachable"
     finally:
         server.shutdown()
+
+
+def test_the_agent_over_http_a_refused_key_and_a_dropped_reply_are_one_line(serve_url, tmp_path, monkeypatch):
+    """Headless, as `mlxagent run` builds it: a wrong key stops before the first turn; a server
+    that drops the connection mid-reply ends that turn with one line, and the agent goes on."""
+    repo = fixture_repo("off_by_one", tmp_path)
+    monkeypatch.setenv("BOX_KEY", "wrong")
+    write_config(box_config(serve_url))
+    with pytest.raises(ModelError) as info:
+        build_session(str(repo), "box/smollm2-135m", auto_test=False)
+    assert str(info.value) == "box: the server refused the API key (401) (set $BOX_KEY)"
+
+    flaky = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DroppingHandler)
+    threading.Thread(target=flaky.serve_forever, daemon=True).start()
+    try:
+        write_config(f'[providers.flaky]\nbase_url = "http://127.0.0.1:{flaky.server_address[1]}/v1"\n')
+        agent, _, _ = build_session(str(repo), "flaky/m", auto_test=False, max_steps=2)
+        events = run(agent, "hello")
+        finished = events[-1]
+        assert isinstance(finished, ev.TurnFinished) and finished.reason == "error"
+        assert "flaky/m: the connection broke during the reply" in finished.message and "\n" not in finished.message
+        assert [m["content"] for m in agent.messages if m["role"] == "user"] == ["hello"]  # kept for the next turn
+    finally:
+        flaky.shutdown()

@@ -659,3 +659,13 @@ def test_messages_refuses_what_it_cannot_do_in_one_line(server):
                         ({"model": "smollm2-135m", "max_tokens": 4, "messages": []}, "messages")):
         reply = server.post("/v1/messages", json=body)
         assert reply.status_code == 400 and reply.json()["error"]["param"] == param, (body, reply.text)
+
+
+def test_responses_text_format_json_schema_is_enforced(server):
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30}},
+              "required": ["city"], "additionalProperties": False}
+    reply = server.post("/v1/responses", json={
+        "model": "smollm2-135m", "input": "What is the capital of France? Answer in JSON.", "max_output_tokens": 40,
+        "temperature": 0, "text": {"format": {"type": "json_schema", "name": "capital", "schema": schema}}})
+    assert reply.status_code == 200, reply.text
+    assert set(json.loads(reply.json()["output"][0]["content"][0]["text"])) == {"city"}

@@ -155,6 +155,8 @@ def list_models(provider: Provider, timeout: float = 5.0) -> list[str]:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             data = json.loads(resp.read().decode("utf-8"))
     except urllib.error.HTTPError as e:
+        if e.code in (404, 405, 501):  # a server without the listing endpoint: nothing to check against
+            return []
         raise _http_error(provider, "*", e) from None
     except (urllib.error.URLError, OSError, TimeoutError) as e:
         raise OfflineError(f"{provider.name}: cannot reach {provider.base_url} ({_one_line(e)})") from None
