@@ -13,7 +13,8 @@ from typing import Callable
 
 from .. import paths
 from ..errors import ModelError
-from . import default_model, hub
+from . import default_model, hub, registry
+from . import stores as store_lookup
 from .gguf_import import MANIFEST, ProgressFn, import_gguf
 
 
@@ -105,8 +106,6 @@ def installed_models(stores: bool = True) -> list[InstalledModel]:
     model among them), remembered folders, MLX repos in the HF cache, and (with `stores`)
     the GGUFs of Ollama's and LM Studio's stores. Names are unique; the ones the user took
     off the list (`registry.forget`) are left out."""
-    from . import registry, stores as store_mod
-
     hidden = registry.hidden_paths()
     found: list[InstalledModel] = []
     imports = _cache_imports()
@@ -115,14 +114,14 @@ def installed_models(stores: bool = True) -> list[InstalledModel]:
     claimed: set[Path] = set()
     discovered: list[InstalledModel] = []
     if stores:
-        for sm in store_mod.discover(*store_mod.configured_roots()):
+        for sm in store_lookup.discover(*store_lookup.configured_roots()):
             done = by_digest.get(sm.sha256 or "") or by_source.get(str(sm.path))
             if done is not None:
                 claimed.add(done)
                 discovered.append(InstalledModel(sm.name, done, sm.store, _dir_size(done), _quant_label(done)))
             else:
                 discovered.append(InstalledModel(sm.name, sm.path, sm.store, sm.size_bytes,
-                                                 store_mod.gguf_quantisation(sm.path), needs_import=True,
+                                                 store_lookup.gguf_quantisation(sm.path), needs_import=True,
                                                  sha256=sm.sha256))
     remembered = registry.remembered()
     renamed = {r.path.resolve(): r.name for r in remembered}  # names the user gave to imports
@@ -188,8 +187,6 @@ def _shards_complete(snap: Path) -> bool:
 
 def remember_folder(path: Path, name: str | None = None) -> str:
     """Remember the MLX folder `path` (see registry.py) and return its name in the list."""
-    from . import registry
-
     resolved = path.expanduser().resolve()
     others = [m for m in installed_models(stores=False) if m.source != "folder"]
     for m in others:
@@ -197,12 +194,6 @@ def remember_folder(path: Path, name: str | None = None) -> str:
             registry.unhide(resolved)
             return m.name
     return registry.remember(path, name, {m.name for m in others if m.path.resolve() != resolved})
-
-
-def _unhide(path: Path) -> None:
-    from . import registry
-
-    registry.unhide(path)
 
 
 def _ready(model: InstalledModel, progress: ProgressFn | None, cancel: Callable[[], bool] | None) -> Path:
@@ -237,7 +228,7 @@ def resolve(
         if path.suffix.lower() != ".gguf":
             raise ModelError(f"{path}: not a model (expected a .gguf file or an MLX model directory)")
         dest = import_gguf(path, progress=progress, cancel=cancel)
-        _unhide(dest)
+        registry.unhide(dest)
         return dest, path.stem
     if entry := catalog_entry(spec):
         return hub.download(entry.repo_id, progress, cancel), entry.name

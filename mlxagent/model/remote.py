@@ -130,6 +130,10 @@ def _one_line(e: BaseException) -> str:
     return (text[0] if text else type(e).__name__)[:200]
 
 
+def _unreachable(provider: Provider, e: BaseException) -> OfflineError:
+    return OfflineError(f"{provider.name}: cannot reach {provider.base_url} ({_one_line(e)})")
+
+
 def _http_error(provider: Provider, model: str, e: urllib.error.HTTPError) -> ModelError:
     try:
         body = json.loads(e.read().decode("utf-8", "replace") or "{}")
@@ -159,7 +163,7 @@ def list_models(provider: Provider, timeout: float = 5.0) -> list[str]:
             return []
         raise _http_error(provider, "*", e) from None
     except (urllib.error.URLError, OSError, TimeoutError) as e:
-        raise OfflineError(f"{provider.name}: cannot reach {provider.base_url} ({_one_line(e)})") from None
+        raise _unreachable(provider, e) from None
     except ValueError:
         # reachable, but no list to be had (mlx-lm's server sends an empty body when it has no
         # Hugging Face cache to scan): the models cannot be checked in advance
@@ -228,7 +232,7 @@ class RemoteChatModel:
         except urllib.error.HTTPError as e:
             raise _http_error(self.provider, self.model, e) from None
         except (urllib.error.URLError, OSError, TimeoutError) as e:
-            raise OfflineError(f"{self.provider.name}: cannot reach {self.provider.base_url} ({_one_line(e)})") from None
+            raise _unreachable(self.provider, e) from None
         with resp:
             try:
                 for event in _sse_events(resp):
@@ -258,8 +262,8 @@ class RemoteChatModel:
             text = "\n".join(fmt.call_text(c["name"], _arguments(c["arguments"])) for _, c in sorted(calls.items()))
             yield Chunk(text=("\n" if finish != "cancelled" else "") + text)
         self.last_usage = usage
-        reason = {"tool_calls": "stop", "function_call": "stop"}.get(finish, finish)
-        yield Chunk(finish_reason=reason if reason in ("stop", "length", "cancelled") else "stop",
+        # the agent knows stop / length / cancelled; "tool_calls" and the rest end a reply normally
+        yield Chunk(finish_reason=finish if finish in ("stop", "length", "cancelled") else "stop",
                     stats=self._stats(usage, started, first_token, body))
 
     # -- helpers --------------------------------------------------------------------------------

@@ -147,8 +147,7 @@ def what_was_read(messages: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
                 continue
             if path not in paths:
                 paths.append(path)
-            shown = file_lines_of(result)
-            lines[path] = lines.get(path, []) + [x for x in shown if x not in lines.get(path, [])]
+            lines[path] = list(dict.fromkeys(lines.get(path, []) + file_lines_of(result)))  # each line once
     return paths, lines
 
 

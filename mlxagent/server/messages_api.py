@@ -16,20 +16,17 @@ import json
 import uuid
 from typing import Any, Mapping
 
-from .schemas import ApiError, ChatRequest, parse_chat_request
+from .responses import sse_event
+from .schemas import ApiError, ChatRequest, bad_value, parse_chat_request
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "stop_string": "stop_sequence"}
-
-
-def _bad(param: str, what: str, value: Any) -> ApiError:
-    return ApiError(400, f"'{param}' must be {what}, not {json.dumps(value)[:80]}.", param=param, code="invalid_value")
 
 
 def _blocks(content: Any, where: str) -> list[Mapping[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     if not isinstance(content, list):
-        raise _bad(where, "a string or a list of content blocks", content)
+        raise bad_value(where, "a string or a list of content blocks", content)
     for i, block in enumerate(content):
         if not isinstance(block, Mapping) or block.get("type") not in ("text", "tool_use", "tool_result"):
             kind = block.get("type") if isinstance(block, Mapping) else block
@@ -58,8 +55,8 @@ def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     for i, message in enumerate(raw):
         where = f"messages[{i}]"
         if not isinstance(message, Mapping) or message.get("role") not in ("user", "assistant"):
-            raise _bad(f"{where}.role", '"user" or "assistant"', message.get("role") if isinstance(message, Mapping)
-                       else message)
+            role = message.get("role") if isinstance(message, Mapping) else message
+            raise bad_value(f"{where}.role", '"user" or "assistant"', role)
         blocks = _blocks(message.get("content", ""), f"{where}.content")
         text = "".join(str(b.get("text", "")) for b in blocks if b["type"] == "text")
         if message["role"] == "assistant":
@@ -82,7 +79,7 @@ def _tools(tools: Any) -> list[dict[str, Any]] | None:
     if tools is None:
         return None
     if not isinstance(tools, list):
-        raise _bad("tools", "a list of tools", tools)
+        raise bad_value("tools", "a list of tools", tools)
     out = []
     for i, tool in enumerate(tools):
         if not isinstance(tool, Mapping) or not isinstance(tool.get("name"), str) or "input_schema" not in tool:
@@ -169,8 +166,7 @@ class EventWriter:
 
     @staticmethod
     def event(kind: str, **fields: Any) -> bytes:
-        body = {"type": kind, **fields}
-        return (f"event: {kind}\ndata: " + json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n\n").encode()
+        return sse_event(kind, {"type": kind, **fields})
 
     def start(self) -> list[bytes]:
         return [self.event("message_start", message={

@@ -105,4 +105,9 @@ def sse(body: Any) -> bytes:
     return b"data: " + json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
 
 
+def sse_event(kind: str, body: Any) -> bytes:
+    """A named server-sent event (`event: KIND` then its data), as the Responses and Messages APIs stream."""
+    return f"event: {kind}\n".encode() + sse(body)
+
+
 DONE = b"data: [DONE]\n\n"

@@ -23,11 +23,8 @@ import time
 import uuid
 from typing import Any, Mapping
 
-from .schemas import ApiError, ChatRequest, parse_chat_request
-
-
-def _bad(param: str, what: str, value: Any) -> ApiError:
-    return ApiError(400, f"'{param}' must be {what}, not {json.dumps(value)[:80]}.", param=param, code="invalid_value")
+from .responses import sse_event
+from .schemas import ApiError, ChatRequest, bad_value, parse_chat_request
 
 
 def _text(content: Any, param: str) -> str:
@@ -41,7 +38,7 @@ def _text(content: Any, param: str) -> str:
                                     "supported).", param=f"{param}[{i}]", code="unsupported_parameter")
             out.append(str(part.get("text", "")))
         return "".join(out)
-    raise _bad(param, "a string or a list of text parts", content)
+    raise bad_value(param, "a string or a list of text parts", content)
 
 
 def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -55,16 +52,16 @@ def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     if isinstance(raw, str):
         return messages + [{"role": "user", "content": raw}]
     if not isinstance(raw, list):
-        raise _bad("input", "a string or a list of input items", raw)
+        raise bad_value("input", "a string or a list of input items", raw)
     for i, item in enumerate(raw):
         where = f"input[{i}]"
         if not isinstance(item, Mapping):
-            raise _bad(where, "an object", item)
+            raise bad_value(where, "an object", item)
         kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role")
             if role not in ("user", "assistant", "system", "developer"):
-                raise _bad(f"{where}.role", '"user", "assistant", "system" or "developer"', role)
+                raise bad_value(f"{where}.role", '"user", "assistant", "system" or "developer"', role)
             messages.append({"role": "system" if role == "developer" else role,
                              "content": _text(item.get("content", ""), f"{where}.content")})
         elif kind == "function_call":
@@ -89,7 +86,7 @@ def _chat_tools(tools: Any) -> list[dict[str, Any]] | None:
     if tools is None:
         return None
     if not isinstance(tools, list):
-        raise _bad("tools", "a list of function tools", tools)
+        raise bad_value("tools", "a list of function tools", tools)
     out = []
     for i, tool in enumerate(tools):
         if not isinstance(tool, Mapping) or tool.get("type") != "function":
@@ -203,7 +200,7 @@ class EventWriter:
     def event(self, kind: str, **fields: Any) -> bytes:
         body = {"type": kind, "sequence_number": self.sequence, **fields}
         self.sequence += 1
-        return (f"event: {kind}\ndata: " + json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n\n").encode()
+        return sse_event(kind, body)
 
     def start(self) -> list[bytes]:
         shell = response_object(self.id, self.created, self.model, [], "stop", None, None, status="in_progress")

@@ -59,6 +59,11 @@ def _bad(param: str, expected: str, value: Any, code: str = "invalid_type") -> A
     return ApiError(400, f"'{param}' must be {expected}, not {json_type(value)}.", param=param, code=code)
 
 
+def bad_value(param: str, what: str, value: Any) -> ApiError:
+    """A 400 that quotes the value itself (the other API shapes' request fields)."""
+    return ApiError(400, f"'{param}' must be {what}, not {json.dumps(value)[:80]}.", param=param, code="invalid_value")
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
