@@ -36,8 +36,8 @@ def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, 
     workspace = Workspace.open(repo)
     runtime = ModelRuntime(speculative=settings.speculative if speculative is None else speculative)
     spec = model_spec or settings.default_model
-    spec = settings.aliases.get(spec, spec)
-    model = remote_model(spec, settings.providers, settings.temperature)  # NAME/MODEL of a [providers.NAME]
+    # NAME/MODEL of a [providers.NAME], directly or through an alias; a local model keeps its alias as its name
+    model = remote_model(settings.aliases.get(spec, spec), settings.providers, settings.temperature)
     if model is None:
         model = MlxChatModel(runtime.load(spec, progress=progress, aliases=settings.aliases))
     guard = guard_config_for(settings, model.name)

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from fixture_repos import fixture_repo
 
 VALID_TOOLS = {"list_files", "read_file", "search", "edit_file", "write_file", "show_diff"}
@@ -49,3 +51,18 @@ def test_run_with_unknown_model_is_one_clear_line(tmp_path, isolated_home):
     repo = fixture_repo("readme_typo", tmp_path)
     done = run_cli("run", "x", "--repo", str(repo), "--model", "no-such-model", home=isolated_home)
     assert done.returncode == 1 and done.stderr.startswith("mlxagent: Unknown model 'no-such-model'")
+
+
+def test_a_local_alias_keeps_its_name_and_a_remote_alias_reaches_its_provider(tmp_path, real_model_dir):
+    from mlxagent import paths
+    from mlxagent.errors import OfflineError
+    from mlxagent.headless import build_session
+
+    paths.config_file().parent.mkdir(parents=True, exist_ok=True)
+    paths.config_file().write_text(f'[aliases]\nmine = "{real_model_dir}"\nfar = "box/big"\n'
+                                   '[providers.box]\nbase_url = "http://127.0.0.1:9/v1"\n')
+    repo = fixture_repo("off_by_one", tmp_path)
+    agent, _, _ = build_session(str(repo), "mine", auto_test=False)
+    assert agent.model.name == "mine"  # what the guard's per-model thresholds and the status bar go by
+    with pytest.raises(OfflineError, match="^box: cannot reach http://127.0.0.1:9/v1"):
+        build_session(str(repo), "far", auto_test=False)
