@@ -12,7 +12,7 @@ import sys
 from . import __version__
 from .progress import progress_printer
 
-SUBCOMMANDS = ("run", "serve", "models", "doctor")
+SUBCOMMANDS = ("run", "serve", "models", "sessions", "doctor")
 NO_SPECULATIVE_HELP = ("decode one token per forward pass (no prompt-lookup drafts or grammar jump-forward; "
                        "the setting is `speculative`)")
 
@@ -26,6 +26,11 @@ def _tui_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default=".", help="git repository to work on (default: current directory)")
     p.add_argument("--model", help="model to load (catalogue name, directory, .gguf or owner/name)")
     p.add_argument("--no-speculative", action="store_true", help=NO_SPECULATIVE_HELP)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("-c", "--continue", dest="continue_session", action="store_true",
+                       help="reopen this repository's last session")
+    which.add_argument("-r", "--resume", nargs="?", const="", metavar="ID",
+                       help="pick a saved session of this repository to reopen (or give its id)")
     p.add_argument("--version", action="version", version=f"mlxagent {__version__}")
     return p
 
@@ -53,6 +58,26 @@ def _sub_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-speculative", action="store_true", help=NO_SPECULATIVE_HELP)
     run.add_argument("--no-auto-test", action="store_true",
                      help="do not run the tests before the turn and after each applied edit")
+    which = run.add_mutually_exclusive_group()
+    which.add_argument("-c", "--continue", dest="continue_session", action="store_true",
+                       help="continue this repository's last session")
+    which.add_argument("--resume", metavar="ID", help="continue the saved session ID (see `mlxagent sessions list`)")
+
+    sessions = sub.add_parser("sessions", help="saved conversations: list, show, export")
+    ssub = sessions.add_subparsers(dest="sessions_command", required=True)
+    slist = ssub.add_parser("list", help="this repository's sessions, newest first (--all: every repository)")
+    slist.add_argument("--repo", default=".")
+    slist.add_argument("--all", action="store_true", help="sessions of every repository")
+    slist.add_argument("--json", action="store_true")
+    for name, what in (("show", "one session's transcript"), ("export", "one session as JSON or Markdown")):
+        one = ssub.add_parser(name, help=what)
+        one.add_argument("id", help="a session id, or the start of one; `last` for this repository's latest")
+        one.add_argument("--repo", default=".")
+        if name == "export":
+            one.add_argument("--format", choices=("json", "md"), default="json")
+            one.add_argument("-o", "--output", help="write to this file instead of stdout")
+        else:
+            one.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve", help="OpenAI-compatible HTTP server")
     serve.add_argument("--host", default=None)
@@ -95,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _tui_parser().parse_args(argv)
         from .ui.app import run_tui
 
-        return run_tui(args.path, model=args.model, speculative=False if args.no_speculative else None)
+        resume = "last" if args.continue_session else args.resume
+        return run_tui(args.path, model=args.model, speculative=False if args.no_speculative else None,
+                       resume=resume)
     except MlxAgentError as e:
         print(f"mlxagent: {e}", file=sys.stderr)
         return 1
@@ -157,6 +184,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return serve(host=args.host, port=args.port, model=args.model, api_key=args.api_key,
                      allow_remote=args.allow_remote, speculative=False if args.no_speculative else None)
+    if args.command == "sessions":
+        from .session_cli import sessions_command
+
+        return sessions_command(args)
     if args.command == "doctor":
         from .doctor import doctor
 

@@ -87,6 +87,11 @@ class Settings:
     # ~/.lmstudio/models and ~/.cache/lm-studio/models).
     ollama_models: str = ""
     lmstudio_models: list[str] = field(default_factory=list)
+    save_sessions: bool = True  # every conversation saved in the data dir (core/sessions.py)
+    # When the prompt nears the context: "shorten" old tool results, or "compact" (the model
+    # summarises the conversation into one message)
+    context_strategy: str = "shorten"
+    instructions_max_chars: int = 6000  # AGENTS.md and the like: the share read into the system prompt
 
 
 class SettingsError(MlxAgentError):
@@ -145,6 +150,9 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
     "speculative": BOOL,
     "ollama_models": (lambda v: isinstance(v, str), "a folder path (empty: $OLLAMA_MODELS or ~/.ollama/models)"),
     "lmstudio_models": TEXT_LIST,
+    "save_sessions": BOOL,
+    "context_strategy": (lambda v: v in ("shorten", "compact"), '"shorten" or "compact"'),
+    "instructions_max_chars": COUNT,
 }
 SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST,
                                    "max_request_bytes": COUNT, "max_queue": COUNT, "cache_sessions": COUNT,

@@ -48,7 +48,11 @@ def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, 
     config = AgentConfig(max_steps=max_steps or settings.max_steps, max_tokens=max_tokens or settings.max_tokens,
                          auto_approve=auto_approve or settings.auto_approve, guard=guard)
     toolbox = Toolbox(workspace, ProposalManager(workspace, auto_commit=settings.auto_commit))
+    config.context_strategy = settings.context_strategy
     agent = Agent(toolbox, model, config)
+    from .core.instructions import apply_instructions
+
+    apply_instructions(agent, settings.instructions_max_chars)
     from .wiring import wire_tests
 
     wire_tests(agent, settings, override=test_cmd, allow=allow_commands, auto_test=auto_test)
@@ -122,6 +126,7 @@ def print_event(event: ev.Event, out: TextIO) -> None:
 
 def run_task(args) -> int:
     out = sys.stdout
+    _check_resume(args)  # before the model loads: a session that is not there is a quick answer
     progress = None if args.json else _stderr_progress()
     agent, _runtime, warnings = build_session(args.repo, args.model, no_guard=args.no_guard, auto_approve=args.yes,
                                               max_steps=args.max_steps, max_tokens=args.max_tokens,
@@ -129,13 +134,14 @@ def run_task(args) -> int:
                                               allow_commands=True if args.allow_commands else None,
                                               auto_test=False if args.no_auto_test else None,
                                               speculative=False if args.no_speculative else None)
-    for warning in warnings:
+    recorder, _record, warning = _session(agent, args)
+    for warning in warnings + ([warning] if warning else []):
         print(f"mlxagent: {warning}", file=sys.stderr)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     reason = "error"
     try:
-        for event in agent.run_turn(args.task, cancel):
+        for event in recorder.record(agent.run_turn(args.task, cancel)):
             if isinstance(event, ev.ProposalReady) and not event.reply.done():
                 event.reply.set_result(_decide(event, args.yes, args.reject, sys.stderr if args.json else out))
             if isinstance(event, ev.CommandApproval) and not event.reply.done():
@@ -149,7 +155,46 @@ def run_task(args) -> int:
                 reason = event.reason
     finally:
         signal.signal(signal.SIGINT, previous)
+    if recorder.problem and recorder.store is not None:
+        print(f"mlxagent: {recorder.problem}", file=sys.stderr)
+    elif recorder.session_id and not args.json:
+        print(f"(session {recorder.session_id}; continue it with `mlxagent run --continue \"…\"`)", file=out)
     return EXIT_CODES.get(reason, 0)
+
+
+def _resume_spec(args) -> str | None:
+    return "last" if getattr(args, "continue_session", False) else getattr(args, "resume", None)
+
+
+def _check_resume(args) -> None:
+    from .core.sessions import SessionError, find_session, open_store, repo_key
+    from .core.workspace import Workspace
+    from .errors import MlxAgentError
+
+    spec = _resume_spec(args)
+    if spec is None:
+        return
+    store, why = open_store()
+    if store is None:
+        raise MlxAgentError(f"cannot resume: {why}")
+    try:
+        args.resume, args.continue_session = find_session(store, repo_key(Workspace.open(args.repo).root), spec).id, False
+    except SessionError as exc:
+        raise MlxAgentError(f"cannot resume: {exc}") from None
+    finally:
+        store.close()
+
+
+def _session(agent, args):
+    """The recorder of this run: a new session, or the one --continue / --resume names."""
+    from .config import load_settings
+    from .core.sessions import SessionError, start
+    from .errors import MlxAgentError
+
+    try:
+        return start(agent, save=load_settings()[0].save_sessions, resume=_resume_spec(args))
+    except SessionError as exc:
+        raise MlxAgentError(f"cannot resume: {exc}") from None
 
 
 def _stderr_progress():

@@ -44,3 +44,12 @@ def config_file() -> Path:
 
 def user_themes_dir() -> Path:
     return config_dir() / "themes"
+
+
+def data_dir() -> Path:
+    """What mlxagent writes as it works and keeps: the session database, tuned adapters' datasets."""
+    if (home := _home()) is not None:
+        return home / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME))

@@ -79,6 +79,9 @@ class AgentConfig:
     repair_first: bool | None = None
     # How many times the model may end the turn while tests it was to fix still fail.
     max_pushbacks: int = 1
+    # Near the context's end: "shorten" old tool results, or "compact" the turns before this one
+    # into a summary (core/compaction.py), shortening only what that leaves too long.
+    context_strategy: str = "shorten"
 
 
 @dataclass
@@ -113,6 +116,8 @@ class Agent:
         self.tests = TestTracker()
         self.guard = ReadLoopGuard(self.config.guard)
         self.messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
+        self.base_prompt = system_prompt  # before project instructions (core/instructions.py)
+        self.instructions = None  # ProjectInstructions | None, read into the system prompt
         self._proposal_resolved = False
         self._forced_invalid = False
         self._edits = 0  # proposals resolved: a repeated read after one may see something new
@@ -121,6 +126,7 @@ class Agent:
         self._next_read: str | None = None
         self._more_edits = False  # more edit calls follow in this model message
         self._step_applied: list = []  # proposals applied in this step (undone together)
+        self._turn_start = 1  # index of this turn's user message in `messages`
 
     # -- public -------------------------------------------------------------------------
 
@@ -132,6 +138,28 @@ class Agent:
         self.messages = self.messages[:1]
         self.guard = ReadLoopGuard(self.config.guard)
 
+    def set_system_prompt(self, text: str) -> None:
+        """A new system prompt (project instructions changed); the conversation is kept."""
+        self.messages[0] = {"role": "system", "content": text}
+
+    def load_conversation(self, messages: list[dict[str, Any]]) -> None:
+        """Continue a saved conversation (core/sessions.py): its messages after this system prompt."""
+        self.messages = self.messages[:1] + [dict(m) for m in messages if m.get("role") != "system"]
+        self.guard = ReadLoopGuard(self.config.guard)
+
+    def warm(self, cancel: threading.Event | None = None) -> None:
+        """Prefill the model's KV cache with the conversation, so the next turn starts at once
+        (after a resume or a compaction). Models without a cache of their own do nothing."""
+        warm = getattr(self.model, "warm", None)
+        if callable(warm):
+            warm(self.messages, self.toolbox.schemas(), cancel=cancel)
+
+    def compact(self, cancel: threading.Event | None = None) -> Iterator[Event]:
+        """`/compact`: summarise the conversation into one message, after the user confirms."""
+        from .compaction import compact
+
+        yield from compact(self, cancel, confirm=True, max_tokens=self.config.max_tokens // 4 or 200)
+
     def run_turn(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Event]:
         cancel = cancel or threading.Event()
         started = time.perf_counter()
@@ -142,8 +170,13 @@ class Agent:
         self.tests.new_turn(user_text)
         self._repeats: dict[str, tuple[int, int]] = {}  # read-only call key -> (step, times repeated)
         self._next_read: str | None = None  # a path the next generation must read (after repeats)
-        self.messages.append({"role": "user", "content": user_text})
+        attached = self._attach(user_text)
+        self._turn_start = len(self.messages)
+        self.messages.append({"role": "user", "content": attached.text if attached else user_text})
         yield TurnStarted(user_text)
+        if attached:
+            for note in attached.notes:
+                yield ErrorEvent(note)
         yield self.guard.state()
         reason, message, steps, parse_failures = "max_steps", "", 0, 0
         try:
@@ -236,6 +269,18 @@ class Agent:
             self.messages.append({"role": "assistant", "content": message})
         yield TurnFinished(reason, steps, totals["generated"], totals["prefilled"],
                            time.perf_counter() - started, message)
+
+    def _attach(self, user_text: str):
+        """`@path` mentions: the files' contents go with the request and count as read."""
+        if "@" not in user_text:
+            return None
+        from .attachments import expand_mentions
+
+        attached = expand_mentions(user_text, self.toolbox.workspace)
+        for path in attached.paths:
+            self.guard.attached(path, self._fingerprint(path))
+            self._read_paths.add(path)
+        return attached
 
     def run_tests_now(self, args: str = "", cancel: threading.Event | None = None) -> Iterator[Event]:
         """`/test [ARGS]` and `--test-cmd`: run the tests now, without a model turn. The user asked,
@@ -636,6 +681,17 @@ class Agent:
         before = self.model.count_tokens(self.messages, tools)
         if before <= limit:
             return
+        if self.config.context_strategy == "compact" and self._turn_start > 1:
+            from .compaction import compact
+
+            keep = self._turn_start
+            done = yield from compact(self, None, confirm=False, keep_from=keep,
+                                      max_tokens=max(64, self.config.max_tokens // 4))
+            if done:
+                self._turn_start = 3  # system, summary, acknowledgement; then this turn
+                before = self.model.count_tokens(self.messages, tools)
+                if before <= limit:
+                    return
         tool_messages = [m for m in self.messages if m["role"] == "tool"]
         shortened = 0
         for message in tool_messages[:-1]:  # the newest result stays whole

@@ -263,3 +263,32 @@ class RepairProgress(Event):
     candidates: int = 0
     checked: int = 0
     message: str = ""
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompactionReady(Event):
+    """`/compact`: the summary that would replace the conversation so far; `reply` is resolved
+    with True (replace) or False (keep the conversation as it is)."""
+
+    summary: str
+    messages_before: int
+    tokens_before: int
+    tokens_after: int
+    reply: Future = field(default_factory=Future, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ContextCompacted(Event):
+    """The conversation so far was replaced by a summary (by `/compact`, or automatically when the
+    context passed its high-water mark with `context_strategy = "compact"`)."""
+
+    tokens_before: int
+    tokens_after: int
+    messages_before: int
+    messages_after: int
+    automatic: bool
+    summary: str
+    message: str = ""

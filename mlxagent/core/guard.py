@@ -72,6 +72,7 @@ FORCE_REFUSAL = "read tools are unavailable until you propose an edit with edit_
 MAX_CANDIDATE_PATHS = 20  # a constrained schema with thousands of enum values helps nobody
 NOTE_FILES = 3  # files named in the nudge note
 REPEATS_TO_NUDGE = 3  # the third identical call raises the level to "nudge"
+ATTACHED_STEP = 0  # the "step" of a file attached to the request with @path (tool calls count from 1)
 
 
 class GuardConfigError(MlxAgentError):
@@ -304,7 +305,10 @@ class ReadLoopGuard:
         remembered = self._read_memory.get(_call_key(name, arguments))
         if fingerprint is not None and remembered is not None and remembered[0] == fingerprint:
             what = f"{lines} of {path}" if (lines := _line_range(arguments)) else f"all of {path}"
-            message = f"{what}, unchanged since step {remembered[1]}; see that result"
+            if remembered[1] == ATTACHED_STEP:
+                message = f"{what}, unchanged since it was attached to the request; see it there"
+            else:
+                message = f"{what}, unchanged since step {remembered[1]}; see that result"
             return Decision("skip_unchanged", message), fingerprint
         return Decision("run"), fingerprint
 
@@ -469,6 +473,17 @@ class ReadLoopGuard:
         self._task = _TaskCounters(request=request.lower())
         self._since = _ProposalCounters()
         self._pending.clear()
+
+    def attached(self, path: str, fingerprint: str | None) -> None:
+        """The user attached `path` to the request (`@path`): it counts as read, and reading it again
+        unchanged is answered from the request. Call after `reset_task`."""
+        if not self.config.enabled:
+            return
+        self._since.files_read.add(_norm(path))
+        use = self._task.files[_norm(path)]
+        use.reads += 1
+        if fingerprint is not None:
+            self._read_memory[_call_key("read_file", {"path": path})] = (fingerprint, ATTACHED_STEP)
 
     def forget_reads(self) -> None:
         """Old tool results left the context: never answer "see that result" for them."""

@@ -39,6 +39,12 @@ class MlxChatModel:
     def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
         return len(self.prompt_tokens(messages, tools))
 
+    def warm(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], cancel=None) -> None:
+        """Fill the KV cache with `messages` (a resumed or compacted conversation), so the next
+        generation only prefills what is new. One token is decoded; the next prompt drops it."""
+        for _ in self.session.generate(self.prompt_tokens(messages, tools), max_tokens=1, cancel=cancel):
+            pass
+
     def score_texts(self, messages: list[dict[str, Any]], base: str, variants: list[str],
                     cancel=None) -> list[float]:
         """For each variant of the assistant reply `base`: log p(variant) − log p(base) after

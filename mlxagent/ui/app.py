@@ -103,6 +103,7 @@ class MlxAgentApp(App[int]):
         settings_warnings: list[str] | None = None,
         total_memory: int | None = None,
         cursor_blink: bool = True,
+        resume: str | None = None,
     ) -> None:
         super().__init__()
         if settings is None:
@@ -121,6 +122,10 @@ class MlxAgentApp(App[int]):
         self._job_id = 0
         self._job_cancel = threading.Event()
         self.known_models: list[str] = []  # installed names, for the palette (refreshed by the switcher)
+        # --continue ("last"), --resume ("": pick one; else an id): the session to reopen at start
+        self.resume = resume
+        self.recorder = None  # core.sessions.SessionRecorder: saves the conversation as it goes
+        self._warm_after_load = False  # a resumed conversation waits for the model to fill its cache
 
     # -- start --------------------------------------------------------------------------------
 
@@ -144,10 +149,14 @@ class MlxAgentApp(App[int]):
             self.push_screen(NotARepoScreen(self.path.resolve(), str(exc)), self._not_a_repo_closed)
             return
         self.agent = build_agent(workspace, self.settings)
+        self.new_session()
         self.chat = ChatScreen()
         self.push_screen(self.chat)
         self.switch_model(self.model_spec)
         self._list_models()
+        if self.resume is not None:
+            spec, self.resume = self.resume, None
+            self.call_after_refresh(self.open_sessions if spec == "" else partial(self.resume_session, spec))
 
     @work(thread=True, exit_on_error=False, group="list-models")
     def _list_models(self) -> None:
@@ -166,6 +175,96 @@ class MlxAgentApp(App[int]):
             self.open_workspace()
         else:
             self.exit(1, return_code=1)
+
+    # -- sessions (core/sessions.py) ------------------------------------------------------------
+
+    def new_session(self) -> None:
+        """Save what follows as a new session (the conversation must already be empty)."""
+        from ..core.sessions import start
+
+        store = self.recorder.store if self.recorder is not None else None
+        self.recorder, _, warning = start(self.agent, save=self.settings.save_sessions, store=store)
+        if warning:
+            self.notify(warning, title="Sessions", severity="warning", timeout=12)
+
+    def record(self, events):
+        """The agent's events, saved as they pass."""
+        return self.recorder.record(events) if self.recorder is not None else events
+
+    def _session_store(self):
+        from ..core.sessions import open_store
+
+        if self.recorder is not None and self.recorder.store is not None:
+            return self.recorder.store, ""
+        return open_store()
+
+    def open_sessions(self) -> None:
+        """`/sessions`: pick a saved session of this repository to reopen."""
+        from ..core.sessions import SessionError, repo_key
+        from .screens.sessions import SessionPicker
+
+        if self.agent is None or self.chat is None:
+            return
+        store, why = self._session_store()
+        if store is None:
+            self.notify(why, title="Sessions", severity="error")
+            return
+        try:
+            sessions = store.sessions(repo_key(self.agent.toolbox.workspace.root))
+        except SessionError as exc:
+            self.notify(str(exc), title="Sessions", severity="error")
+            return
+        if not sessions:
+            self.notify("No saved sessions for this repository yet.", title="Sessions")
+            return
+        current = self.recorder.session_id if self.recorder is not None else None
+        self.push_screen(SessionPicker(sessions, current),
+                         lambda chosen: self.resume_session(chosen) if chosen and chosen != current else None)
+
+    def resume_session(self, spec: str) -> bool:
+        """Reopen a saved session ("last", an id, or the start of one): its transcript is redrawn, the
+        agent continues its conversation, and the model's cache is rebuilt in the background."""
+        from ..core.sessions import SessionError, start
+
+        chat = self.chat
+        if chat is None or self.agent is None:
+            return False
+        if chat.busy:
+            self.notify("Wait for the turn to finish (or press Esc) before switching sessions.", severity="warning")
+            return False
+        store, why = self._session_store()
+        if store is None:
+            self.notify(why, title="Sessions", severity="error")
+            return False
+        try:
+            recorder, record, _ = start(self.agent, save=self.settings.save_sessions, resume=spec, store=store)
+        except SessionError as exc:
+            self.notify(f"Cannot resume: {exc}.", title="Sessions", severity="error")
+            return False
+        if not self.settings.save_sessions:
+            recorder.problem = "sessions are not saved (save_sessions = false)"
+        self.recorder = recorder
+        self.call_later(chat.redraw, record)
+        if self.model_state.ready:
+            self.warm_cache()
+        else:
+            self._warm_after_load = True
+        return True
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="warm")
+    def warm_cache(self) -> None:
+        """Rebuild the model's KV cache for the conversation (a resumed or compacted one)."""
+        chat = self.chat
+        if chat is None or self.agent is None or self.agent.model is None:
+            return
+        self.call_from_thread(chat.status.show_command, "rebuilding the model's cache…")
+        try:
+            self.agent.warm(self._job_cancel)
+        except Exception as exc:  # noqa: BLE001 - the next turn rebuilds it anyway
+            self.call_from_thread(self.notify, f"The cache was not rebuilt ({one_line(exc)}); the next turn "
+                                  "prefills the conversation.", severity="warning")
+        finally:
+            self.call_from_thread(chat.status.show_command, None)
 
     # -- models -------------------------------------------------------------------------------
 
@@ -290,6 +389,9 @@ class MlxAgentApp(App[int]):
             state = replace(state, name=message.model.name, backend=message.backend,
                             context_length=message.model.context_length)
         self.model_state = state
+        if message.model is not None and self._warm_after_load:
+            self._warm_after_load = False
+            self.warm_cache()
         if message.error:
             self.notify(message.error, title="Model", severity="error", timeout=10)
         elif state.job_kind == "load" and message.job_id > 1:
@@ -362,6 +464,12 @@ class MlxAgentApp(App[int]):
             PaletteCommand("Show diff", "the working tree against HEAD", slash("diff")),
             PaletteCommand("Run tests", "run the repository's tests now, without the model (/test)", slash("test")),
             PaletteCommand("Clear conversation", "start over (files unchanged)", slash("clear")),
+            PaletteCommand("New session", "start a new saved session (/new)", slash("new")),
+            PaletteCommand("Sessions", "reopen a saved session of this repository (/sessions)", slash("sessions")),
+            PaletteCommand("Compact conversation", "summarise the conversation so far into one message (/compact)",
+                           slash("compact")),
+            PaletteCommand("Draft AGENTS.md", "project instructions drafted from the repository (/init)",
+                           slash("init")),
             PaletteCommand("Interrupt", "stop the model now (esc)", lambda: chat and chat.action_interrupt()),
             PaletteCommand("Guard status", "the read-loop guard's state and thresholds", slash("guard")),
             PaletteCommand("Guard on", "turn the read-loop guard on", slash("guard", "on")),
@@ -377,12 +485,12 @@ class MlxAgentApp(App[int]):
         return commands if chat is not None else commands[:1]
 
 
-def run_tui(path: str, model: str | None = None, speculative: bool | None = None) -> int:
+def run_tui(path: str, model: str | None = None, speculative: bool | None = None, resume: str | None = None) -> int:
     """`mlxagent [PATH]`: run the TUI until the user quits; returns the exit code.
     `speculative`: False for --no-speculative; None takes the setting."""
     settings, warnings = load_settings()
     if speculative is not None:
         settings = replace(settings, speculative=speculative)
-    app = MlxAgentApp(path, model=model, settings=settings, settings_warnings=warnings)
+    app = MlxAgentApp(path, model=model, settings=settings, settings_warnings=warnings, resume=resume)
     result = app.run()
     return int(result or app.return_code or 0)

@@ -12,6 +12,7 @@ from dataclasses import replace
 from ..config import Settings, guard_config_for
 from ..core.agent import Agent, AgentConfig
 from ..core.guard import ReadLoopGuard
+from ..core.instructions import apply_instructions
 from ..core.llm import ChatModel
 from ..core.proposals import ProposalManager
 from ..core.tools import Toolbox
@@ -28,7 +29,9 @@ def build_agent(workspace: Workspace, settings: Settings) -> Agent:
     )
     toolbox = Toolbox(workspace, ProposalManager(workspace, auto_commit=settings.auto_commit))
     # The model arrives later (attach_model); nothing reads it before a turn runs.
+    config.context_strategy = settings.context_strategy
     agent = Agent(toolbox, None, config)  # type: ignore[arg-type]
+    apply_instructions(agent, settings.instructions_max_chars)
     from ..wiring import wire_tests
 
     try:

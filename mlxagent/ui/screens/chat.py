@@ -27,7 +27,9 @@ from textual.worker import Worker, WorkerState
 
 from ...core import events as ev
 from ..bridge import EngineEvent, PendingCommand, PendingReview
+from ...core.instructions import INSTRUCTION_FILES
 from ..commands import COMMAND_NAMES, help_markdown, parse_slash
+from .sessions import ConfirmScreen
 from ..session import set_guard_enabled
 from ..themes import pygments_style_for
 from ..widgets.command_card import CommandCard
@@ -78,6 +80,7 @@ class ChatScreen(Screen):
         self.last_finish: ev.TurnFinished | None = None
         self._cancel = threading.Event()
         self._interrupted = False
+        self._told_problem = False
 
     @property
     def agent(self):
@@ -107,8 +110,11 @@ class ChatScreen(Screen):
         self.watch(self.app, "model_state", self._model_changed)
         self.status.show_auto_approve(self.agent.config.auto_approve)
         self.status.show_guard(None, self.agent.config.guard.enabled)
+        found = self.agent.instructions
+        self.status.show_instructions(found.label() if found else "")
         repo = Path(self.agent.toolbox.workspace.root).name
         await self.transcript.add_notice(f"mlxagent in {repo} — describe a change, or /help for commands and keys.")
+        self.prompt.file_source = lambda: self.agent.toolbox.workspace.list_files()  # `@path` completion
         self.prompt.focus()
 
     def watch_busy(self, busy: bool) -> None:
@@ -163,13 +169,28 @@ class ChatScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="turn")
     def run_turn(self, text: str, cancel: threading.Event) -> None:
-        for event in self.agent.run_turn(text, cancel):
+        for event in self.app.record(self.agent.run_turn(text, cancel)):
             self.post_message(EngineEvent(event))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="turn")
     def run_tests(self, args: str, cancel: threading.Event) -> None:
         try:
-            for event in self.agent.run_tests_now(args, cancel):
+            for event in self.app.record(self.agent.run_tests_now(args, cancel)):
+                self.post_message(EngineEvent(event))
+        finally:
+            self.post_message(RunTestsDone())
+
+    def _start_job(self, events_of) -> None:
+        """/compact and /init: run `events_of(cancel)` like a turn (Esc interrupts it)."""
+        self.busy = True
+        self._interrupted = False
+        self._cancel = threading.Event()
+        self.run_job(events_of, self._cancel)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="turn")
+    def run_job(self, events_of, cancel: threading.Event) -> None:
+        try:
+            for event in self.app.record(events_of(cancel)):
                 self.post_message(EngineEvent(event))
         finally:
             self.post_message(RunTestsDone())
@@ -234,6 +255,8 @@ class ChatScreen(Screen):
                 self.set_retry_offer(None)  # another edit went in: ctrl+z would undo that one
             if event.outcome == "failed":
                 await transcript.add_notice(f"Edit of {event.path} not applied: {event.message}", "error")
+            elif event.path in INSTRUCTION_FILES:
+                self.reload_instructions()
         elif isinstance(event, ev.GuardState):
             self.guard_state = event
             status.show_guard(event, self.agent.config.guard.enabled)
@@ -245,8 +268,25 @@ class ChatScreen(Screen):
             await transcript.add_notice(event.message, "warning")
         elif isinstance(event, ev.ErrorEvent):
             await transcript.add_notice(f"✗ {event.message}", "error")
+        elif isinstance(event, ev.CompactionReady):
+            await transcript.end_text()
+            self.app.push_screen(ConfirmScreen("Replace the conversation so far with this summary?", event.summary
+                                               + f"\n\n({event.messages_before - 1} messages, {event.tokens_before} "
+                                               f"tokens → about {event.tokens_after} tokens)", "Compact", "Keep"),
+                                 partial(self._compaction_decided, event))
+        elif isinstance(event, ev.ContextCompacted):
+            await transcript.end_text()
+            status.show_context(event.tokens_after, self._context_limit())
+            await transcript.add_notice(event.message, "warning" if event.automatic else "success")
+            self.app.warm_cache()
         elif isinstance(event, ev.TurnFinished):
             await self._turn_finished(event)
+
+    def _compaction_decided(self, event: ev.CompactionReady, yes: bool | None) -> None:
+        if not event.reply.done():
+            event.reply.set_result(bool(yes))
+        if not yes:
+            self.call_later(self.notice, "Kept the conversation as it was.")
 
     def _context_limit(self) -> int:
         return getattr(self.agent.model, "context_length", 0) or 0
@@ -270,7 +310,14 @@ class ChatScreen(Screen):
         self.query_one(GuardBanner).show(None if event.reason != "guard_stopped" else self.guard_state)
         self._commands_ended("the turn was interrupted" if event.reason == "cancelled" else "the turn ended")
         self.busy = False
+        self._tell_session_problem()
         self._retry_if_queued()
+
+    def _tell_session_problem(self) -> None:
+        recorder = self.app.recorder
+        if recorder is not None and recorder.problem and recorder.store is not None and not self._told_problem:
+            self._told_problem = True
+            self.notify(recorder.problem, title="Sessions", severity="warning", timeout=12)
 
     @on(RunTestsDone)
     def _test_run_done(self) -> None:
@@ -459,13 +506,107 @@ class ChatScreen(Screen):
     async def command_clear(self, arg: str) -> None:
         if self._refuse_while_busy("clearing the conversation"):
             return
-        self.agent.clear()
+        await self._fresh_conversation()
+        self.app.new_session()
+        await self.transcript.add_notice("New conversation. (Files are unchanged; /undo still works.)")
+
+    async def command_new(self, arg: str) -> None:
+        if self._refuse_while_busy("starting a new session"):
+            return
+        await self._fresh_conversation()
+        self.app.new_session()
+        await self.transcript.add_notice("New session. (Files are unchanged; /sessions reopens earlier ones.)")
+
+    async def command_sessions(self, arg: str) -> None:
+        if arg:
+            self.app.resume_session(arg)
+        else:
+            self.app.open_sessions()
+
+    async def command_compact(self, arg: str) -> None:
+        if self._refuse_while_busy("compacting"):
+            return
+        if not self.app.model_state.ready:
+            await self.transcript.add_notice("No model is loaded to write the summary: ctrl+o picks one.", "error")
+            return
+        if len(self.agent.messages) <= 1:
+            await self.transcript.add_notice("Nothing to compact yet.")
+            return
+        await self.transcript.add_notice("Summarising the conversation… (esc stops)")
+        self._start_job(self.agent.compact)
+
+    async def command_init(self, arg: str) -> None:
+        from ...core.instructions import init_instructions
+
+        if self._refuse_while_busy("drafting AGENTS.md"):
+            return
+        await self.transcript.add_notice("Drafting AGENTS.md from the repository… (esc stops)")
+        self._start_job(partial(init_instructions, self.agent))
+
+    def reload_instructions(self) -> None:
+        """AGENTS.md (or another instruction file) changed: the system prompt takes it in."""
+        from ...core.instructions import apply_instructions
+
+        found = apply_instructions(self.agent, self.app.settings.instructions_max_chars)
+        self.status.show_instructions(found.label() if found else "")
+
+    async def redraw(self, record) -> None:
+        """Show a resumed session's transcript as it was."""
+        from ...core.sessions import rebuild_event
+
+        await self._fresh_conversation(keep_messages=True)
+        transcript = self.transcript
+        for data in record.events:
+            event = rebuild_event(data)
+            if event is None:
+                continue
+            if not isinstance(event, ev.TextDelta):
+                await transcript.end_text()
+            if isinstance(event, ev.TurnStarted):
+                await transcript.add_user(event.user_text)
+            elif isinstance(event, ev.TextDelta):
+                await transcript.stream_text(event.text)
+            elif isinstance(event, ev.ToolCallStarted):
+                await transcript.tool_started(event)
+            elif isinstance(event, ev.ToolCallFinished):
+                await transcript.tool_finished(event)
+            elif isinstance(event, ev.ProposalReady):
+                await transcript.proposal_ready(event, False)
+            elif isinstance(event, ev.ProposalResolved):
+                transcript.proposal_resolved(event)
+            elif isinstance(event, ev.CommandStarted):
+                await transcript.command_started(event)
+            elif isinstance(event, ev.CommandOutput):
+                transcript.command_output(event)
+            elif isinstance(event, ev.CommandFinished):
+                await transcript.command_finished(event)
+            elif isinstance(event, ev.TestResult):
+                transcript.test_result(event)
+            elif isinstance(event, ev.ErrorEvent):
+                await transcript.add_notice(f"✗ {event.message}", "error")
+            elif isinstance(event, (ev.ContextTrimmed, ev.ContextCompacted)):
+                await transcript.add_notice(event.message, "warning")
+            elif isinstance(event, ev.TurnFinished):
+                if event.message:
+                    await transcript.add_notice(event.message, "warning")
+                await transcript.add_notice(f"— {FINISH_TEXT.get(event.reason, event.reason)} · {event.steps} "
+                                            f"step(s) · {event.generated_tokens} tokens · {event.seconds:.1f} s", "muted")
+        await transcript.end_text()
+        transcript.proposals_dropped(list(transcript.waiting_proposals()))
+        transcript.commands_dropped("the session was saved before it finished")
+        transcript.repair_done()
+        await transcript.add_notice(f"Resumed session {record.id} ({record.turns} turn(s), {record.edits_applied} "
+                                    f"edit(s) applied); the model continues this conversation.", "success")
+
+    async def _fresh_conversation(self, keep_messages: bool = False) -> None:
+        """An empty transcript, nothing waiting (the agent's messages too, unless kept)."""
+        if not keep_messages:
+            self.agent.clear()
         self.guard_state = None
         self.set_retry_offer(None)
         await self.transcript.clear()
         self.status.show_guard(None, self.agent.config.guard.enabled)
         self.status.show_context(0, self._context_limit())
-        await self.transcript.add_notice("New conversation. (Files are unchanged; /undo still works.)")
 
     async def command_guard(self, arg: str) -> None:
         if arg in ("on", "off"):

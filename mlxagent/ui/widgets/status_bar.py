@@ -43,12 +43,14 @@ class StatusBar(Horizontal):
         yield Label("", id="status-context")
         yield GuardMeter(id="status-guard")
         yield Label("", id="status-pending")
+        yield Label("", id="status-instructions")
         yield Label("AUTO-APPROVE", id="status-auto")
 
     def on_mount(self) -> None:
         self.query_one("#status-progress").display = False
         self.query_one("#status-prefill").display = False
         self.query_one("#status-pending").display = False
+        self.query_one("#status-instructions").display = False
         self.query_one("#status-auto").display = False
         self.query_one("#status-working").display = False
         # A prompt can take a while to prefill on a CPU before the first token: the spinner and
@@ -150,6 +152,17 @@ class StatusBar(Horizontal):
         label = self.query_one("#status-pending", Label)
         label.display = n > 0
         label.update(Content(f"✎ {n} edit{'s' if n != 1 else ''} to review (ctrl+r)"))
+
+    def show_instructions(self, label: str) -> None:
+        """The project instructions in the system prompt ("AGENTS.md 1.2k"); "" when there are none."""
+        widget = self.query_one("#status-instructions", Label)
+        widget.display = bool(label)
+        widget.update(Content(f"≡ {label}" if label else ""))
+
+    @property
+    def instructions_text(self) -> str:
+        widget = self.query_one("#status-instructions", Label)
+        return str(widget.render()) if widget.display else ""
 
     def show_auto_approve(self, on: bool) -> None:
         self.query_one("#status-auto").display = on

@@ -168,6 +168,10 @@ class Transcript(VerticalScroll):
         if card is not None:
             card.resolved(event)
 
+    def waiting_proposals(self) -> list[str]:
+        """The ids of proposals shown as waiting for a review."""
+        return list(self._proposals)
+
     def proposals_dropped(self, proposal_ids: list[str]) -> None:
         for pid in proposal_ids:
             if (card := self._proposals.pop(pid, None)) is not None:
