@@ -241,3 +241,24 @@ def test_kv_cache_is_consistent_after_compaction(tmp_path, real_model):
     assert "".join(c.text for c in cached) == "".join(c.text for c in fresh)
     prompt = model.count_tokens(question, [])
     assert reused > prompt // 2  # the warm-up filled the cache with the compacted conversation
+
+
+def test_the_last_test_run_and_a_parroted_summary():
+    from mlxagent.core.compaction import summary_text, transcript_text
+
+    messages = [{"role": "user", "content": "fix it\n\n[The tests, run before any change]\nTests: 2 failed.\nFAILED x"},
+                {"role": "tool", "tool_call_id": "c", "name": "edit_file",
+                 "content": "[step 1] Edit applied: the user accepted it.\n  Tests: all 2 passed."}]
+    assert conversation_facts(messages).splitlines()[-1] == "Last test result: Tests: all 2 passed."
+    parrot = transcript_text(messages)
+    assert summary_text("Requests: fix it", parrot, parrot) == SUMMARY_HEADER + "\nRequests: fix it"
+    assert summary_text("", "The bug was fixed.", parrot).endswith("The bug was fixed.")
+
+
+def test_the_model_is_told_what_was_not_attached(tmp_path):
+    repo, _, _ = typo_repo(tmp_path)
+    agent, model = make_agent(repo, ["Nothing."])
+    drive(agent, "compare @README.md with @nope.py")
+    request = model.calls[0]["messages"][-1]["content"]
+    assert "[Attached file: README.md" in request
+    assert "[Not attached: " in request and "nope.py" in request.split("[Not attached: ")[1]

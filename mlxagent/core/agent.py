@@ -172,7 +172,10 @@ class Agent:
         self._next_read: str | None = None  # a path the next generation must read (after repeats)
         attached = self._attach(user_text)
         self._turn_start = len(self.messages)
-        self.messages.append({"role": "user", "content": attached.text if attached else user_text})
+        request = user_text
+        if attached:
+            request = attached.text + ("\n\n[Not attached: " + " ".join(attached.notes) + "]" if attached.notes else "")
+        self.messages.append({"role": "user", "content": request})
         yield TurnStarted(user_text)
         if attached:
             for note in attached.notes:

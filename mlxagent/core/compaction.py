@@ -61,8 +61,10 @@ def conversation_facts(messages: list[dict[str, Any]]) -> str:
                 read.append(path)
             elif name in EDIT_TOOLS and path and "pplied" in result.split("\n", 1)[0]:
                 edited.append(path)
-        if role == "tool" and ("passed" in content or "failed" in content) and "test" in content.lower():
-            last_test = _first_line(content.split("] ", 1)[-1])
+        if role in ("tool", "user"):
+            runs = [line.strip() for line in content.splitlines() if line.strip().startswith("Tests: ")]
+            if runs:
+                last_test = _first_line(runs[-1])
     lines = []
     if requests:
         lines.append("Requests: " + " | ".join(dict.fromkeys(requests)))
@@ -101,8 +103,13 @@ def summarise(model, messages: list[dict[str, Any]], cancel: threading.Event, ma
             yield chunk.text
 
 
-def summary_text(facts: str, words: str) -> str:
+def summary_text(facts: str, words: str, transcript: str = "") -> str:
+    """The facts, then the model's words, unless they only copy the transcript back (small
+    models do)."""
     words = " ".join(words.split())
+    flat = " ".join(transcript.split())
+    if words.startswith(("User:", "Assistant:", "Tool ")) or (len(words) >= 40 and words[:40] in flat):
+        words = ""
     return "\n".join(part for part in (SUMMARY_HEADER, facts, words) if part)
 
 
@@ -129,7 +136,7 @@ def compact(agent, cancel: threading.Event | None = None, *, confirm: bool = Tru
             yield TextDelta(text)
     if cancel.is_set():
         return False
-    summary = summary_text(conversation_facts(old), words)
+    summary = summary_text(conversation_facts(old), words, transcript_text(old))
     new = agent.messages[:1] + replacement(summary) + agent.messages[end:]
     after = agent.model.count_tokens(new, tools)
     if confirm:

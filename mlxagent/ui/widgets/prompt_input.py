@@ -6,14 +6,29 @@ happens to be wrapped into: ctrl+u / ctrl+k delete to the line's start / end (at
 start / end they join the line with the one before / after), ctrl+w (or alt+backspace)
 deletes the word before the cursor, alt+d the word after it, ctrl+a / ctrl+e go to the
 line's start / end, alt+b / alt+f a word left / right. Home / End keep the TextArea's
-meaning (the wrapped row)."""
+meaning (the wrapped row).
+
+Typing an `@path` mention opens a dropdown of the repository's files that match it (see
+`PathCompletion`); while it is open, up/down move its highlight instead of walking the
+history, Tab or Enter put the highlighted path in place of what was typed (Enter does not
+send), and Esc closes it (without reaching the screen, so it does not interrupt the model).
+The file list comes from `file_source`, a callable the owner sets; it is called in a thread
+worker (it may run git) when set and each time the dropdown opens, and the last list is
+used meanwhile."""
 
 from __future__ import annotations
+
+from functools import partial
+from typing import Callable
 
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
+from textual.widgets.text_area import Edit, EditResult
+
+from ...core.attachments import complete_paths, mention_at
+from .path_completion import MAX_ROWS, PathCompletion
 
 
 class InputHistory:
@@ -70,8 +85,16 @@ class PromptInput(TextArea):
         Binding("alt+b", "cursor_word_left", "Word left", show=False),
         Binding("alt+f", "cursor_word_right", "Word right", show=False),
         Binding("alt+d", "delete_word_right", "Delete word right", show=False),
+        # Only while the path dropdown is open (check_action); `_on_key` takes these keys then.
+        Binding("tab", "completion_accept", "Insert path"),
+        Binding("escape", "completion_close", "Close list"),
     ]
+    COMPLETION_ACTIONS = {"completion_accept", "completion_close"}
     KEY_ACTIONS = {"enter": "submit", "ctrl+j": "newline", "shift+enter": "newline"}
+    # While the path dropdown is open these keys are its own, ahead of the bindings above and the
+    # screen's (escape interrupts the model there; tab moves the focus).
+    COMPLETION_KEYS = {"up": "completion_previous", "down": "completion_next", "tab": "completion_accept",
+                       "enter": "completion_accept", "escape": "completion_close"}
 
     class Submitted(Message):
         def __init__(self, prompt: "PromptInput", text: str) -> None:
@@ -84,8 +107,29 @@ class PromptInput(TextArea):
                          highlight_cursor_line=False, placeholder=placeholder, id=id)
         self.cursor_blink = cursor_blink
         self.sent = InputHistory()
+        self._file_source: Callable[[], list[str]] | None = None
+        self.files: list[str] = []  # the last list file_source gave
+        self._fetching = False
+        self._refetch = False
+        self.completion = PathCompletion(self)
+        self._dismissed: tuple[int, int] | None = None  # (row, column) of the `@` whose dropdown Esc closed
+        self._wanted = False  # the last edit typed a mention: open the dropdown when the files come
+        self._accepting = False
+
+    def on_mount(self) -> None:
+        self.screen.mount(self.completion)
+        self.refresh_files()
+
+    def on_unmount(self) -> None:
+        if self.completion.is_attached:
+            self.completion.remove()
 
     async def _on_key(self, event: events.Key) -> None:
+        if self.completion.is_open and (action := self.COMPLETION_KEYS.get(event.key)) is not None:
+            event.stop()
+            event.prevent_default()
+            getattr(self, f"action_{action}")()
+            return
         action = self.KEY_ACTIONS.get(event.key)
         if action is None:
             await super()._on_key(event)
@@ -161,3 +205,136 @@ class PromptInput(TextArea):
             self._show(text)
         else:
             self.action_cursor_down()
+
+    # -- `@path` completion --------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.COMPLETION_ACTIONS:
+            return self.completion.is_open
+        if action == "submit" and self.completion.is_open:
+            return False  # the footer says what Enter does now
+        return super().check_action(action, parameters)
+
+    @property
+    def file_source(self) -> Callable[[], list[str]] | None:
+        return self._file_source
+
+    @file_source.setter
+    def file_source(self, source: Callable[[], list[str]] | None) -> None:
+        self._file_source = source
+        if source is not None and self.is_mounted:
+            self.refresh_files()
+
+    def refresh_files(self) -> None:
+        """Ask file_source for the list again, off the UI thread (one call at a time)."""
+        if self._file_source is None:
+            return
+        if self._fetching:
+            self._refetch = True
+            return
+        self._fetching = True
+        self.run_worker(partial(self._fetch_files, self._file_source), thread=True, group="path-completion",
+                        exit_on_error=False)
+
+    def _fetch_files(self, source: Callable[[], list[str]]) -> None:
+        try:
+            files = list(source())
+        except Exception:  # noqa: BLE001 - a git failure leaves the last list in use
+            files = None
+        try:
+            self.app.call_from_thread(self._files_fetched, files)
+        except Exception:  # noqa: BLE001 - the app is closing
+            pass
+
+    def _files_fetched(self, files: list[str] | None) -> None:
+        self._fetching = False
+        if files is not None:
+            self.files = files
+            if self.completion.is_open or self._wanted:
+                self._update_completion(may_open=True, fetch=False)
+        if self._refetch:
+            self._refetch = False
+            self.refresh_files()
+
+    def _current_mention(self) -> tuple[int, int, str] | None:
+        """(row, column of the `@`, query) of the mention the cursor is at the end of, or None."""
+        start, end = self.selection
+        if start != end:
+            return None
+        row, column = end
+        found = mention_at(self.document[row], column)
+        if found is None:
+            return None
+        return row, found[0], found[1]
+
+    def edit(self, edit: Edit) -> EditResult:
+        result = super().edit(edit)
+        if not self._accepting:
+            self._update_completion(may_open=True)
+        return result
+
+    def load_text(self, text: str) -> None:
+        super().load_text(text)  # a history entry, or text put back: no dropdown for what was not typed
+        self._update_completion(may_open=False)
+
+    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        if self.completion.is_open:  # the cursor moved: follow it, or close
+            self._update_completion(may_open=False)
+
+    def on_blur(self) -> None:
+        self.completion.close()
+
+    def _update_completion(self, may_open: bool, fetch: bool = True) -> None:
+        mention = self._current_mention() if self.has_focus and not self.read_only else None
+        self._wanted = False
+        if mention is None:
+            self._dismissed = None
+            self.completion.close()
+            return
+        row, column, query = mention
+        if self._dismissed == (row, column):
+            return
+        self._dismissed = None
+        if not (self.completion.is_open or may_open):
+            return
+        if fetch and not self.completion.is_open:
+            self.refresh_files()  # the cached list now, the fresh one when it comes
+        self._wanted = True
+        self.completion.show_paths(complete_paths(query, self.files, limit=MAX_ROWS))
+
+    def action_completion_previous(self) -> None:
+        self.completion.move_highlight(-1)
+
+    def action_completion_next(self) -> None:
+        self.completion.move_highlight(1)
+
+    def action_completion_close(self) -> None:
+        mention = self._current_mention()
+        self._dismissed = (mention[0], mention[1]) if mention else None
+        self.completion.close()
+
+    def accept_completion(self) -> None:
+        """Put the highlighted path in place of the mention being typed, then a space."""
+        path = self.completion.highlighted_path
+        mention = self._current_mention()
+        self.completion.close()
+        if path is None or mention is None:
+            return
+        row, column, _ = mention
+        line = self.document[row]
+        end = self.cursor_location[1]
+        while end < len(line) and not line[end].isspace():  # the rest of the word, if the cursor was inside it
+            end += 1
+        spaced = end < len(line) and line[end] == " "
+        text = f'"{path}"' if any(ch.isspace() for ch in path) or line[column + 1:column + 2] == '"' else path
+        self._accepting = True
+        try:
+            self.replace(text + ("" if spaced else " "), (row, column + 1), (row, end),
+                         maintain_selection_offset=False)
+            if spaced:
+                self.move_cursor((row, column + 1 + len(text) + 1))
+        finally:
+            self._accepting = False
+        self._wanted = False
+
+    action_completion_accept = accept_completion
