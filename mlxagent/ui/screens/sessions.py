@@ -38,7 +38,7 @@ class SessionPicker(ModalScreen[str | None]):
             for s in self.sessions:
                 edits = f"{s.edits_applied} edit{'s' if s.edits_applied != 1 else ''}"
                 mark = "◆ " if s.id == self.current else "  "
-                options.append(Option(f"{mark}{when(s.updated)}  {s.title[:60]:<60}  {s.model or '?'}  {edits}",
+                options.append(Option(f"{mark}{when(s.updated)}  {s.title[:56]:<56}  {(s.model or '?')[:18]}  {edits}",
                                       id=s.id))
             yield OptionList(*options, id="sessions-list")
             yield Static("enter reopen · esc close (◆ this session)", id="sessions-hint")
