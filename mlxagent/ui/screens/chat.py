@@ -52,8 +52,8 @@ RUNNING_TEXT = {"tests": "running tests…", "command": "running command…", "c
 RETRY_FALLBACK = "That edit did not make the tests pass. Try a different fix."
 
 
-class RunTestsDone(Message):
-    """The `/test` worker has posted its last event."""
+class JobDone(Message):
+    """A `/test`, `/compact` or `/init` worker has posted its last event."""
 
 
 class ChatScreen(Screen):
@@ -172,16 +172,8 @@ class ChatScreen(Screen):
         for event in self.app.record(self.agent.run_turn(text, cancel)):
             self.post_message(EngineEvent(event))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="turn")
-    def run_tests(self, args: str, cancel: threading.Event) -> None:
-        try:
-            for event in self.app.record(self.agent.run_tests_now(args, cancel)):
-                self.post_message(EngineEvent(event))
-        finally:
-            self.post_message(RunTestsDone())
-
     def _start_job(self, events_of) -> None:
-        """/compact and /init: run `events_of(cancel)` like a turn (Esc interrupts it)."""
+        """/test, /compact and /init: run `events_of(cancel)` like a turn (Esc interrupts it)."""
         self.busy = True
         self._interrupted = False
         self._cancel = threading.Event()
@@ -193,7 +185,7 @@ class ChatScreen(Screen):
             for event in self.app.record(events_of(cancel)):
                 self.post_message(EngineEvent(event))
         finally:
-            self.post_message(RunTestsDone())
+            self.post_message(JobDone())
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # The agent turns its own errors into events; this is for what escapes it.
@@ -319,8 +311,8 @@ class ChatScreen(Screen):
             self._told_problem = True
             self.notify(recorder.problem, title="Sessions", severity="warning", timeout=12)
 
-    @on(RunTestsDone)
-    def _test_run_done(self) -> None:
+    @on(JobDone)
+    def _job_done(self) -> None:
         self._commands_ended("interrupted" if self._interrupted else "the test run ended")
         self.busy = False
         if self._retry_queued:
@@ -495,10 +487,7 @@ class ChatScreen(Screen):
         if not callable(getattr(self.agent, "run_tests_now", None)):
             await self.transcript.add_notice("This build of the agent cannot run tests yet.", "error")
             return
-        self.busy = True
-        self._interrupted = False
-        self._cancel = threading.Event()
-        self.run_tests(arg, self._cancel)
+        self._start_job(partial(self.agent.run_tests_now, arg))
 
     async def command_review(self, arg: str) -> None:
         self.action_review()
@@ -506,16 +495,18 @@ class ChatScreen(Screen):
     async def command_clear(self, arg: str) -> None:
         if self._refuse_while_busy("clearing the conversation"):
             return
-        await self._fresh_conversation()
-        self.app.new_session()
-        await self.transcript.add_notice("New conversation. (Files are unchanged; /undo still works.)")
+        await self._start_over("New conversation. (Files are unchanged; /undo still works.)")
 
     async def command_new(self, arg: str) -> None:
         if self._refuse_while_busy("starting a new session"):
             return
+        await self._start_over("New session. (Files are unchanged; /sessions reopens earlier ones.)")
+
+    async def _start_over(self, notice: str) -> None:
+        """An empty conversation, saved as a new session."""
         await self._fresh_conversation()
         self.app.new_session()
-        await self.transcript.add_notice("New session. (Files are unchanged; /sessions reopens earlier ones.)")
+        await self.transcript.add_notice(notice)
 
     async def command_sessions(self, arg: str) -> None:
         if arg:
