@@ -24,4 +24,5 @@ def doctor() -> int:
     print(f"default model {default_model.NAME}: {state}")
     print(f"config: {paths.config_file()}")
     print(f"cache:  {paths.cache_dir()}")
+    print(f"data:   {paths.data_dir()} (sessions.db: saved conversations)")
     return 0

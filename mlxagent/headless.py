@@ -157,7 +157,9 @@ def run_task(args) -> int:
         signal.signal(signal.SIGINT, previous)
     if recorder.problem and recorder.store is not None:
         print(f"mlxagent: {recorder.problem}", file=sys.stderr)
-    elif recorder.session_id and not args.json:
+    elif recorder.session_id and args.json:
+        out.write(json.dumps({"event": "SessionSaved", "session_id": recorder.session_id}) + "\n")
+    elif recorder.session_id:
         print(f"(session {recorder.session_id}; continue it with `mlxagent run --continue \"…\"`)", file=out)
     return EXIT_CODES.get(reason, 0)
 

@@ -28,7 +28,7 @@ def test_run_on_fixture_with_real_model(tmp_path, isolated_home, real_model_dir)
     assert done.returncode == 0, done.stderr[-2000:]
     events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     kinds = [e["event"] for e in events]
-    assert kinds[0] == "TurnStarted" and kinds[-1] == "TurnFinished"
+    assert kinds[0] == "TurnStarted" and kinds[-2:] == ["TurnFinished", "SessionSaved"]
     calls = [e for e in events if e["event"] == "ToolCallFinished"]
     assert any(c["name"] in VALID_TOOLS and not c["is_error"] for c in calls), done.stdout[-3000:]
     # clean and consistent: only files the agent's applied proposals touched may differ from HEAD
@@ -38,6 +38,20 @@ def test_run_on_fixture_with_real_model(tmp_path, isolated_home, real_model_dir)
     changed = {line[3:] for line in status}
     assert changed <= applied, (changed, applied)
     assert subprocess.run(["git", "fsck", "--no-progress"], cwd=repo, capture_output=True).returncode == 0
+    # the run was saved, and `--continue` goes on with the same conversation
+    session = events[-1]["session_id"]
+    again = run_cli("run", "--continue", "What did you do?", "--repo", str(repo), "--model", str(real_model_dir),
+                    "--json", "--max-steps", "1", "--max-tokens", "16", "--no-auto-test", home=isolated_home)
+    assert again.returncode == 0, again.stderr[-2000:]
+    later = [json.loads(line) for line in again.stdout.splitlines() if line.strip()]
+    assert later[-1] == {"event": "SessionSaved", "session_id": session}
+    prompt = next(e for e in later if e["event"] == "GenerationStats")["prompt_tokens"]
+    first_prompt = next(e for e in events if e["event"] == "GenerationStats")["prompt_tokens"]
+    assert prompt > first_prompt  # the model read the first turn too
+    from mlxagent.core.sessions import SessionStore
+
+    saved = SessionStore().load(session)
+    assert saved.turns == 2 and saved.messages[0]["content"].startswith(task)
 
 
 def test_run_outside_a_repository_is_one_clear_line(tmp_path, isolated_home):
