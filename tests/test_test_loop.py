@@ -272,7 +272,7 @@ def test_headless_run_fixes_off_by_one_with_the_real_model(tmp_path, real_model_
     events = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
     kinds = {e["event"] for e in events}
     assert {"CommandStarted", "CommandOutput", "CommandFinished", "TestResult"} <= kinds
-    assert events[-1]["event"] == "TurnFinished"
+    assert [e["event"] for e in events[-2:]] == ["TurnFinished", "SessionSaved"]
     assert [e for e in events if e["event"] == "TestResult"][-1]["ok"]
     check = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo,
                            capture_output=True, text=True)

@@ -273,7 +273,7 @@ class SessionRecorder:
     ran a turn leaves nothing behind."""
 
     def __init__(self, store: SessionStore | None, agent, repo: str, session_id: str | None = None,
-                 settings: dict[str, Any] | None = None):
+                 settings: dict[str, Any] | None = None, saved: list[dict[str, Any]] | None = None):
         self.store = store
         self.agent = agent
         self.repo = repo
@@ -284,7 +284,7 @@ class SessionRecorder:
         self._text: list[str] = []  # streamed text not yet written
         self._output: tuple[str, list[str]] | None = None  # (call_id, command output not yet written)
         if session_id is not None and store is not None:
-            self._saved = [_encode(m) for m in store.load(session_id).messages]
+            self._saved = [_encode(m) for m in (saved if saved is not None else store.load(session_id).messages)]
 
     @property
     def saving(self) -> bool:
@@ -373,7 +373,8 @@ def agent_settings(agent) -> dict[str, Any]:
     return {"auto_approve": config.auto_approve, "guard": config.guard.enabled, "max_steps": config.max_steps,
             "max_tokens": config.max_tokens, "context_strategy": config.context_strategy,
             "test_command": command.display() if command is not None else "",
-            "instructions": list(agent.instructions.sources) if agent.instructions else []}
+            "instructions": list(agent.instructions.sources) if agent.instructions else [],
+            "system_prompt": agent.messages[0].get("content", "") if agent.messages else ""}
 
 
 def find_session(store: SessionStore, repo: str, spec: str) -> SessionInfo:
@@ -403,7 +404,7 @@ def start(agent, *, save: bool = True, resume: str | None = None, store: Session
         record = store.load(find_session(store, repo, resume).id)
         agent.load_conversation(record.messages)
     recorder = SessionRecorder(store if save else None, agent, repo, record.id if record and save else None,
-                               agent_settings(agent))
+                               agent_settings(agent), saved=record.messages if record else None)
     return recorder, record, warning
 
 
