@@ -241,8 +241,6 @@ class MlxAgentApp(App[int]):
         except SessionError as exc:
             self.notify(f"Cannot resume: {exc}.", title="Sessions", severity="error")
             return False
-        if not self.settings.save_sessions:
-            recorder.problem = "sessions are not saved (save_sessions = false)"
         self.recorder = recorder
         self.call_later(chat.redraw, record)
         if self.model_state.ready:
