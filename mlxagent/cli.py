@@ -1,4 +1,4 @@
-"""Command line: `mlxagent [PATH]` (TUI), `run`, `serve`, `models`, `doctor`.
+"""Command line: `mlxagent [PATH]` (TUI), `run`, `serve`, `models`, `sessions`, `tune`, `doctor`.
 
 Only the standard library is imported at module level so that `--help` and
 `--version` answer at once; MLX, Textual and the engine load on demand.
@@ -12,7 +12,7 @@ import sys
 from . import __version__
 from .progress import progress_printer
 
-SUBCOMMANDS = ("run", "serve", "models", "sessions", "doctor")
+SUBCOMMANDS = ("run", "serve", "models", "sessions", "tune", "doctor")
 NO_SPECULATIVE_HELP = ("decode one token per forward pass (no prompt-lookup drafts or grammar jump-forward; "
                        "the setting is `speculative`)")
 
@@ -101,8 +101,30 @@ def _sub_parser() -> argparse.ArgumentParser:
     remove = msub.add_parser("remove", help="take a model off the list (nothing on disk is deleted)")
     remove.add_argument("name")
 
+    _tune_parser(sub)
     sub.add_parser("doctor", help="backend, BLAS, speed, default model and paths")
     return p
+
+
+def _tune_parser(sub) -> None:
+    from .tune.defaults import DEFAULT_EVAL_COUNT, DEFAULT_NAME, DEFAULT_SYNTHETIC
+
+    tune = sub.add_parser("tune", help="LoRA-tune the model on your accepted edits (saved as MODEL+NAME)",
+                          description="Train a LoRA adapter on the saved sessions' accepted edits (and generated "
+                          "traces with --synthetic), stored as MODEL+NAME for --model and /model.")
+    tune.add_argument("--name", default=DEFAULT_NAME, help=f"the adapter's name (default {DEFAULT_NAME!r})")
+    tune.add_argument("--model", help="the base model (default: the settings' default model)")
+    tune.add_argument("--synthetic", type=int, nargs="?", const=DEFAULT_SYNTHETIC, default=0, metavar="N",
+                      help=f"add N generated bug-fix traces (N omitted: {DEFAULT_SYNTHETIC})")
+    tune.add_argument("--steps", type=int, help="optimizer steps (default: about 3 passes over the data)")
+    tune.add_argument("--repo", help="learn from this repository's sessions only (default: all)")
+    tune.add_argument("--no-sessions", action="store_true", help="leave the saved sessions out")
+    tune.add_argument("--dry-run", action="store_true", help="show the dataset's size and stop")
+    tune.add_argument("--eval", action="store_true",
+                      help="then compare the base and the tuned model on held-out generated tasks")
+    tune.add_argument("--eval-only", action="store_true", help="compare only: the adapter MODEL+NAME exists")
+    tune.add_argument("--eval-count", type=int, default=DEFAULT_EVAL_COUNT,
+                      help=f"held-out tasks to compare on (default {DEFAULT_EVAL_COUNT})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,6 +210,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .session_cli import sessions_command
 
         return sessions_command(args)
+    if args.command == "tune":
+        from .tune.command import tune_command
+
+        return tune_command(args)
     if args.command == "doctor":
         from .doctor import doctor
 

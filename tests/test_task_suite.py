@@ -1,4 +1,4 @@
-"""The bug-fix task suite (bench/tasksuite): generation, fixtures, repos and the real-pytest check."""
+"""The bug-fix task suite (mlxagent/tasksuite): generation, fixtures, repos and the real-pytest check."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.tasksuite import (  # noqa: E402
+from mlxagent.tasksuite import (  # noqa: E402
     HELDOUT, KINDS, MAIN, MODULES_DIR, CheckResult, Task, check, fixture_tasks, generate,
     materialize, module_files, suite,
 )
-from bench.tasksuite._texts import is_one_sentence  # noqa: E402
+from mlxagent.tasksuite._texts import is_one_sentence  # noqa: E402
 
 SUITE = suite(seed=0, count=40)
 GENERATED = generate(seed=0, count=40)
@@ -221,7 +221,7 @@ def test_check_counts_a_deleted_test_file_as_changed(tmp_path):
 
 
 def test_cli_lists_id_kind_and_text():
-    done = subprocess.run([sys.executable, "-m", "bench.tasksuite", "--seed", "0", "--count", "40",
+    done = subprocess.run([sys.executable, "-m", "mlxagent.tasksuite", "--seed", "0", "--count", "40",
                            "--list"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     rows = [line.split("\t") for line in done.stdout.splitlines()]

@@ -1,7 +1,7 @@
 """Recommended models, installed-model discovery, and turning a model spec into a local directory.
 
 A spec is one of: a catalogue name, a local MLX model directory, a `.gguf` file,
-or a Hugging Face repo id (`owner/name`).
+a Hugging Face repo id (`owner/name`), or a tuned adapter (`MODEL+NAME`, from `mlxagent tune`).
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def installed_models(stores: bool = True) -> list[InstalledModel]:
                                     _quant_label(r.path) if present else "?", missing=not present))
     found.extend(_hf_cache_models())
     found.extend(discovered)
+    found.extend(_adapters())
     listed, names = [], set()
     for m in found:
         if str(m.path.resolve()) in hidden:
@@ -151,6 +152,13 @@ def installed_models(stores: bool = True) -> list[InstalledModel]:
         names.add(name)
         listed.append(m if name == m.name else replace(m, name=name))
     return listed
+
+
+def _adapters() -> list[InstalledModel]:
+    """Tuned adapters (`mlxagent tune`), listed as MODEL+NAME; the size is the adapter's own."""
+    from ..tune import adapters
+
+    return [InstalledModel(a.name, a.path, "tuned", a.size_bytes, "LoRA") for a in adapters.list_adapters()]
 
 
 def _hf_cache_models() -> list[InstalledModel]:
@@ -205,6 +213,17 @@ def _ready(model: InstalledModel, progress: ProgressFn | None, cancel: Callable[
     return model.path
 
 
+def _no_tuned(spec: str) -> None:
+    """Raise the one line for a MODEL+NAME that is not in the list."""
+    from ..tune import adapters
+
+    found = adapters.find(spec)
+    if found is not None:  # it is there, but the user took it off the list
+        raise ModelError(f"{spec} was taken off the list (`mlxagent models remove`); run `mlxagent tune` to make it again")
+    names = ", ".join(a.name for a in adapters.list_adapters()) or "none yet; make one with `mlxagent tune`"
+    raise ModelError(f"No tuned model '{spec}' (tuned models: {names})")
+
+
 def resolve(
     spec: str,
     progress: ProgressFn | None = None,
@@ -235,6 +254,8 @@ def resolve(
     for model in installed_models():
         if model.name == spec:
             return _ready(model, progress, cancel), spec
+    if "+" in spec:
+        _no_tuned(spec)
     if hub.is_repo_id(spec):
         return hub.download(spec, progress, cancel), spec
     if spec.endswith(".gguf") or "/" in spec or spec.startswith((".", "~")):

@@ -108,6 +108,10 @@ def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None 
     import mlx.core as mx
     from mlx_lm.utils import load as mlx_load
 
+    from ..tune import adapters
+
+    if adapters.is_adapter_dir(path):  # MODEL+NAME: the base model, then its tuned adapter on top
+        return adapters.load(path, name, dequantize=dequantize)
     try:
         config = json.loads((path / "config.json").read_text())
     except (OSError, ValueError) as e:

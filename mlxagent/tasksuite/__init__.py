@@ -3,7 +3,9 @@
 Each generated task takes one small, correct module from modules/<name>/ (with its pytest
 file), plants one seeded mutation in the module (found with `ast`, vetted so the module still
 parses, its tests fail, and the original passes them), and words the request the way a user
-would describe the symptom. The hand-written repos under fixtures/ are tasks as well.
+would describe the symptom. The hand-written repos under fixtures/ are tasks as well (those are
+read from a checkout's fixtures/ folder, which is not packaged; the generator's modules are).
+Used by bench/tasks.py and by `mlxagent tune --synthetic/--eval` (mlxagent/tune).
 
     tasks = suite(seed=0, count=40)
     repo = materialize(tasks[0], Path("/tmp/t0"))

@@ -1,4 +1,4 @@
-"""python -m bench.tasksuite --seed 0 --count 40 --list"""
+"""python -m mlxagent.tasksuite --seed 0 --count 40 --list"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from . import generate, materialize, suite
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.tasksuite",
+    parser = argparse.ArgumentParser(prog="python -m mlxagent.tasksuite",
                                      description="List (or write out) the bug-fix task suite.")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=40)

@@ -1,0 +1,130 @@
+"""One agent turn on one task, checked by the task's tests: the harness of bench/tasks.py and of
+`mlxagent tune --eval`.
+
+Configurations (what the agent runs with; every proposal is accepted, as with `--yes`):
+
+  a       read-loop guard off, no tests
+  b       guard on, no tests
+  c       guard on, tests: auto-test before and after each edit, verified retries (a failing edit
+          is undone) and the candidate search (core/repair.py) ranked by the model
+  d       as c without the candidate search: only the model's own edits (AgentConfig(repair=False))
+  oracle  a scripted model that writes the known fix (a sanity row: must be 100%)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from . import Task, check, materialize
+
+CONFIGS = ("a", "b", "c", "d", "oracle")
+TESTS_ON = ("c", "d", "oracle")
+
+
+class OracleModel:
+    """Knows the fix: writes every fixed file whole with write_file in one message, then says it is done."""
+
+    name = "oracle"
+    context_length = 32768
+    tool_format = "prompted_hermes"
+    weak_tool_use = False
+
+    def __init__(self, fixed: dict[str, str]):
+        self.pending = sorted(fixed.items())
+
+    def count_tokens(self, messages, tools) -> int:
+        return len(json.dumps(messages)) // 4
+
+    def stream(self, messages, tools, **_):
+        from ..core.events import GenerationStats
+        from ..core.llm import Chunk
+
+        if self.pending:
+            text = "".join("<tool_call>\n" + json.dumps({"name": "write_file", "arguments": {"path": p, "content": c}})
+                           + "\n</tool_call>\n" for p, c in self.pending)
+            self.pending = []
+        else:
+            text = "Done."
+        yield Chunk(text)
+        yield Chunk("", "stop", GenerationStats(generated_tokens=len(text) // 4))
+
+
+def build_agent(repo: Path, config: str, model, max_steps: int, max_tokens: int):
+    from ..config import Settings, guard_config_for
+    from ..core.agent import Agent, AgentConfig
+    from ..core.command_gate import CommandGate
+    from ..core.permissions import CommandPermissions
+    from ..core.proposals import ProposalManager
+    from ..core.testcmd import resolve_test_command
+    from ..core.tools import Toolbox
+    from ..core.workspace import Workspace
+
+    if config not in CONFIGS:
+        raise ValueError(f"unknown configuration {config!r}; choose from {', '.join(CONFIGS)}")
+    ws = Workspace.open(repo)
+    guard = guard_config_for(Settings(), model.name)
+    tests = config in TESTS_ON
+    agent_config = AgentConfig(max_steps=max_steps, max_tokens=max_tokens, auto_approve=True,
+                               guard=replace(guard, enabled=config != "a"), auto_test=tests,
+                               repair=config in ("c", "oracle"))
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), model, agent_config,
+                  gate=CommandGate(ws.root, CommandPermissions(None, ws.root), allow=True))
+    if tests:
+        agent.toolbox.context.test_command = resolve_test_command(ws.root)
+    return agent
+
+
+def run_task(task: Task, config: str, loaded: Any, max_steps: int = 12, max_tokens: int = 256) -> dict:
+    """One turn of the agent on `task` in a fresh repo (a temp dir), then the task's check.
+    `loaded`: the model (a model.runtime.LoadedModel); unused for the oracle."""
+    from ..core import events as ev
+
+    with tempfile.TemporaryDirectory(prefix="mlxagent-task-") as tmp:
+        repo = materialize(task, Path(tmp) / "repo")
+        if config == "oracle":
+            model = OracleModel(task.fixed)
+        else:
+            from ..model.chat_model import MlxChatModel
+
+            model = MlxChatModel(loaded)
+        agent = build_agent(repo, config, model, max_steps, max_tokens)
+        calls = generated = prefilled = proposals = 0
+        reason = "?"
+        started = time.perf_counter()
+        for event in agent.run_turn(task.text):
+            if isinstance(event, ev.ToolCallStarted):
+                calls += 1
+            elif isinstance(event, ev.ProposalReady):
+                proposals += 1
+            elif isinstance(event, ev.TurnFinished):
+                reason = event.reason
+                generated, prefilled = event.generated_tokens, event.prefilled_tokens
+        seconds = time.perf_counter() - started
+        result = check(task, repo)
+    return {"task": task.id, "kind": task.mutation, "source": task.source, "config": config,
+            "passed": result.passed, "tests_passed": result.tests_passed,
+            "test_files_changed": list(result.test_files_changed), "detail": result.detail,
+            "reason": reason, "tool_calls": calls, "proposals": proposals,
+            "tokens": generated + prefilled, "generated": generated, "seconds": round(seconds, 2)}
+
+
+def summarise(rows: list[dict]) -> dict:
+    if not rows:
+        return {}
+    passed = [r for r in rows if r["passed"]]
+    return {
+        "tasks": len(rows),
+        "passed": len(passed),
+        "success_rate": len(passed) / len(rows),
+        "test_files_modified_in_successes": sum(bool(r["test_files_changed"]) for r in passed),
+        "test_files_modified_any": sum(bool(r["test_files_changed"]) for r in rows),
+        "median_tool_calls": statistics.median(r["tool_calls"] for r in rows),
+        "median_tokens": statistics.median(r["tokens"] for r in rows),
+        "median_seconds": statistics.median(r["seconds"] for r in rows),
+    }
