@@ -172,10 +172,22 @@ def test_a_conversation_packs_into_one_sequence_with_both_targets(tokenizer):
 
 # -- generated traces -------------------------------------------------------------------------------
 
+def test_small_change_is_the_changed_line_as_a_traceback_shows_it():
+    from mlxagent.tune.synthetic import small_change
+
+    old = "def f(n):\n    count, n = divmod(7, n)\n    return count\n"
+    assert small_change(old, old.replace("divmod(7, n)", "divmod(n, 7)")) == (
+        "count, n = divmod(7, n)", "count, n = divmod(n, 7)")
+    twice = "x = 1\ny = 2\nx = 1\n"  # not unique as one line: whole lines, widened until unique
+    search, replace = small_change(twice, "x = 5\ny = 2\nx = 1\n")
+    assert (search, replace) == ("x = 1\ny = 2\n", "x = 5\ny = 2\n")
+    grown = small_change(old, old.replace("    return count\n", "    if n:\n        return 0\n    return count\n"))
+    assert grown[0].endswith("return count\n") and "if n:" in grown[1]
+
+
 def test_a_generated_trace_reads_the_file_then_makes_the_exact_fix():
-    from mlxagent.core.repair import first_change
     from mlxagent.tasksuite import generate
-    from mlxagent.tune.synthetic import TRAIN_SEED, solved, task_trace
+    from mlxagent.tune.synthetic import TRAIN_SEED, small_change, solved, task_trace
 
     task = generate(TRAIN_SEED, 1)[0]
     trace = task_trace(task, "smollm2-135m", "prompted_hermes")
@@ -183,13 +195,30 @@ def test_a_generated_trace_reads_the_file_then_makes_the_exact_fix():
     read, edit = examples_from_record(trace, include_reads=True)
     (path, fixed), = task.fixed.items()
     assert json.loads(read.target["tool_calls"][0]["function"]["arguments"]) == {"path": path}
-    search, replace = first_change(task.files[path], fixed)
+    search, replace = small_change(task.files[path], fixed)
     args = json.loads(edit.target["tool_calls"][0]["function"]["arguments"])
     assert args == {"path": path, "search": search, "replace": replace}
     # what the agent itself put in front of the model: the failing tests, the numbered file
     assert "[The tests, run before any change]" in read.messages[1]["content"]
     assert edit.messages[-1]["role"] == "tool" and edit.messages[-1]["content"].startswith("[step 1]")
     assert not examples_from_record(trace)[0].target["tool_calls"][0]["function"]["name"] == "read_file"
+
+
+def test_a_retry_trace_learns_the_fix_after_the_undone_wrong_edit_not_the_wrong_edit():
+    from mlxagent.tasksuite import generate
+    from mlxagent.tune.synthetic import TRAIN_SEED, small_change, solved, task_trace
+
+    task = generate(TRAIN_SEED, 2)[1]
+    trace = task_trace(task, "smollm2-135m", "prompted_hermes", retry=True)
+    assert solved(trace)
+    tests = [e["ok"] for e in trace.events if e["event"] == "TestResult" and e.get("after_edit")]
+    assert tests == [False, True]  # the wrong edit failed the tests (and was undone), the fix passed
+    read, fix = examples_from_record(trace, include_reads=True)
+    (path, fixed), = task.fixed.items()
+    assert json.loads(fix.target["tool_calls"][0]["function"]["arguments"])["search"] == \
+        small_change(task.files[path], fixed)[0]
+    assert "The edit was undone because the tests still fail" in fix.messages[-1]["content"]
+    assert read.target["tool_calls"][0]["function"]["name"] == "read_file"
 
 
 def test_the_evaluation_tasks_share_no_module_with_the_traces():

@@ -1,6 +1,7 @@
 """Generated traces (`mlxagent tune --synthetic N`): the real agent, with the tests on, on tasks
 from the bug-fix task generator (mlxagent/tasksuite), driven by a scripted model that reads the
-named file and then writes the correct edit_file call. Every second trace first writes a wrong
+named file and then writes the correct edit_file call (`small_change`: the changed line as a
+traceback shows it, without its indentation). Every second trace first writes a wrong
 edit (another line, mutated as the generator mutates lines), which the tests reject and the agent
 undoes, before the right one: the rejected edit is context, never a target, and the model learns
 what to do after an undone edit.
@@ -66,22 +67,52 @@ def quiet_pytest() -> Iterator[None]:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
 
 
+def small_change(old: str, new: str) -> tuple[str, str]:
+    """The (search, replace) of an edit_file call that turns `old` into `new`: for a change inside
+    one line, that line without its indentation and line end (as a failing test's traceback shows
+    it: `count, number = divmod(value, number)`), when it is unique in `old`; otherwise whole lines
+    (`core.repair.first_change`)."""
+    from ..core.repair import first_change
+
+    if old == new:
+        return "", ""
+    p = 0
+    while p < min(len(old), len(new)) and old[p] == new[p]:
+        p += 1
+    q = 0
+    while q < min(len(old), len(new)) - p and old[-1 - q] == new[-1 - q]:
+        q += 1
+    if "\n" in old[p:len(old) - q] or "\n" in new[p:len(new) - q]:
+        return first_change(old, new)
+    start = old.rfind("\n", 0, p) + 1
+    end_old = old.find("\n", p)
+    end_new = new.find("\n", p)
+    line_old = old[start:len(old) if end_old == -1 else end_old]
+    line_new = new[start:len(new) if end_new == -1 else end_new]
+    indent = len(line_old) - len(line_old.lstrip())
+    search, replace = line_old[indent:].rstrip("\r"), line_new[indent:].rstrip("\r")
+    if (p - start < indent or not search.strip() or old.count(search) != 1
+            or line_new[:indent] != line_old[:indent]):
+        return first_change(old, new)
+    return search, replace
+
+
 def wrong_edit(task: Any, rng: random.Random) -> tuple[str, str] | None:
     """A plausible wrong fix: one of the generator's mutations of another line of the module,
     as (search, replace) on the buggy file. The agent's tests undo it; the trace then shows the
     model going on to the right fix (what a retry after an undone edit should look like)."""
-    from ..core.repair import first_change
     from ..tasksuite._mutate import mutants
 
     (path, fixed), = task.fixed.items()
     buggy = task.files[path]
     bug = set(range(task.line - 1, task.line + 2))  # stay clear of the bug's line and its neighbours
     choices = []
-    for kind in sorted(mutants(fixed)):
-        for m in mutants(fixed)[kind]:
+    found = mutants(fixed)
+    for kind in sorted(found):
+        for m in found[kind]:
             if m.line in bug or m.kind == "drop_guard":
                 continue
-            search, replace = first_change(fixed, m.source)
+            search, replace = small_change(fixed, m.source)
             if search and buggy.count(search) == 1 and search != replace:
                 choices.append((search, replace))
     return rng.choice(choices) if choices else None
@@ -91,11 +122,10 @@ def fix_calls(task: Any, tool_format: str, retry: bool = False) -> list[str]:
     """The scripted replies for a generated task: read the buggy module, then (with `retry`, after
     a wrong edit the tests undo) the exact fix."""
     from ..core.formats import format_for
-    from ..core.repair import first_change
 
     fmt = format_for(tool_format)
     (path, fixed), = task.fixed.items()
-    search, replace = first_change(task.files[path], fixed)
+    search, replace = small_change(task.files[path], fixed)
     replies = [fmt.call_text("read_file", {"path": path})]
     if retry and (wrong := wrong_edit(task, random.Random(task.id))) is not None:
         replies.append(fmt.call_text("edit_file", {"path": path, "search": wrong[0], "replace": wrong[1]}))

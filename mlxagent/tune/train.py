@@ -39,12 +39,12 @@ class TrainingError(MlxAgentError):
 class TuneSettings:
     steps: int = 60
     batch_size: int = 2
-    learning_rate: float = 2e-4
+    learning_rate: float = 3e-4
     rank: int = 16
     scale: float = 10.0
     dropout: float = 0.0
-    layers: int = 8            # LoRA on the attention and MLP projections of the last `layers` blocks
-    max_seq_length: int = 2560
+    layers: int = 4            # LoRA on the attention and MLP projections of the last `layers` blocks
+    max_seq_length: int = 3072
     save_every: int = 10
     warmup: int = 5
     seed: int = 0
