@@ -185,6 +185,24 @@ def test_small_change_is_the_changed_line_as_a_traceback_shows_it():
     assert grown[0].endswith("return count\n") and "if n:" in grown[1]
 
 
+def test_small_change_edge_cases_still_apply_to_the_file():
+    from mlxagent.tune.synthetic import small_change
+
+    assert small_change("a = 1\n", "a = 1\n") == ("", "")
+    # the last line without a newline, and a CRLF file: one line, no line end in search or replace
+    assert small_change("x = 1\ny = 2", "x = 1\ny = 3") == ("y = 2", "y = 3")
+    assert small_change("x = 1\r\ny = 2\r\n", "x = 1\r\ny = 3\r\n") == ("y = 2", "y = 3")
+    # more indentation: the line without its old indentation, the replace carrying the extra
+    old = "def f():\n    return 1\n"
+    new = "def f():\n        return 1\n"
+    assert small_change(old, new) == ("return 1", "    return 1")
+    # whatever form it takes, replacing search by replace in old gives new
+    for before, after in [("x = 1\ny = 2", "x = 1\ny = 3"), (old, new),
+                          ("a\nb = f(1, 2)\nc\n", "a\nb = f(2, 1)\nc\n")]:
+        search, replace = small_change(before, after)
+        assert before.count(search) == 1 and before.replace(search, replace) == after
+
+
 def test_a_generated_trace_reads_the_file_then_makes_the_exact_fix():
     from mlxagent.tasksuite import generate
     from mlxagent.tune.synthetic import TRAIN_SEED, small_change, solved, task_trace
