@@ -40,22 +40,18 @@ def session_line(info, with_repo: bool = False) -> str:
     return f"{info.id}  {when(info.updated)}  {info.model or '?':<20} {edits:<9} {info.title}{repo}"
 
 
-def _find(store, session_id: str, repo: str):
-    from .core.sessions import SessionError
+def _find(store, session_id: str, repo: str | None):
+    """`last` (this repository's latest), or an id or its start: in this repository first, then in
+    any (an id is unique)."""
+    from .core.sessions import SessionError, find_session
 
     try:
+        info = find_session(store, repo, session_id)
+    except SessionError:
         if session_id == "last":
-            latest = store.sessions(repo, limit=1)
-            if not latest:
-                raise SessionError("no saved session for this repository yet")
-            return store.load(latest[0].id)
-        try:
-            info = store.find(session_id, repo)
-        except SessionError:
-            info = store.find(session_id)  # an id is unique: another repository's is fine too
-        return store.load(info.id)
-    except SessionError as exc:
-        raise MlxAgentError(str(exc)) from None
+            raise
+        info = store.find(session_id)
+    return store.load(info.id)
 
 
 def sessions_command(args) -> int:

@@ -13,11 +13,12 @@ of the new prompt (the system prompt) and computes the rest.
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any, Iterator
 
 from .events import CompactionReady, ContextCompacted, Event, TextDelta, wait_for_reply
+from .formats.calls import call_arguments
+from .tools import EDIT_TOOLS
 
 SUMMARY_HEADER = "[Summary of the conversation so far; the older messages were compacted into it]"
 ACKNOWLEDGE = "Understood; I will continue from this summary."
@@ -26,19 +27,11 @@ SUMMARY_PROMPT = (
     "found and changed, and what is still to do. Three to five short sentences.\n\n{transcript}"
 )
 TRANSCRIPT_CHARS = 6000
-EDIT_TOOLS = ("edit_file", "write_file")
 
 
 def _calls(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    out = []
-    for call in message.get("tool_calls") or ():
-        function = call.get("function", {})
-        try:
-            arguments = json.loads(function.get("arguments") or "{}")
-        except (TypeError, ValueError):
-            arguments = {}
-        out.append((function.get("name", ""), arguments if isinstance(arguments, dict) else {}))
-    return out
+    return [((call.get("function") or {}).get("name", ""), call_arguments(call))
+            for call in message.get("tool_calls") or ()]
 
 
 def _first_line(text: str, limit: int = 160) -> str:

@@ -377,7 +377,7 @@ def agent_settings(agent) -> dict[str, Any]:
             "system_prompt": agent.messages[0].get("content", "") if agent.messages else ""}
 
 
-def find_session(store: SessionStore, repo: str, spec: str) -> SessionInfo:
+def find_session(store: SessionStore, repo: str | None, spec: str) -> SessionInfo:
     """`spec`: "last" (this repository's latest session), an id, or the start of one."""
     if spec == "last":
         latest = store.sessions(repo, limit=1)

@@ -70,12 +70,9 @@ def progress_line(stream=None):
 
 def session_examples(repo: str | None) -> tuple[list[Any], int]:
     """Examples from the saved sessions (of `repo`, or all), and how many sessions gave any."""
+    from ..core.sessions import SessionError, SessionStore, default_path
     from .dataset import examples_from_record
 
-    try:
-        from ..core.sessions import SessionError, SessionStore, default_path
-    except ImportError:  # a build without saved sessions
-        return [], 0
     path = default_path()
     if not path.is_file():
         return [], 0

@@ -20,10 +20,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..core.formats.calls import call_arguments
 from ..core.prompts import SYSTEM_PROMPT
+from ..core.tools import EDIT_TOOLS, READ_ONLY_TOOLS
 
-EDIT_TOOLS = ("edit_file", "write_file")
-READ_TOOLS = ("list_files", "read_file", "search", "show_diff")
 SEARCH_NOTE = "A candidate fix passes the tests in a scratch copy"  # core/agent.py's _repair message
 
 
@@ -87,16 +87,6 @@ def agent_tools() -> list[dict[str, Any]]:
 
 # -- targets ----------------------------------------------------------------------------------
 
-def _arguments(call: Mapping[str, Any]) -> dict[str, Any]:
-    args = (call.get("function") or {}).get("arguments", {})
-    if isinstance(args, str):
-        try:
-            args = json.loads(args) if args.strip() else {}
-        except json.JSONDecodeError:
-            return {}
-    return args if isinstance(args, dict) else {}
-
-
 def _call_verdicts(events: Sequence[Mapping[str, Any]]) -> tuple[dict[str, list[str]], dict[str, list[bool]]]:
     """Per call id: the outcomes of its proposals, and the results of the test runs after them."""
     proposal_call: dict[str, str] = {}
@@ -155,7 +145,7 @@ def _read_targets(record: Any, before: int) -> dict[int, list[str]]:
         if m.get("role") != "assistant" or not m.get("tool_calls"):
             continue
         calls = m["tool_calls"]
-        if all((c.get("function") or {}).get("name") in READ_TOOLS and str(c.get("id")) not in failed for c in calls):
+        if all((c.get("function") or {}).get("name") in READ_ONLY_TOOLS and str(c.get("id")) not in failed for c in calls):
             out[i] = [str(c.get("id")) for c in calls]
     return out
 
@@ -194,7 +184,7 @@ def _ordered_call(call: Mapping[str, Any], tools: Sequence[Mapping[str, Any]]) -
     """The call with its arguments in the schema's order (the order a constrained call is written in)."""
     fn = call.get("function") or {}
     name = fn.get("name", "")
-    args = _arguments(call)
+    args = call_arguments(call)
     schema = next((t["function"] for t in tools if t.get("function", {}).get("name") == name), None)
     if schema is not None:
         order = list((schema.get("parameters") or {}).get("properties", {}))

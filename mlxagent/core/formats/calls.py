@@ -12,6 +12,18 @@ def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:12]}"
 
 
+def call_arguments(call: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of a saved OpenAI-style `tool_calls` entry as a dict ({} when they are not
+    a JSON object)."""
+    arguments = (call.get("function") or {}).get("arguments", {})
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except json.JSONDecodeError:
+            return {}
+    return arguments if isinstance(arguments, dict) else {}
+
+
 @dataclass(frozen=True)
 class ToolCall:
     id: str
