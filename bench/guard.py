@@ -87,7 +87,7 @@ def main() -> int:
     from mlxagent.model import default_model
     from mlxagent.model.chat_model import MlxChatModel
     from mlxagent.model.runtime import load_model_dir
-    from mlxagent.model.session import SamplingSettings
+    from mlxagent.model.kv_cache import SamplingSettings
 
     names = fixture_names()
     tmp = Path(tempfile.mkdtemp(prefix="mlxagent-guard-bench-"))

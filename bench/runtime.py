@@ -57,7 +57,7 @@ def plain_mlx_lm(model_dir: Path, prompt: str, max_tokens: int) -> dict:
 
 
 def runtime_generate(loaded, prompt: str, max_tokens: int, speculative: bool = False, **kw) -> dict:
-    from mlxagent.model.session import ChatSession
+    from mlxagent.model.kv_cache import ChatSession
 
     session = ChatSession(loaded, reuse=False, speculative=speculative)
     last = None
@@ -73,7 +73,7 @@ TOOL_RESULT = "\n".join(f"{i:4d}: def helper_{i}(x):  return x * {i}  # keeps th
 
 
 def conversation(loaded, reuse: bool, turns: int = 10, max_tokens: int = 12) -> dict:
-    from mlxagent.model.session import ChatSession
+    from mlxagent.model.kv_cache import ChatSession
 
     session = ChatSession(loaded, reuse=reuse, speculative=False)
     tok = loaded.tokenizer
@@ -99,7 +99,7 @@ def overhead(loaded, prompt: str, max_tokens: int, rounds: int = 3) -> dict:
     """Decode tok/s of stream_generate vs our generator on the same (runtime) weights, interleaved."""
     from mlx_lm import stream_generate
 
-    from mlxagent.model.session import ChatSession
+    from mlxagent.model.kv_cache import ChatSession
 
     ours, theirs = [], []
     for _ in range(rounds):
@@ -120,7 +120,7 @@ def constraint_overhead(loaded, prompt: str, max_tokens: int, rounds: int = 3) -
     and with a forced one (every token masked by llguidance), interleaved."""
     from mlxagent.core.formats import ToolCallConstraint
     from mlxagent.core.tools import ALL_TOOLS
-    from mlxagent.model.session import ChatSession
+    from mlxagent.model.kv_cache import ChatSession
 
     tools = [spec.schema() for spec in ALL_TOOLS]
     rows: dict[str, list[float]] = {"none": [], "dormant": [], "forced": []}

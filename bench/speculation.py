@@ -38,7 +38,7 @@ def workloads() -> dict[str, dict]:
 
 def _generate(model, call: dict, speculative: bool) -> tuple[list[int], str, object]:
     from mlxagent.core.llm import Constraint
-    from mlxagent.model.session import ChatSession
+    from mlxagent.model.kv_cache import ChatSession
 
     c = call["constraint"]
     constraint = Constraint(c["tools"], forced=c["forced"]) if c else None

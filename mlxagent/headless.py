@@ -169,7 +169,7 @@ def _resume_spec(args) -> str | None:
 
 
 def _check_resume(args) -> None:
-    from .core.sessions import SessionError, find_session, open_store, repo_key
+    from .core.saved_sessions import SessionError, find_session, open_store, repo_key
     from .core.workspace import Workspace
     from .errors import MlxAgentError
 
@@ -190,7 +190,7 @@ def _check_resume(args) -> None:
 def _session(agent, args):
     """The recorder of this run: a new session, or the one --continue / --resume names."""
     from .config import load_settings
-    from .core.sessions import SessionError, start
+    from .core.saved_sessions import SessionError, start
     from .errors import MlxAgentError
 
     try:

@@ -21,7 +21,7 @@ def repo_root(path: str) -> str:
 
 
 def _store():
-    from .core.sessions import SessionError, SessionStore
+    from .core.saved_sessions import SessionError, SessionStore
 
     try:
         return SessionStore()
@@ -43,7 +43,7 @@ def session_line(info, with_repo: bool = False) -> str:
 def _find(store, session_id: str, repo: str | None):
     """`last` (this repository's latest), or an id or its start: in this repository first, then in
     any (an id is unique)."""
-    from .core.sessions import SessionError, find_session
+    from .core.saved_sessions import SessionError, find_session
 
     try:
         info = find_session(store, repo, session_id)
@@ -55,7 +55,7 @@ def _find(store, session_id: str, repo: str | None):
 
 
 def sessions_command(args) -> int:
-    from .core.sessions import SessionError, export_markdown
+    from .core.saved_sessions import SessionError, export_markdown
 
     store = _store()
     try:

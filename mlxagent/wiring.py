@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from .config import Settings
 from .core.agent import Agent
-from .core.command_gate import CommandGate
-from .core.commands import CommandError
-from .core.permissions import CommandPermissions
-from .core.testcmd import TestCommand, resolve_test_command
+from .core.testing.gate import CommandGate
+from .core.testing.runner import CommandError
+from .core.testing.consent import CommandPermissions
+from .core.testing.detect import TestCommand, resolve_test_command
 from .errors import MlxAgentError
 from .paths import config_dir
 

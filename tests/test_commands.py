@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mlxagent.core.commands import (
+from mlxagent.core.testing.runner import (
     CommandError,
     CommandResult,
     format_command,
@@ -20,8 +20,8 @@ from mlxagent.core.commands import (
     split_command,
     stream_command,
 )
-from mlxagent.core.testcmd import detect_test_command
-from mlxagent.core.testresults import parse_test_output
+from mlxagent.core.testing.detect import detect_test_command
+from mlxagent.core.testing.report import parse_test_output
 from mlxagent.errors import MlxAgentError
 
 PY = sys.executable

@@ -48,7 +48,7 @@ def test_run_on_fixture_with_real_model(tmp_path, isolated_home, real_model_dir)
     prompt = next(e for e in later if e["event"] == "GenerationStats")["prompt_tokens"]
     first_prompt = next(e for e in events if e["event"] == "GenerationStats")["prompt_tokens"]
     assert prompt > first_prompt  # the model read the first turn too
-    from mlxagent.core.sessions import SessionStore
+    from mlxagent.core.saved_sessions import SessionStore
 
     saved = SessionStore().load(session)
     assert saved.turns == 2 and saved.messages[0]["content"].startswith(task)

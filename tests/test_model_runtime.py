@@ -10,7 +10,7 @@ import pytest
 
 from mlxagent.model.runtime import ModelRuntime, load_model_dir
 from mlxagent.core.textstream import StopStringScanner
-from mlxagent.model.session import ChatSession
+from mlxagent.model.kv_cache import ChatSession
 
 
 def _prompt(model, *turns: str) -> str:

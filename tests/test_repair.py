@@ -9,9 +9,9 @@ import pytest
 
 from mlxagent.core.repair import (Candidate, ScratchCopy, Sources, candidates, first_change, is_test_path, rank,
                                   search, suspects)
-from mlxagent.core.testcmd import resolve_test_command
-from mlxagent.core.commands import run_command
-from mlxagent.core.testresults import parse_test_output
+from mlxagent.core.testing.detect import resolve_test_command
+from mlxagent.core.testing.runner import run_command
+from mlxagent.core.testing.report import parse_test_output
 
 from fixture_repos import init_repo
 
@@ -65,7 +65,7 @@ def test_the_fix_is_among_the_candidates_and_the_search_finds_one_that_passes(tm
     if fixed_line is not None:
         assert any(fixed_line in dict(c.files)["m.py"] for c in cands), [c.description for c in cands][:30]
     command = resolve_test_command(root)
-    from mlxagent.core.command_gate import CommandGate
+    from mlxagent.core.testing.gate import CommandGate
 
     gate = CommandGate(root)
     steps = search(sources, "fix m.py so the tests pass", report, None, lambda r: gate.check(command, r),

@@ -185,7 +185,7 @@ def test_pool_reuses_extends_forks_and_starts_fresh(tiny):
     text_b, stats = _run(b, diverging)
     pool.checkin(b)
     assert stats.reused_tokens == 100 and a.cached_tokens == long_a  # a keeps its whole cache
-    from mlxagent.model.session import ChatSession
+    from mlxagent.model.kv_cache import ChatSession
 
     fresh_text, _ = _run(ChatSession(tiny, reuse=False), diverging)
     assert text_b == fresh_text  # a copied cache gives the same greedy output as none

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from mlxagent.core import events as ev
-from mlxagent.core import sessions
-from mlxagent.core.sessions import SessionError, SessionRecorder, SessionStore, open_store, rebuild_event, start
+from mlxagent.core import saved_sessions as sessions
+from mlxagent.core.saved_sessions import SessionError, SessionRecorder, SessionStore, open_store, rebuild_event, start
 
 from fixture_repos import fixture_repo
 from scripted_model import hermes_call
@@ -235,7 +235,7 @@ CRASH_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from scripted_model import ScriptedModel, hermes_call
     from test_agent import make_agent
-    from mlxagent.core.sessions import start
+    from mlxagent.core.saved_sessions import start
 
     def block(messages, constraint):
         print("BLOCKED", flush=True)

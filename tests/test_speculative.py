@@ -116,7 +116,7 @@ class Run:
 @contextmanager
 def _recording(into: list[int]):
     """Record each token the session's decoder yields (speculative or plain)."""
-    import mlxagent.model.session as session_module
+    import mlxagent.model.kv_cache as session_module
 
     speculative, plain = session_module.speculative_steps, session_module.ChatSession._plain_steps
 
@@ -158,7 +158,7 @@ class Runner:
 
     def session(self, case: str, speculative: bool):
         """A session whose KV cache holds all of `case`'s prompt but the last token."""
-        from mlxagent.model.session import ChatSession
+        from mlxagent.model.kv_cache import ChatSession
 
         prompt = self.prompt(case)
         primed = self._primed.get(tuple(prompt))
@@ -174,7 +174,7 @@ class Runner:
 
     def run(self, case: str, speculative: bool, max_tokens: int, stop: tuple[str, ...] = (),
             fresh: bool = False) -> Run:
-        from mlxagent.model.session import ChatSession
+        from mlxagent.model.kv_cache import ChatSession
 
         key = (case, speculative, max_tokens, stop, fresh)
         if key not in self._memo:
@@ -188,7 +188,7 @@ class Runner:
 
     def stream(self, messages, tools, constraint, speculative: bool, max_tokens: int, *, stop=(),
                session=None, cancel=None, cancel_when=None) -> Run:
-        from mlxagent.model.session import ChatSession
+        from mlxagent.model.kv_cache import ChatSession
 
         session = session or ChatSession(self.loaded, reuse=False, speculative=speculative)
         assert session.speculative is speculative
@@ -377,7 +377,7 @@ def test_kv_reuse_across_turns_stays_exact(runner):
 def test_sampled_speculative_generation_is_seeded_and_obeys_the_constraint(runner):
     """With sampling every draft is verified by the Chooser after the constraint's mask."""
     from mlxagent.core.formats import format_for
-    from mlxagent.model.session import SamplingSettings
+    from mlxagent.model.kv_cache import SamplingSettings
 
     messages, tools, constraint = runner.cases["read_call_forced"]
     sampling = SamplingSettings(temperature=0.8, top_p=0.95, seed=8)
@@ -513,7 +513,7 @@ class _ResamplesFromTheFullDistribution(Chooser):
 
 @pytest.mark.parametrize("draft", [None, 1, 0, 5])
 def test_verified_sampling_keeps_the_models_distribution(draft):
-    from mlxagent.model.session import SamplingSettings
+    from mlxagent.model.kv_cache import SamplingSettings
 
     expected = _softmax(LOGITS)
     freqs = _frequencies(Chooser(SamplingSettings(temperature=1.0)), draft)
@@ -521,7 +521,7 @@ def test_verified_sampling_keeps_the_models_distribution(draft):
 
 
 def test_verified_sampling_with_temperature_and_top_k():
-    from mlxagent.model.session import SamplingSettings
+    from mlxagent.model.kv_cache import SamplingSettings
 
     chooser = Chooser(SamplingSettings(temperature=1.0, top_k=2))
     top2 = _softmax(LOGITS[:2]) + [0.0] * (len(LOGITS) - 2)
@@ -536,7 +536,7 @@ def test_verified_sampling_with_temperature_and_top_k():
 
 def test_the_distribution_check_catches_a_wrong_acceptance_rule():
     """The check above is strong enough: rules that bias toward the draft fail it."""
-    from mlxagent.model.session import SamplingSettings
+    from mlxagent.model.kv_cache import SamplingSettings
 
     expected = _softmax(LOGITS)
     settings = SamplingSettings(temperature=1.0)
@@ -547,7 +547,7 @@ def test_the_distribution_check_catches_a_wrong_acceptance_rule():
 def test_greedy_chooser_takes_the_argmax_whatever_the_draft():
     import mlx.core as mx
 
-    from mlxagent.model.session import SamplingSettings
+    from mlxagent.model.kv_cache import SamplingSettings
 
     chooser = Chooser(SamplingSettings(temperature=0.0))
     logits = mx.array([LOGITS])
@@ -588,7 +588,7 @@ def test_cli_accepts_no_speculative(capsys):
 
 @pytest.mark.real_model
 def test_session_takes_the_loaded_models_setting_unless_told(real_model):
-    from mlxagent.model.session import ChatSession
+    from mlxagent.model.kv_cache import ChatSession
 
     saved = real_model.speculative
     try:

@@ -14,10 +14,10 @@ import pytest
 
 from mlxagent.core import events as ev
 from mlxagent.core.agent import Agent, AgentConfig
-from mlxagent.core.command_gate import CommandGate
-from mlxagent.core.permissions import CommandPermissions
+from mlxagent.core.testing.gate import CommandGate
+from mlxagent.core.testing.consent import CommandPermissions
 from mlxagent.core.proposals import ProposalManager
-from mlxagent.core.testcmd import resolve_test_command
+from mlxagent.core.testing.detect import resolve_test_command
 from mlxagent.core.tools import Toolbox
 from mlxagent.core.workspace import Workspace
 

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from mlxagent.core.commands import CommandError
-from mlxagent.core.testcmd import (
+from mlxagent.core.testing.runner import CommandError
+from mlxagent.core.testing.detect import (
     NPM_DEFAULT_TEST,
     TestCommand,
     detect_test_command,

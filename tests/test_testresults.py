@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlxagent.core.testresults import Failure, Frame, TestReport, parse_test_output
+from mlxagent.core.testing.report import Failure, Frame, TestReport, parse_test_output
 
 
 def _write(root: Path, files: dict[str, str]) -> None:

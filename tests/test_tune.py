@@ -502,7 +502,7 @@ def test_unfused_and_fused_adapters_compute_the_same(tiny_model_dir, tmp_path):
 # -- end to end: a real saved session --------------------------------------------------------------------
 
 def test_a_session_saved_by_the_recorder_becomes_examples(tmp_path, capsys, real_model_dir):
-    from mlxagent.core.sessions import SessionRecorder, SessionStore
+    from mlxagent.core.saved_sessions import SessionRecorder, SessionStore
     from mlxagent.tasksuite import generate, materialize
     from mlxagent.tasksuite.harness import build_agent
     from mlxagent.tune.command import session_examples

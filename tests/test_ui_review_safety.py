@@ -13,7 +13,7 @@ from scripted_model import ScriptedModel, hermes_call
 from ui_support import ScriptedFactory, make_app, press_text, send, type_text, wait_for, wait_idle, wait_model
 
 from mlxagent.core import events as ev
-from mlxagent.model.session import decode_rate, prefill_rate
+from mlxagent.model.kv_cache import decode_rate, prefill_rate
 from mlxagent.ui.review_state import ReviewState
 from mlxagent.ui.screens.review import ReviewScreen
 
@@ -316,7 +316,7 @@ def test_decode_and_prefill_rates_need_something_to_measure():
 
 def test_session_reports_no_speed_it_did_not_measure(tiny_model_dir):
     from mlxagent.model.runtime import load_model_dir
-    from mlxagent.model.session import ChatSession
+    from mlxagent.model.kv_cache import ChatSession
 
     def last(chunks):
         *_, final = chunks

@@ -8,7 +8,7 @@ from scripted_model import ScriptedModel, hermes_call
 from ui_support import FIXED_MEMORY, ScriptedFactory, make_app, send, wait_for, wait_idle, wait_model
 
 from mlxagent.config import Settings
-from mlxagent.core.sessions import SessionStore
+from mlxagent.core.saved_sessions import SessionStore
 from mlxagent.ui.app import MlxAgentApp
 from mlxagent.ui.screens.review import ReviewScreen
 from mlxagent.ui.screens.sessions import ConfirmScreen, SessionPicker

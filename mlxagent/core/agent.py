@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .command_gate import CommandGate, made_worse_or_no_better
+from .testing.gate import CommandGate, made_worse_or_no_better
 from .events import (
     CommandFinished,
     ContextTrimmed,

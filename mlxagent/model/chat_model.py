@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from ..core.formats import ConstraintError, ToolCallConstraint, detect_format, format_for, render_prompt, without_patterns
 from ..core.llm import Chunk, Constraint
 from .runtime import LoadedModel
-from .session import ChatSession, SamplingSettings
+from .kv_cache import ChatSession, SamplingSettings
 
 
 class MlxChatModel:

@@ -42,7 +42,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..config import DEFAULT_SERVER, Settings, guard_config_for, load_settings
-from . import messages_api, responses, responses_api
+from . import chat_api, messages_api, responses_api
 from .auth import ApiKeyMiddleware, is_loopback, remote_refusal, resolve_key
 from .jobs import InstallJobs
 from .schemas import ApiError, parse_chat_request, parse_install_request, parse_json_object
@@ -336,10 +336,10 @@ async def chat_completions(request: Request) -> Response:
     chat = parse_chat_request(await _json_body(request), request.headers.get("x-mlxagent-guard"))
 
     def whole(model: str, text: str, calls: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
-        return responses.completion(responses.completion_id(), int(time.time()), model, text, calls,
+        return chat_api.completion(chat_api.completion_id(), int(time.time()), model, text, calls,
                                     done.finish_reason, done.usage, done.guard)
 
-    return await _generate(request, chat, whole, lambda model: responses.ChatEvents(model, chat.include_usage))
+    return await _generate(request, chat, whole, lambda model: chat_api.ChatEvents(model, chat.include_usage))
 
 
 async def responses_endpoint(request: Request) -> Response:

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ..model.runtime import LoadedModel
-from ..model.session import ChatSession
+from ..model.kv_cache import ChatSession
 
 IN_PLACE_TAIL = 64  # cached tokens past the shared prefix that may be thrown away without a copy
 MIN_FORK = 32  # shared tokens worth copying into a new session

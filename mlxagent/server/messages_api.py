@@ -16,7 +16,7 @@ import json
 import uuid
 from typing import Any, Mapping
 
-from .responses import sse_event
+from .chat_api import sse_event
 from .schemas import ApiError, ChatRequest, bad_value, parse_chat_request
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "stop_string": "stop_sequence"}

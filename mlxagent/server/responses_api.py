@@ -23,7 +23,7 @@ import time
 import uuid
 from typing import Any, Mapping
 
-from .responses import sse_event
+from .chat_api import sse_event
 from .schemas import ApiError, ChatRequest, bad_value, parse_chat_request
 
 

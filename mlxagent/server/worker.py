@@ -31,7 +31,7 @@ from ..core.guard import GuardConfig
 from ..core.llm import Constraint
 from ..core.textstream import StopStringScanner
 from ..errors import MlxAgentError, ModelError
-from ..model.session import SamplingSettings
+from ..model.kv_cache import SamplingSettings
 from . import guard_steer
 from .schemas import ApiError, ChatRequest
 from .store import ModelTarget

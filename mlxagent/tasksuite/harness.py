@@ -58,10 +58,10 @@ class OracleModel:
 def build_agent(repo: Path, config: str, model, max_steps: int, max_tokens: int):
     from ..config import Settings, guard_config_for
     from ..core.agent import Agent, AgentConfig
-    from ..core.command_gate import CommandGate
-    from ..core.permissions import CommandPermissions
+    from ..core.testing.gate import CommandGate
+    from ..core.testing.consent import CommandPermissions
     from ..core.proposals import ProposalManager
-    from ..core.testcmd import resolve_test_command
+    from ..core.testing.detect import resolve_test_command
     from ..core.tools import Toolbox
     from ..core.workspace import Workspace
 

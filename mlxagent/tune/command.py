@@ -70,7 +70,7 @@ def progress_line(stream=None):
 
 def session_examples(repo: str | None) -> tuple[list[Any], int]:
     """Examples from the saved sessions (of `repo`, or all), and how many sessions gave any."""
-    from ..core.sessions import SessionError, SessionStore, default_path
+    from ..core.saved_sessions import SessionError, SessionStore, default_path
     from .dataset import examples_from_record
 
     path = default_path()

@@ -124,7 +124,7 @@ class MlxAgentApp(App[int]):
         self.known_models: list[str] = []  # installed names, for the palette (refreshed by the switcher)
         # --continue ("last"), --resume ("": pick one; else an id): the session to reopen at start
         self.resume = resume
-        self.recorder = None  # core.sessions.SessionRecorder: saves the conversation as it goes
+        self.recorder = None  # core.saved_sessions.SessionRecorder: saves the conversation as it goes
         self._warm_after_load = False  # a resumed conversation waits for the model to fill its cache
 
     # -- start --------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ class MlxAgentApp(App[int]):
 
     def new_session(self) -> None:
         """Save what follows as a new session (the conversation must already be empty)."""
-        from ..core.sessions import start
+        from ..core.saved_sessions import start
 
         store = self.recorder.store if self.recorder is not None else None
         self.recorder, _, warning = start(self.agent, save=self.settings.save_sessions, store=store)
@@ -192,7 +192,7 @@ class MlxAgentApp(App[int]):
         return self.recorder.record(events) if self.recorder is not None else events
 
     def _session_store(self):
-        from ..core.sessions import open_store
+        from ..core.saved_sessions import open_store
 
         if self.recorder is not None and self.recorder.store is not None:
             return self.recorder.store, ""
@@ -200,7 +200,7 @@ class MlxAgentApp(App[int]):
 
     def open_sessions(self) -> None:
         """`/sessions`: pick a saved session of this repository to reopen."""
-        from ..core.sessions import SessionError, repo_key
+        from ..core.saved_sessions import SessionError, repo_key
         from .screens.sessions import SessionPicker
 
         if self.agent is None or self.chat is None:
@@ -224,7 +224,7 @@ class MlxAgentApp(App[int]):
     def resume_session(self, spec: str) -> bool:
         """Reopen a saved session ("last", an id, or the start of one): its transcript is redrawn, the
         agent continues its conversation, and the model's cache is rebuilt in the background."""
-        from ..core.sessions import SessionError, start
+        from ..core.saved_sessions import SessionError, start
 
         chat = self.chat
         if chat is None or self.agent is None:

@@ -50,7 +50,7 @@ class ToolContext:
     workspace: Workspace
     proposals: ProposalManager
     limits: ToolLimits = field(default_factory=ToolLimits)
-    test_command: Any = None  # core.testcmd.TestCommand | None: what run_tests runs
+    test_command: Any = None  # core.testing.detect.TestCommand | None: what run_tests runs
 
 
 @dataclass(frozen=True)

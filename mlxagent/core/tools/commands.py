@@ -4,7 +4,7 @@ each returns a `CommandRequest` that the agent shows to the user for consent, ru
 
 from __future__ import annotations
 
-from ..commands import CommandError, split_command
+from ..testing.runner import CommandError, split_command
 from .base import CommandRequest, ToolContext, ToolError, ToolResult, ToolSpec, params
 
 

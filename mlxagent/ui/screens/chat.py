@@ -543,7 +543,7 @@ class ChatScreen(Screen):
 
     async def redraw(self, record) -> None:
         """Show a resumed session's transcript as it was."""
-        from ...core.sessions import rebuild_event
+        from ...core.saved_sessions import rebuild_event
 
         await self._fresh_conversation(keep_messages=True)
         transcript = self.transcript

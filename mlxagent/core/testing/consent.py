@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
-from .workspace import atomic_write
+from ..workspace import atomic_write
 
 
 class CommandPermissions:

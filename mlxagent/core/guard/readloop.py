@@ -63,8 +63,8 @@ from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable, Mapping
 
-from ..errors import MlxAgentError
-from .events import GuardState
+from ...errors import MlxAgentError
+from ..events import GuardState
 
 LEVELS = ("ok", "nudge", "force", "stopped")
 PROPOSAL_OUTCOMES = ("applied", "partly applied", "rejected", "failed")

@@ -17,12 +17,12 @@ import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .commands import CommandError, CommandResult, format_command, run_command, stream_command
-from .events import (CommandApproval, CommandDecision, CommandFinished, CommandOutput, CommandStarted, Event,
+from .runner import CommandError, CommandResult, format_command, run_command, stream_command
+from ..events import (CommandApproval, CommandDecision, CommandFinished, CommandOutput, CommandStarted, Event,
                      TestResult, wait_for_reply)
-from .permissions import CommandPermissions
-from .testcmd import TestCommand
-from .testresults import TestReport, parse_test_output
+from .consent import CommandPermissions
+from .detect import TestCommand
+from .report import TestReport, parse_test_output
 
 REFUSED_NO_REVIEWER = "commands are not allowed in this run (start it with --allow-commands to allow them)"
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from .testresults import TestReport
+from ..testing.report import TestReport
 
 MAX_SCORED = 120  # candidates the model scores
 MAX_CHECKED = 14  # candidates the tests check, best-ranked first

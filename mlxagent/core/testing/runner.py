@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import MlxAgentError
+from ...errors import MlxAgentError
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_OUTPUT_CHARS = 20_000

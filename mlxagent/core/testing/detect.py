@@ -17,7 +17,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .commands import CommandError, split_command
+from .runner import CommandError, split_command
 
 PROJECT_CONFIG = ".mlxagent.toml"
 # Flags for a detected pytest: short tracebacks for the parser, and no .pytest_cache in the repo.
