@@ -28,7 +28,7 @@ DEFAULT_REQUEST = "The tests fail: fix the bug in the code."
 
 def record(fixture: str = "off_by_one", request: str = DEFAULT_REQUEST, max_steps: int = 12) -> list[dict]:
     from mlxagent.core import events as ev
-    from mlxagent.headless import build_session
+    from mlxagent.builder import build_session
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / fixture

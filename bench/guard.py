@@ -30,19 +30,13 @@ def run_once(repo: Path, model, guard_on: bool, task: str) -> dict:
     """One turn until the first proposal or MAX_CALLS tool calls; the proposal is rejected (repo untouched).
 
     With the guard on, the thresholds are the product's for this model (config.guard_config_for)."""
-    from dataclasses import replace
-
-    from mlxagent.config import Settings, guard_config_for
+    from mlxagent.builder import build_agent
+    from mlxagent.config import Settings
     from mlxagent.core import events as ev
-    from mlxagent.core.agent import Agent, AgentConfig
-    from mlxagent.core.proposals import ProposalManager
-    from mlxagent.core.tools import Toolbox
     from mlxagent.core.workspace import Workspace
 
-    ws = Workspace.open(repo)
-    agent = Agent(Toolbox(ws, ProposalManager(ws)), model,
-                  AgentConfig(max_steps=MAX_CALLS, max_tokens=256,
-                              guard=replace(guard_config_for(Settings(), model.name), enabled=guard_on)))
+    agent = build_agent(Workspace.open(repo), Settings(), model, guard_enabled=guard_on, max_steps=MAX_CALLS,
+                        max_tokens=256, tests=False, remember_consent=False)
     calls, tokens, first_proposal, levels = 0, 0, None, set()
     started = time.perf_counter()
     turn = agent.run_turn(task)

@@ -65,12 +65,12 @@ def main() -> int:
     from mlxagent.core.formats import detect_format
     from mlxagent.model.catalog import resolve
     from mlxagent.model.runtime import load_model_dir
-    from mlxagent.tune import adapters
+    from mlxagent.model import adapters
     from mlxagent.tune.command import progress_line, train_into_store
     from mlxagent.tune.dataset import build_dataset, examples_from_records
     from mlxagent.tune.evaluate import EVAL_SEED, eval_tasks, run_eval
     from mlxagent.tune.synthetic import TRAIN_SEED, synthetic_traces
-    from mlxagent.tune.train import describe_data, pack
+    from mlxagent.tune.packing import describe_data, pack
 
     out: dict = {"args": vars(args), "load_average_start": load_average()}
     base_dir, base_name = resolve("smollm2-135m")

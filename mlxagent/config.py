@@ -35,6 +35,7 @@ except ImportError:  # Windows: no advisory locks; stray temp files are left alo
 
 from . import paths
 from .core.guard import GuardConfig, GuardConfigError, thresholds_for_model
+from .core.tomlfile import TomlReadError, TomlSyntaxError, read_toml
 from .errors import MlxAgentError
 
 DEFAULT_GUARD: dict[str, Any] = {
@@ -87,7 +88,7 @@ class Settings:
     # ~/.lmstudio/models and ~/.cache/lm-studio/models).
     ollama_models: str = ""
     lmstudio_models: list[str] = field(default_factory=list)
-    save_sessions: bool = True  # every conversation saved in the data dir (core/sessions.py)
+    save_sessions: bool = True  # every conversation saved in the data dir (core/saved_sessions.py)
     # When the prompt nears the context: "shorten" old tool results, or "compact" (the model
     # summarises the conversation into one message)
     context_strategy: str = "shorten"
@@ -167,15 +168,13 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> tuple[Settings,
     file = Path(path) if path is not None else paths.config_file()
     remove_stray_temp_files(file)
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        raw = read_toml(file)
+    except TomlReadError as e:
+        return Settings(), [f"{file}: cannot read ({e}); using defaults"]
+    except TomlSyntaxError as e:
+        return Settings(), [f"{file}: {e}; using defaults"]
+    if raw is None:
         return Settings(), []
-    except (OSError, UnicodeDecodeError) as e:
-        return Settings(), [f"{file}: cannot read ({_reason(e)}); using defaults"]
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        return Settings(), [f"{file}: {_toml_error(e)}; using defaults"]
     return settings_from_mapping(raw, str(file))
 
 
@@ -357,18 +356,6 @@ def _at(source: str) -> str:
     return f"{source}: " if source else ""
 
 
-def _toml_error(e: tomllib.TOMLDecodeError) -> str:
-    # Python 3.11's TOMLDecodeError has no line attribute; its message ends "(at line 3, column 5)".
-    message = str(e)
-    if m := re.search(r"\s*\(at line (\d+), column \d+\)$", message):
-        return f"line {m.group(1)}: invalid TOML ({message[: m.start()]})"
-    return f"invalid TOML ({re.sub(r' [(]at end of document[)]$', '', message)})"
-
-
-def _reason(e: BaseException) -> str:
-    return getattr(e, "strerror", None) or str(e) or type(e).__name__
-
-
 # ---------------------------------------------------------------- writing
 def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> None:
     """Write all settings (atomically; creates the folder)."""
@@ -402,16 +389,13 @@ def update_setting(key: str, value: Any, path: str | os.PathLike[str] | None = N
 
 def _read_raw_for_update(file: Path) -> dict[str, Any]:
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as e:
-        raise SettingsError(f"{file}: cannot read ({_reason(e)})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+        raw = read_toml(file)
+    except TomlReadError as e:
+        raise SettingsError(f"{file}: cannot read ({e})") from None
+    except TomlSyntaxError as e:
         # Overwriting would throw away what the user wrote; make them fix it first.
-        raise SettingsError(f"{file}: {_toml_error(e)}; fix or remove it before changing settings") from None
+        raise SettingsError(f"{file}: {e}; fix or remove it before changing settings") from None
+    return {} if raw is None else raw
 
 
 def _locate(key: str) -> tuple[str, ...]:

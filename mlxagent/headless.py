@@ -13,50 +13,10 @@ import sys
 import threading
 from typing import TextIO
 
+from .builder import build_session
 from .core import events as ev
 
 EXIT_CODES = {"error": 1, "cancelled": 130, "tests_failing": 1}
-
-
-def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, auto_approve: bool = False,
-                  max_steps: int | None = None, max_tokens: int | None = None, progress=None,
-                  test_cmd: str | None = None, allow_commands: bool | None = False, auto_test: bool | None = None,
-                  speculative: bool | None = None):
-    """Workspace + model + agent, configured from settings; shared by the CLI and the TUI."""
-    from .config import guard_config_for, load_settings
-    from .core.agent import Agent, AgentConfig
-    from .core.proposals import ProposalManager
-    from .core.tools import Toolbox
-    from .core.workspace import Workspace
-    from .model.chat_model import MlxChatModel
-    from .model.remote import remote_model
-    from .model.runtime import ModelRuntime
-
-    settings, warnings = load_settings()
-    workspace = Workspace.open(repo)
-    runtime = ModelRuntime(speculative=settings.speculative if speculative is None else speculative)
-    spec = model_spec or settings.default_model
-    # NAME/MODEL of a [providers.NAME], directly or through an alias; a local model keeps its alias as its name
-    model = remote_model(settings.aliases.get(spec, spec), settings.providers, settings.temperature)
-    if model is None:
-        model = MlxChatModel(runtime.load(spec, progress=progress, aliases=settings.aliases))
-    guard = guard_config_for(settings, model.name)
-    if no_guard:
-        from dataclasses import replace
-
-        guard = replace(guard, enabled=False)
-    config = AgentConfig(max_steps=max_steps or settings.max_steps, max_tokens=max_tokens or settings.max_tokens,
-                         auto_approve=auto_approve or settings.auto_approve, guard=guard)
-    toolbox = Toolbox(workspace, ProposalManager(workspace, auto_commit=settings.auto_commit))
-    config.context_strategy = settings.context_strategy
-    agent = Agent(toolbox, model, config)
-    from .core.instructions import apply_instructions
-
-    apply_instructions(agent, settings.instructions_max_chars)
-    from .wiring import wire_tests
-
-    wire_tests(agent, settings, override=test_cmd, allow=allow_commands, auto_test=auto_test)
-    return agent, runtime, warnings
 
 
 def _decide(event: ev.ProposalReady, yes: bool, reject: bool, out: TextIO) -> ev.Review:

@@ -65,6 +65,14 @@ def real_model(real_model_dir):
     return load_model_dir(real_model_dir, "smollm2-135m")
 
 
+@pytest.fixture(scope="module")
+def smollm_tokenizer(real_model_dir):
+    """SmolLM2's tokenizer (from the real model's folder)."""
+    from mlx_lm.utils import load_tokenizer
+
+    return load_tokenizer(real_model_dir)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, real_model_dir) -> Path:
     """A tiny random-weight llama with SmolLM2's tokenizer: fast for logic tests, output is noise."""

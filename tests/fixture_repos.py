@@ -2,6 +2,7 @@
 
 `fixtures/<name>/` holds plain files (not a repo). `fixture_repo(name, tmp_path)` copies
 them, runs `git init` with a local identity and byte-exact settings, and commits them.
+`two_hunk_repo(tmp_path)` builds a repo whose one file an edit changes in two far-apart hunks.
 """
 
 from __future__ import annotations
@@ -42,3 +43,17 @@ def fixture_repo(name: str, tmp_path: Path) -> Path:
     shutil.copytree(source, root)
     init_repo(root)
     return root
+
+
+def two_hunk_repo(tmp_path: Path) -> tuple[Path, str, str]:
+    """A repo holding notes.txt (30 lines), committed; returns (its root, the file's text, the
+    text with lines 2 and 26 changed: two hunks)."""
+    repo = tmp_path / "two_hunks"
+    repo.mkdir()
+    lines = [f"line {i}\n" for i in range(1, 31)]
+    (repo / "notes.txt").write_text("".join(lines))
+    init_repo(repo)
+    new = list(lines)
+    new[1] = "line 2 changed\n"
+    new[25] = "line 26 changed\n"
+    return repo, "".join(lines), "".join(new)

@@ -145,7 +145,7 @@ def test_cancel_while_waiting_for_review_writes_nothing(tmp_path):
 def test_auto_approve_applies_without_asking(tmp_path):
     repo = fixture_repo("readme_typo", tmp_path)
     agent, _ = make_agent(repo, [hermes_call("write_file", path="NEW.md", content="hello\n"), "Done."],
-                          auto_approve=True)
+                          review="apply")
     events = list(agent.run_turn("create NEW.md"))  # nobody resolves anything
     assert of(events, ev.ProposalResolved)[0].outcome == "applied"
     assert (repo / "NEW.md").read_text() == "hello\n"

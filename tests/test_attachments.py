@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fixture_repos import init_repo
 from scripted_model import ScriptedModel
-from ui_support import ScriptedFactory, make_app, press_text, type_text, wait_for, wait_idle, wait_model
+from ui_support import ScriptedFactory, factory_for, make_app, press_text, type_text, wait_for, wait_idle, wait_model
 
 from mlxagent.core.attachments import (PER_FILE_CHARS, TOTAL_CHARS, Attached, complete_paths, expand_mentions,
                                        find_mentions, mention_at)
@@ -226,8 +226,7 @@ def app_repo(tmp_path):
 
 
 def the_app(tmp_path, script=("Done.",)):
-    factory = ScriptedFactory({"scripted-a": lambda: ScriptedModel(list(script))})
-    return make_app(app_repo(tmp_path), factory)
+    return make_app(app_repo(tmp_path), factory_for(script))
 
 
 async def dropdown_shows(pilot, paths=None):

@@ -43,13 +43,6 @@ EOS = 2  # <|im_end|>
 
 
 @pytest.fixture(scope="module")
-def smollm_tokenizer(real_model_dir):
-    from mlx_lm.utils import load_tokenizer
-
-    return load_tokenizer(real_model_dir)
-
-
-@pytest.fixture(scope="module")
 def special_tokenizer(real_model_dir):
     """SmolLM2's vocabulary plus markers as single special tokens, as in Qwen/Hermes/Mistral vocabularies."""
     from mlx_lm.tokenizer_utils import TokenizerWrapper

@@ -77,13 +77,6 @@ CONVERSATION = [
 ]
 
 
-@pytest.fixture(scope="module")
-def smollm_tokenizer(real_model_dir):
-    from mlx_lm.utils import load_tokenizer
-
-    return load_tokenizer(real_model_dir)
-
-
 @pytest.fixture
 def with_template(smollm_tokenizer, monkeypatch):
     """The tokenizer, rendering with tests/templates/NAME.jinja (None: SmolLM2's own template)."""

@@ -260,13 +260,6 @@ def test_llama3_splits_multi_call_messages_into_call_result_pairs():
 
 # ---- through real chat templates -------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def smollm_tokenizer(real_model_dir):
-    from mlx_lm.utils import load_tokenizer
-
-    return load_tokenizer(real_model_dir)
-
-
 def test_smollm2_prompt_round_trip(smollm_tokenizer):
     fmt = format_for(detect_format("SmolLM2-135M-Instruct", smollm_tokenizer.chat_template))
     assert fmt.name == "prompted_hermes"

@@ -608,3 +608,28 @@ def test_successful_edit_calls_are_not_counted_as_reads():
         guard.before_tool("edit_file", args, lambda p: None)
         guard.after_tool("edit_file", args, False)
     assert guard.level == "ok"
+
+
+def test_repeated_reads_point_back_then_force_the_next_read():
+    from mlxagent.core.guard import RepeatedReads
+
+    repeats = RepeatedReads()
+    repeats.new_turn(enabled=True)
+    unread = ["b.py"]
+    assert repeats.check("read_file", {"path": "a.py"}, lambda: unread) is None
+    repeats.record("read_file", {"path": "a.py"}, step=1)
+    assert repeats.was_read("a.py") and not repeats.was_read("b.py")
+    first = repeats.check("read_file", {"path": "a.py"}, lambda: unread)
+    assert first == "Same call as step 1; its result has not changed (see step 1). Next, read b.py with read_file."
+    assert repeats.take_next_read() is None  # one repeat only points
+    repeats.check("read_file", {"path": "a.py"}, lambda: unread)
+    assert repeats.take_next_read() == "b.py" and repeats.take_next_read() is None  # the second makes it so
+    # nothing left to read: propose an edit; after an edit the call runs again; edits are not reads
+    assert "Propose an edit now with edit_file." in repeats.check("read_file", {"path": "a.py"}, list)
+    repeats.edited()
+    assert repeats.check("read_file", {"path": "a.py"}, list) is None
+    assert repeats.check("edit_file", {"path": "a.py"}, list) is None
+    off = RepeatedReads()
+    off.new_turn(enabled=False)
+    off.record("search", {"pattern": "x"}, step=1)
+    assert off.check("search", {"pattern": "x"}, list) is None

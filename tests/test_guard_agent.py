@@ -8,6 +8,7 @@ from mlxagent.core import events as ev
 from mlxagent.core.agent import Agent, AgentConfig
 from mlxagent.core.formats import format_for, forced_edit_tools
 from mlxagent.core.guard import GuardConfig
+from mlxagent.core.testing.loop import RetryPolicy
 from mlxagent.core.llm import Constraint
 from mlxagent.core.proposals import ProposalManager
 from mlxagent.core.tools import READ_ONLY_TOOLS, Toolbox
@@ -150,7 +151,7 @@ def test_forced_edit_goes_to_the_file_the_user_named_even_when_nothing_was_seen(
         return hermes_call("list_files", path=".", glob="*.py")
 
     model = ScriptedModel([reply], repeat_last=True)
-    agent = Agent(Toolbox(ws, ProposalManager(ws)), model, AgentConfig(max_steps=12, auto_approve=True))
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), model, AgentConfig(max_steps=12, review="apply", retry=RetryPolicy.unattended()))
     events = drive(agent, "Fix the spelling mistake in README.md.")
     assert of(events, ev.ProposalReady) and seen
     edit = next(t["function"]["parameters"] for t in seen[0].tools if t["function"]["name"] == "edit_file")

@@ -70,7 +70,7 @@ def test_run_with_unknown_model_is_one_clear_line(tmp_path, isolated_home):
 def test_a_local_alias_keeps_its_name_and_a_remote_alias_reaches_its_provider(tmp_path, real_model_dir):
     from mlxagent import paths
     from mlxagent.errors import OfflineError
-    from mlxagent.headless import build_session
+    from mlxagent.builder import build_session
 
     paths.config_file().parent.mkdir(parents=True, exist_ok=True)
     paths.config_file().write_text(f'[aliases]\nmine = "{real_model_dir}"\nfar = "box/big"\n'

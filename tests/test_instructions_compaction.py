@@ -62,7 +62,7 @@ def test_agents_md_reaches_the_models_system_prompt(tmp_path):
 
 
 def test_headless_build_session_reads_agents_md(tmp_path, real_model_dir):
-    from mlxagent.headless import build_session
+    from mlxagent.builder import build_session
 
     repo = fixture_repo("readme_typo", tmp_path)
     (repo / "AGENTS.md").write_text("Keep lines under 80 characters.\n")
@@ -74,10 +74,10 @@ def test_headless_build_session_reads_agents_md(tmp_path, real_model_dir):
 def test_init_drafts_agents_md_as_a_proposal(tmp_path):
     repo = fixture_repo("off_by_one", tmp_path)
     agent, model = make_agent(repo, ["This project sums windows of numbers. Its code is in windows.py. More text"])
-    from mlxagent.wiring import wire_tests
+    from mlxagent.builder import test_command_for
     from mlxagent.config import Settings
 
-    wire_tests(agent, Settings(), allow=True)
+    agent.toolbox.context.test_command = test_command_for(repo, Settings())
     events = []
     for event in init_instructions(agent, threading.Event()):
         events.append(event)

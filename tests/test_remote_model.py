@@ -21,7 +21,7 @@ from mlxagent.core import events as ev
 from mlxagent.config import settings_from_mapping
 from mlxagent.core.llm import Constraint
 from mlxagent.errors import ModelError, OfflineError
-from mlxagent.headless import build_session
+from mlxagent.builder import build_session
 from mlxagent.model.remote import Provider, RemoteChatModel, list_models, remote_model
 
 pytestmark = pytest.mark.real_model

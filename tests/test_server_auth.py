@@ -23,52 +23,28 @@ from mlxagent.config import Settings
 from mlxagent.server import app as server_app
 from mlxagent.server import auth
 from mlxagent.server.app import BackgroundServer, create_app
-from mlxagent.server.schemas import ApiError
-from mlxagent.server.store import ModelTarget
+from serve_support import ScriptedProvider, ScriptedStore
 from tests.scripted_model import ScriptedModel
 
 KEY = "sk-test-0123456789abcdef"
 USER = [{"role": "user", "content": "hi"}]
 
 
-class Provider:
-    def __init__(self) -> None:
-        self.model = ScriptedModel(["Hello there."], repeat_last=True)
-
-    def load(self, target: ModelTarget) -> ScriptedModel:
-        return self.model
-
-    def release(self) -> None:
-        pass
-
-
-class Store:
-    def lookup(self, name: str) -> ModelTarget:
-        if name != "scripted":
-            raise ApiError(404, f"The model '{name}' does not exist or is not installed.", param="model",
-                           code="model_not_found")
-        return ModelTarget("scripted", "scripted", "scripted", "scripted")
-
-    def list_models(self) -> list[dict]:
-        return [{"id": "scripted", "object": "model", "created": 0, "owned_by": "tests"}]
-
-    def classify(self, model_id: str, name: str | None):
-        return model_id
-
-    def install(self, plan, name, progress, cancel, lock) -> dict:
-        return {"model": plan, "path": "/nowhere", "alias_of": None, "warning": None}
+def hello_provider() -> ScriptedProvider:
+    return ScriptedProvider(ScriptedModel(["Hello there."], repeat_last=True))
 
 
 @pytest.fixture(scope="module")
 def keyed():
-    server = BackgroundServer(create_app(settings=Settings(), provider=Provider(), store=Store(), api_key=KEY)).start()
+    server = BackgroundServer(create_app(settings=Settings(), provider=hello_provider(), store=ScriptedStore(),
+                                         api_key=KEY)).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def open_server():
-    server = BackgroundServer(create_app(settings=Settings(), provider=Provider(), store=Store())).start()
+    server = BackgroundServer(create_app(settings=Settings(), provider=hello_provider(), store=ScriptedStore())).start()
     yield server
     server.stop()
 

@@ -23,8 +23,8 @@ import pytest
 from mlxagent.config import Settings
 from mlxagent.errors import CancelledError, ModelError
 from mlxagent.server.app import BackgroundServer, create_app
-from mlxagent.server.schemas import ApiError
 from mlxagent.server.store import ModelTarget
+from serve_support import ScriptedProvider, ScriptedStore
 from tests.scripted_model import ScriptedModel
 
 USER = [{"role": "user", "content": "hi"}]
@@ -53,39 +53,28 @@ class FaultyModel:
             yield chunk
 
 
-class FaultyProvider:
+class FaultyProvider(ScriptedProvider):
     def __init__(self, model) -> None:
-        self.model = model
+        super().__init__(model)
         self.load_error: BaseException = ModelError("broken: could not load the model (weights are corrupt)")
-        self.loads: list[str] = []
 
     def load(self, target: ModelTarget):
-        self.loads.append(target.name)
         if target.name == "broken":
+            self.loads.append(target.name)
             raise self.load_error
-        return self.model
-
-    def release(self) -> None:
-        pass
+        return super().load(target)
 
 
-class FaultyStore:
+class FaultyStore(ScriptedStore):
     """Installs: "ok" succeeds, "slow" runs until cancelled, "killed" dies with a SystemExit."""
 
     def __init__(self) -> None:
         self.running = threading.Event()
 
     def lookup(self, name: str) -> ModelTarget:
-        if name not in ("scripted", "broken"):
-            raise ApiError(404, f"The model '{name}' does not exist or is not installed.", param="model",
-                           code="model_not_found")
-        return ModelTarget(name, name, name, name)
-
-    def list_models(self) -> list[dict]:
-        return [{"id": "scripted", "object": "model", "created": 0, "owned_by": "tests"}]
-
-    def classify(self, model_id: str, name: str | None):
-        return model_id
+        if name == "broken":
+            return ModelTarget(name, name, name, name)
+        return super().lookup(name)
 
     def install(self, plan, name, progress, cancel, lock) -> dict:
         progress("downloading", 0.1)
@@ -98,7 +87,7 @@ class FaultyStore:
             raise AssertionError("the install was never cancelled")
         if plan == "killed":
             raise SystemExit("download process killed by signal 9")
-        return {"model": name or plan, "path": f"/models/{plan}", "alias_of": None, "warning": None}
+        return super().install(plan, name, progress, cancel, lock)
 
 
 @pytest.fixture

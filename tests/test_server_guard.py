@@ -12,36 +12,8 @@ import pytest
 
 from mlxagent.config import Settings
 from mlxagent.server.app import BackgroundServer, create_app
-from mlxagent.server.schemas import ApiError
-from mlxagent.server.store import ModelTarget
+from serve_support import ScriptedProvider, ScriptedStore
 from tests.scripted_model import ScriptedModel, hermes_call
-
-
-class ScriptedProvider:
-    def __init__(self, model: ScriptedModel) -> None:
-        self.model = model
-        self.loads: list[str] = []
-
-    def load(self, target: ModelTarget) -> ScriptedModel:
-        self.loads.append(target.name)
-        return self.model
-
-    def release(self) -> None:
-        pass
-
-
-class ScriptedStore:
-    def lookup(self, name: str) -> ModelTarget:
-        if name != "scripted":
-            raise ApiError(404, f"The model '{name}' does not exist or is not installed.", param="model",
-                           code="model_not_found")
-        return ModelTarget("scripted", "scripted", "scripted", "scripted")
-
-    def list_models(self) -> list[dict]:
-        return [{"id": "scripted", "object": "model", "created": 0, "owned_by": "tests"}]
-
-    def classify(self, model_id: str, name: str | None):
-        raise ApiError(400, "installs are not available here", param="model_id")
 
 
 @pytest.fixture
@@ -361,3 +333,22 @@ def test_shutdown_ends_streams_in_flight_with_an_error_event(make_server):
     assert "shutting down" in str(err.value)
     stopper.join(4)
     assert not stopper.is_alive()  # well inside uvicorn's 5-second graceful timeout
+
+
+def test_a_repeated_read_is_answered_like_the_agents(make_server):
+    """The same read twice since the last edit: the note says the result has not changed and
+    names the client's edit tool, as the agent's repeated-read answer does (core/guard/repeats.py)."""
+    _, client, model = make_server([steerable])
+    body, _ = raw(client, messages=reads(2, same=True), tools=[READ, EDIT])
+    assert body["mlxagent"]["guard"]["level"] == "ok" and body["mlxagent"]["guard"]["action"] == "nudge"
+    note = model.calls[-1]["messages"][-1]["content"]
+    assert "Same call as step 1; its result has not changed" in note and "edit_file" in note
+    # after an edit the same read is new again
+    messages = reads(1, same=True) + [
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_e", "type": "function",
+            "function": {"name": "edit_file", "arguments": json.dumps({"path": "a.py", "search": "x", "replace": "y"})}}]},
+        {"role": "tool", "tool_call_id": "call_e", "content": "Applied 1 hunk to a.py."}] + reads(1, same=True)[1:]
+    body, _ = raw(client, messages=messages, tools=[READ, EDIT])
+    assert body["mlxagent"]["guard"]["action"] == "none"
+    assert "Same call" not in model.calls[-1]["messages"][-1]["content"]

@@ -1,4 +1,4 @@
-"""Sessions that last (core/sessions.py): saved as they go, resumed, listed, exported; a crash in
+"""Sessions that last (core/saved_sessions.py): saved as they go, resumed, listed, exported; a crash in
 the middle of a turn loses nothing before it; a database held by another program is not a crash."""
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import pytest
 from mlxagent.core import events as ev
 from mlxagent.core.agent import Agent, AgentConfig
 from mlxagent.core.testing.gate import CommandGate
+from mlxagent.core.testing.loop import RetryPolicy
 from mlxagent.core.testing.consent import CommandPermissions
 from mlxagent.core.proposals import ProposalManager
 from mlxagent.core.testing.detect import resolve_test_command
@@ -48,11 +49,15 @@ def judge(real_model):
     return MlxChatModel(real_model)
 
 
-def make_agent(repo: Path, script, *, allow=True, permissions=None, judge=None, **config) -> tuple[Agent, ScriptedModel]:
+def make_agent(repo: Path, script, *, allow=True, permissions=None, judge=None, auto_approve=False, max_attempts=4,
+               max_pushbacks=1, **config) -> tuple[Agent, ScriptedModel]:
+    """`auto_approve`: both policies of --yes (edits applied, failing ones undone, stop when stuck)."""
     ws = Workspace.open(repo)
     model = JudgedScript(script, judge) if judge is not None else ScriptedModel(script)
     gate = CommandGate(ws.root, permissions or CommandPermissions(None, ws.root), allow=allow)
-    agent = Agent(Toolbox(ws, ProposalManager(ws)), model, AgentConfig(**config), gate=gate)
+    retry = RetryPolicy.unattended(auto_approve, max_attempts=max_attempts, max_pushbacks=max_pushbacks)
+    agent = Agent(Toolbox(ws, ProposalManager(ws)), model,
+                  AgentConfig(review="apply" if auto_approve else "ask", retry=retry, **config), gate=gate)
     agent.toolbox.context.test_command = resolve_test_command(ws.root)
     return agent, model
 

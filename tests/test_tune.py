@@ -12,10 +12,12 @@ import pytest
 from mlxagent import cli
 from mlxagent.core.formats import format_for, render_prompt
 from mlxagent.core.prompts import SYSTEM_PROMPT
-from mlxagent.tune import adapters
+from mlxagent.model import adapters
+from mlxagent.tune.adapters import install
 from mlxagent.tune.dataset import (SEARCH_NOTE, Example, Trace, accepted_calls, agent_tools, build_dataset,
                                    examples_from_record, render_example, render_texts)
-from mlxagent.tune.train import TuneSettings, pack, shared_prefix
+from mlxagent.tune.packing import pack, shared_prefix
+from mlxagent.tune.train import TuneSettings
 
 EDIT_ARGS = {"path": "calc.py", "search": "return a - b\n", "replace": "return a + b\n"}
 
@@ -272,7 +274,8 @@ def test_the_prefix_shared_and_prepared_passes_equal_the_plain_forward(tiny_mode
     from mlx_lm.tuner.utils import linear_to_lora_layers
 
     from mlxagent.model.runtime import load_model_dir
-    from mlxagent.tune.train import iterate_packed, layered, make_loss, prepare
+    from mlxagent.tune.forward import layered, make_loss, prepare
+    from mlxagent.tune.packing import iterate_packed
 
     model = load_model_dir(tiny_model_dir, "tiny").model
     examples = (examples_from_record(_edit_record(), include_reads=True)
@@ -308,7 +311,7 @@ def _fake_adapter(tmp_path, base="smollm2-135m", name="x"):
 
     mx.save_safetensors(str(staging / adapters.WEIGHTS), {"model.layers.0.mlp.up_proj.lora_a": mx.zeros((64, 2)),
                                                           "model.layers.0.mlp.up_proj.lora_b": mx.zeros((2, 128))})
-    return adapters.install(staging, base, name, {"steps": 1})
+    return install(staging, base, name, {"steps": 1})
 
 
 def test_an_adapter_is_listed_resolved_and_removable_as_model_plus_name(tmp_path):

@@ -6,33 +6,20 @@ from __future__ import annotations
 import threading
 import time
 
-from fixture_repos import fixture_repo, init_repo
+from fixture_repos import fixture_repo, two_hunk_repo
 from scripted_model import ScriptedModel, hermes_call
-from ui_support import ScriptedFactory, make_app, press_text, send, type_text, wait_for, wait_idle, wait_model
+from ui_support import (ScriptedFactory, factory_for, make_app, notices, press_text, send, type_text, wait_for, wait_idle,
+                        wait_model, wait_review)
 
 from mlxagent.ui.screens.review import ReviewScreen
 from mlxagent.ui.widgets.tool_card import ToolCard
-from mlxagent.ui.widgets.transcript import DiffBlock, Notice, ProposalCard, UserMessage
+from mlxagent.ui.widgets.transcript import DiffBlock, ProposalCard, UserMessage
 
 TYPO_SCRIPT = [
     "Let me look at the README first. " + hermes_call("read_file", path="README.md"),
     hermes_call("edit_file", path="README.md", search="recieve", replace="receive"),
     "Fixed the **typo**.",
 ]
-
-
-def factory_for(script, **model_kw) -> ScriptedFactory:
-    return ScriptedFactory({"scripted-a": lambda: ScriptedModel(list(script), **model_kw)})
-
-
-def notices(app) -> list[str]:
-    return [str(n.render()) for n in app.chat.transcript.query(Notice)]
-
-
-async def wait_review(pilot) -> ReviewScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen), what="the review screen")
-    await pilot.pause()
-    return pilot.app.screen
 
 
 async def test_task_streams_text_shows_tool_card_and_proposal_then_applies(tmp_path):
@@ -61,18 +48,6 @@ async def test_task_streams_text_shows_tool_card_and_proposal_then_applies(tmp_p
         assert app.chat.last_finish.reason == "done"
         assert not app.chat.status.query_one("#status-pending").display
         assert [str(u.render()) for u in transcript.query(UserMessage)] == ["fix the typo"]
-
-
-def two_hunk_repo(tmp_path):
-    repo = tmp_path / "two_hunks"
-    repo.mkdir()
-    lines = [f"line {i}\n" for i in range(1, 31)]
-    (repo / "notes.txt").write_text("".join(lines))
-    init_repo(repo)
-    new = list(lines)
-    new[1] = "line 2 changed\n"
-    new[25] = "line 26 changed\n"
-    return repo, "".join(lines), "".join(new)
 
 
 async def test_review_accepts_one_hunk_and_rejects_the_other_with_a_reason(tmp_path):
@@ -191,7 +166,7 @@ async def test_auto_approve_applies_without_review(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_model(pilot)
         await send(pilot, "/approve on")
-        assert app.agent.config.auto_approve and app.chat.status.query_one("#status-auto").display
+        assert app.agent.config.review == "apply" and app.agent.config.retry.undo_failing and app.chat.status.query_one("#status-auto").display
         await send(pilot, "fix it")
         await wait_idle(pilot)
         assert not isinstance(app.screen, ReviewScreen)

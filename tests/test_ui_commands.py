@@ -12,8 +12,8 @@ import threading
 
 import pytest
 from fixture_repos import fixture_repo, init_repo
-from scripted_model import ScriptedModel, hermes_call
-from ui_support import ScriptedFactory, make_app, send, wait_for, wait_idle, wait_model
+from scripted_model import hermes_call
+from ui_support import factory_for, make_app, notices, send, wait_for, wait_idle, wait_model
 
 from mlxagent.core import agent as agent_module
 from mlxagent.core import events as ev
@@ -21,17 +21,9 @@ from mlxagent.ui.bridge import EngineEvent, PendingCommand
 from mlxagent.ui.commands import help_markdown
 from mlxagent.ui.screens.command_approval import CommandApprovalScreen
 from mlxagent.ui.widgets.command_card import CommandCard, result_text
-from mlxagent.ui.widgets.transcript import Notice, ProposalCard, UserMessage
+from mlxagent.ui.widgets.transcript import ProposalCard, UserMessage
 
 ARGV = ("python", "-m", "pytest", "-q")
-
-
-def factory_for(script) -> ScriptedFactory:
-    return ScriptedFactory({"scripted-a": lambda: ScriptedModel(list(script))})
-
-
-def notices(app) -> list[str]:
-    return [str(n.render()) for n in app.chat.transcript.query(Notice)]
 
 
 def post(app, *events: ev.Event) -> None:

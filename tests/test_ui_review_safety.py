@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from fixture_repos import fixture_repo, init_repo
-from scripted_model import ScriptedModel, hermes_call
-from ui_support import ScriptedFactory, make_app, press_text, send, type_text, wait_for, wait_idle, wait_model
+from fixture_repos import fixture_repo, two_hunk_repo
+from scripted_model import hermes_call
+from ui_support import factory_for, make_app, press_text, send, type_text, wait_idle, wait_model, wait_review
 
 from mlxagent.core import events as ev
 from mlxagent.model.kv_cache import decode_rate, prefill_rate
@@ -19,10 +19,6 @@ from mlxagent.ui.screens.review import ReviewScreen
 
 TYPO_EDIT = [hermes_call("edit_file", path="README.md", search="recieve", replace="receive"), "Understood."]
 REASON = "wrong file: the bug is in windows.py range()"
-
-
-def factory_for(script) -> ScriptedFactory:
-    return ScriptedFactory({"scripted-a": lambda: ScriptedModel(list(script))})
 
 
 def record_events(app) -> list:
@@ -43,26 +39,8 @@ def resolved(seen) -> list[ev.ProposalResolved]:
     return [e for e in seen if isinstance(e, ev.ProposalResolved)]
 
 
-async def wait_review(pilot) -> ReviewScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen), what="the review screen")
-    await pilot.pause()
-    return pilot.app.screen
-
-
 def summary(review: ReviewScreen) -> str:
     return str(review.query_one("#review-summary").render())
-
-
-def two_hunk_repo(tmp_path):
-    repo = tmp_path / "two_hunks"
-    repo.mkdir()
-    lines = [f"line {i}\n" for i in range(1, 31)]
-    (repo / "notes.txt").write_text("".join(lines))
-    init_repo(repo)
-    new = list(lines)
-    new[1] = "line 2 changed\n"
-    new[25] = "line 26 changed\n"
-    return repo, "".join(lines), "".join(new)
 
 
 # -- a reason is a rejection ---------------------------------------------------------------------

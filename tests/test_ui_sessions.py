@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fixture_repos import fixture_repo
 from scripted_model import ScriptedModel, hermes_call
-from ui_support import FIXED_MEMORY, ScriptedFactory, make_app, send, wait_for, wait_idle, wait_model
+from ui_support import FIXED_MEMORY, ScriptedFactory, make_app, notices, send, wait_for, wait_idle, wait_model
 
 from mlxagent.config import Settings
 from mlxagent.core.saved_sessions import SessionStore
@@ -13,7 +13,7 @@ from mlxagent.ui.app import MlxAgentApp
 from mlxagent.ui.screens.review import ReviewScreen
 from mlxagent.ui.screens.sessions import ConfirmScreen, SessionPicker
 from mlxagent.ui.widgets.tool_card import ToolCard
-from mlxagent.ui.widgets.transcript import Notice, ProposalCard, UserMessage
+from mlxagent.ui.widgets.transcript import ProposalCard, UserMessage
 
 TYPO_SCRIPT = [
     "Let me look at the README first. " + hermes_call("read_file", path="README.md"),
@@ -44,10 +44,6 @@ def app_for(repo, script, resume=None, **settings) -> MlxAgentApp:
 
 def users(app) -> list[str]:
     return [str(u.render()) for u in app.chat.transcript.query(UserMessage)]
-
-
-def notices(app) -> list[str]:
-    return [str(n.render()) for n in app.chat.transcript.query(Notice)]
 
 
 def picture(app) -> dict:

@@ -1,5 +1,6 @@
 """Helpers for the TUI tests and bench/ui.py: a model factory of scripted models, an app
-built on a fixture repository, and waiting for the app to settle."""
+built on a fixture repository, waiting for the app to settle (or for the review screen),
+and the notices it showed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from mlxagent.config import Settings
 from mlxagent.errors import ModelError, OfflineError
 from mlxagent.model.catalog import InstalledModel
 from mlxagent.ui.app import MlxAgentApp
+from mlxagent.ui.screens.review import ReviewScreen
+from mlxagent.ui.widgets.transcript import Notice
 
 from scripted_model import ScriptedModel
 
@@ -77,6 +80,11 @@ class ScriptedFactory:
         self.released += 1
 
 
+def factory_for(script, **model_kw) -> ScriptedFactory:
+    """One model, "scripted-a": a fresh ScriptedModel playing `script` at each load."""
+    return ScriptedFactory({"scripted-a": lambda: ScriptedModel(list(script), **model_kw)})
+
+
 def make_app(repo: Path, factory: ScriptedFactory, model: str | None = None, **settings) -> MlxAgentApp:
     defaults = dict(default_model=model or sorted(factory.models)[0], max_steps=6)
     return MlxAgentApp(repo, model_factory=factory, settings=Settings(**{**defaults, **settings}),
@@ -102,6 +110,17 @@ async def wait_idle(pilot, timeout: float = 10.0) -> None:
     chat = pilot.app.chat
     await wait_for(pilot, lambda: not chat.busy, timeout, "the turn to finish")
     await pilot.pause()
+
+
+async def wait_review(pilot) -> ReviewScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ReviewScreen), what="the review screen")
+    await pilot.pause()
+    return pilot.app.screen
+
+
+def notices(app) -> list[str]:
+    """The text of every notice in the transcript, in order."""
+    return [str(n.render()) for n in app.chat.transcript.query(Notice)]
 
 
 async def type_text(pilot, text: str) -> None:

@@ -1,33 +1,31 @@
 """The agent loop: prompt -> stream -> tool calls -> dispatch -> proposals -> results.
 
-`Agent.run_turn(text)` is a generator of events (core/events.py). It runs in
-whatever thread iterates it (the TUI's worker, the CLI, the server) and never
-touches a UI. A `ProposalReady` event carries a Future that the consumer resolves
-with a `Review`; the agent waits for it when it resumes. Everything the loop
-decides about reading too much comes from the read-loop guard (core/guard.py).
+`Agent.run_turn(text)` is a generator of events (core/events.py). It runs in whatever thread
+iterates it (the TUI's worker, the CLI, the server) and never touches a UI. A `ProposalReady`
+event carries a Future that the consumer resolves with a `Review`; the agent waits for it when
+it resumes.
+
+The loop orchestrates; each capability lives in its own room and is called from here:
+loop prevention in core/guard (the read-loop guard, repeated reads, what a forced edit may
+target), the tests in core/testing (the test loop, commands and their consent), the candidate
+search in core/repair, the context budget in core/compaction.py, @path attachments in
+core/attachments.py. An Agent is built from the settings by mlxagent/builder.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .testing.gate import CommandGate, made_worse_or_no_better
 from .events import (
-    CommandFinished,
-    ContextTrimmed,
     ErrorEvent,
     Event,
-    GenerationStats,
-    GuardState,
     ProposalReady,
     ProposalResolved,
-    RepairProgress,
     Review,
     TextDelta,
     ToolCallFinished,
@@ -36,27 +34,34 @@ from .events import (
     TurnStarted,
     wait_for_reply,
 )
-from .formats import forced_edit_tools, format_for, with_path_enums
-from .guard import GuardConfig, ReadLoopGuard
+from .formats import format_for, with_path_enums
+from .formats.calls import ToolCall
+from .guard import GuardConfig, ReadLoopGuard, RepeatedReads
+from .guard.forced import forced_edit_schemas
 from .llm import ChatModel, Constraint
 from .prompts import SYSTEM_PROMPT
 from .proposals import Proposal, outcome_text
+from .testing.gate import CommandGate
+from .testing.detect import is_test_path
+from .testing.loop import RetryPolicy, TestLoop
 from .textstream import StopStringScanner
-from .formats.calls import ToolCall, new_call_id
-from .tools import COMMAND_TOOLS, EDIT_TOOLS, READ_ONLY_TOOLS, Toolbox, paths_in_result
+from .tools import EDIT_TOOLS, READ_ONLY_TOOLS, Toolbox, paths_in_result
 
 # enough for a forced edit at its longest (schemas cap the replacement text)
 FORCED_MAX_TOKENS = 640
 # After an invalid forced edit, the retry samples: greedy decoding would only repeat it.
 RETRY_TEMPERATURE = 1.0
-SHORTENED = "\n[… shortened to save context; call the tool again if you need it]"
+REVIEW_POLICIES = ("ask", "apply")
 
 
 @dataclass
 class AgentConfig:
     max_steps: int = 20
     max_tokens: int = 1024
-    auto_approve: bool = False
+    # "ask": each proposal waits for the user's Review; "apply": applied as proposed (--yes).
+    review: str = "ask"
+    # What happens when an edit leaves the tests failing (core/testing/loop.py).
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_parse_failures: int = 3
     guard: GuardConfig = field(default_factory=GuardConfig)
     # start trimming old tool results when the prompt passes this share of the context
@@ -69,41 +74,18 @@ class AgentConfig:
     # Tests: run them before the turn and after each applied edit. None: on when a test command
     # is known (toolbox.context.test_command).
     auto_test: bool | None = None
-    # With auto-approve, an applied edit that leaves the tests failing is undone and the model
-    # tries again, up to this many edits.
-    max_attempts: int = 4
-    # Candidate search (core/repair.py) in place of a forced edit the model would write.
+    # Candidate search (core/repair) in place of a forced edit the model would write.
     repair: bool = True
     # Run that search right after the first failing test run, before the model writes anything.
     # None: for models that are weak tool users (they write fixes badly but rank them well).
     repair_first: bool | None = None
-    # How many times the model may end the turn while tests it was to fix still fail.
-    max_pushbacks: int = 1
     # Near the context's end: "shorten" old tool results, or "compact" the turns before this one
     # into a summary (core/compaction.py), shortening only what that leaves too long.
     context_strategy: str = "shorten"
 
-
-@dataclass
-class TestTracker:
-    """What the tests said during a turn: the failing run it started with, the latest run, and
-    how many edits were tried against them."""
-
-    request: str = ""
-    baseline: Any = None  # TestReport | None: failing tests at the turn's start
-    last: Any = None  # TestReport | None
-    attempts: int = 0  # applied edits undone because the tests still failed
-    pushbacks: int = 0
-    repairs: int = 0
-    repair_exhausted: bool = False
-    tried: set = field(default_factory=set)  # candidate file sets already applied and undone
-    finished: tuple[str, str] | None = None  # (reason, message): end the turn now
-
-    def new_turn(self, request: str) -> None:
-        self.__init__(request=request)
-
-    def still_failing(self) -> bool:
-        return self.last is not None and not self.last.ok
+    def __post_init__(self) -> None:
+        if self.review not in REVIEW_POLICIES:
+            raise ValueError(f"review must be one of {', '.join(REVIEW_POLICIES)}, not {self.review!r}")
 
 
 class Agent:
@@ -113,20 +95,15 @@ class Agent:
         self.model = model
         self.config = config or AgentConfig()
         self.gate = gate or CommandGate(toolbox.workspace.root)
-        self.tests = TestTracker()
+        self.tests = TestLoop(self)
         self.guard = ReadLoopGuard(self.config.guard)
+        self.repeats = RepeatedReads(self.config.guard.enabled, READ_ONLY_TOOLS)
         self.messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
         self.base_prompt = system_prompt  # before project instructions (core/instructions.py)
         self.instructions = None  # ProjectInstructions | None, read into the system prompt
+        self.turn_start = 1  # index of this turn's user message in `messages`
         self._proposal_resolved = False
         self._forced_invalid = False
-        self._edits = 0  # proposals resolved: a repeated read after one may see something new
-        self._repeats: dict[str, tuple[int, int]] = {}
-        self._read_paths: set[str] = set()
-        self._next_read: str | None = None
-        self._more_edits = False  # more edit calls follow in this model message
-        self._step_applied: list = []  # proposals applied in this step (undone together)
-        self._turn_start = 1  # index of this turn's user message in `messages`
 
     # -- public -------------------------------------------------------------------------
 
@@ -143,7 +120,7 @@ class Agent:
         self.messages[0] = {"role": "system", "content": text}
 
     def load_conversation(self, messages: list[dict[str, Any]]) -> None:
-        """Continue a saved conversation (core/sessions.py): its messages after this system prompt."""
+        """Continue a saved conversation (core/saved_sessions.py): its messages after this system prompt."""
         self.messages = self.messages[:1] + [dict(m) for m in messages if m.get("role") != "system"]
         self.guard = ReadLoopGuard(self.config.guard)
 
@@ -160,18 +137,33 @@ class Agent:
 
         yield from compact(self, cancel, confirm=True, max_tokens=self.config.max_tokens // 4 or 200)
 
+    def run_tests_now(self, args: str = "", cancel: threading.Event | None = None) -> Iterator[Event]:
+        """`/test [ARGS]` and `--test-cmd`: run the tests now, without a model turn. The result
+        goes into the conversation for the next turn."""
+        text = yield from self.tests.run_now(args, cancel or threading.Event())
+        if text is not None:
+            self.messages.append({"role": "user", "content": text})
+
+    def retry_prompt(self) -> str | None:
+        """What to tell the model after the user undoes an edit that left the tests failing."""
+        return self.tests.retry_prompt()
+
+    # -- the turn -----------------------------------------------------------------------
+
     def run_turn(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Event]:
+        from . import compaction
+        from .repair import propose as repair
+
         cancel = cancel or threading.Event()
         started = time.perf_counter()
         totals = {"generated": 0, "prefilled": 0}
         self.guard.reset_task(user_text)
+        self.repeats.new_turn(self.config.guard.enabled)
+        self.tests.new_turn(user_text)
         self._proposal_resolved = False
         self._forced_invalid = False
-        self.tests.new_turn(user_text)
-        self._repeats: dict[str, tuple[int, int]] = {}  # read-only call key -> (step, times repeated)
-        self._next_read: str | None = None  # a path the next generation must read (after repeats)
         attached = self._attach(user_text)
-        self._turn_start = len(self.messages)
+        self.turn_start = len(self.messages)
         request = user_text
         if attached:
             request = attached.text + ("\n\n[Not attached: " + " ".join(attached.notes) + "]" if attached.notes else "")
@@ -183,23 +175,20 @@ class Agent:
         yield self.guard.state()
         reason, message, steps, parse_failures = "max_steps", "", 0, 0
         try:
-            if self._auto_test():
-                report, text = yield from self._test_run("tests-before-" + new_call_id()[5:], cancel)
-                if report is not None and not report.ok:
-                    self.tests.baseline = report
-                    self.messages[-1]["content"] += "\n\n[The tests, run before any change]\n" + text
+            if self.tests.enabled():
+                self.messages[-1]["content"] += yield from self.tests.before_turn(cancel)
             if cancel.is_set():
                 reason = "cancelled"
-            elif self._repair_first():
-                done = yield from self._repair(cancel)
+            elif repair.first(self):
+                done = yield from repair.repair(self, cancel)
                 if done is not None:
                     reason, message = done
             while reason not in ("done", "cancelled", "tests_failing") and steps < self.config.max_steps:
                 steps += 1
-                yield from self._fit_context()
+                yield from compaction.fit_context(self)
                 forced = self.guard.level == "force"
-                if forced and self._repair_possible():
-                    done = yield from self._repair(cancel)
+                if forced and repair.possible(self):
+                    done = yield from repair.repair(self, cancel)
                     if done is not None:
                         reason, message = done
                         break
@@ -223,7 +212,7 @@ class Agent:
                     break
                 parsed = format_for(self.model.tool_format).parse(text, self.toolbox.schemas())
                 calls = parsed.calls
-                self._append_assistant(parsed.content, calls)
+                self.append_assistant(parsed.content, calls)
                 if parsed.errors and not calls:
                     parse_failures += 1
                     if forced:
@@ -239,13 +228,15 @@ class Agent:
                     continue
                 parse_failures = 0
                 if not calls:
-                    if self._push_back():
+                    push = self.tests.push_back()
+                    if push is not None:
+                        self.messages.append({"role": "user", "content": push})
                         continue
                     reason = "done"
                     break
-                self._step_applied = []
+                self.tests.new_step()
                 for index, call in enumerate(calls):
-                    self._more_edits = any(c.name in EDIT_TOOLS for c in calls[index + 1:])
+                    self.tests.more_edits = any(c.name in EDIT_TOOLS for c in calls[index + 1:])
                     yield from self._run_call(call, index, len(calls), forced, cancel)
                     if cancel.is_set() or self.tests.finished is not None:
                         break
@@ -262,9 +253,7 @@ class Agent:
                     break
             else:
                 if reason not in ("done", "cancelled", "tests_failing"):
-                    message = f"Stopped after {self.config.max_steps} steps."
-                    if self.tests.still_failing():
-                        message += " The tests still fail: " + self.tests.last.summary().splitlines()[0]
+                    message = f"Stopped after {self.config.max_steps} steps." + self.tests.stopped_message()
         except Exception as exc:  # noqa: BLE001 - the UI gets one clear line, the loop never crashes the app
             reason, message = "error", f"{type(exc).__name__}: {exc}"
             yield ErrorEvent(message)
@@ -282,33 +271,8 @@ class Agent:
         attached = expand_mentions(user_text, self.toolbox.workspace)
         for path in attached.paths:
             self.guard.attached(path, self._fingerprint(path))
-            self._read_paths.add(path)
+            self.repeats.read(path)
         return attached
-
-    def run_tests_now(self, args: str = "", cancel: threading.Event | None = None) -> Iterator[Event]:
-        """`/test [ARGS]` and `--test-cmd`: run the tests now, without a model turn. The user asked,
-        so no consent is asked; the result goes into the conversation for the next turn."""
-        cancel = cancel or threading.Event()
-        command = self.toolbox.context.test_command
-        call_id = new_call_id()
-        if command is None:
-            yield ErrorEvent("No test command is known for this repository: set [project] test_command in "
-                             ".mlxagent.toml or test_command in the settings.")
-            return
-        report, text = yield from self.gate.run_tests(call_id, command, cancel, target=args.strip() or None,
-                                                      ask=False)
-        self.gate.permissions.allow_for_session(command.argv)  # the user ran it: consent for this session
-        if report is not None:
-            self.tests.last = report
-            self.messages.append({"role": "user", "content": "[I ran the tests]\n" + text})
-
-    def retry_prompt(self) -> str | None:
-        """What to tell the model after the user undoes an edit that left the tests failing."""
-        last = self.tests.last
-        if last is None or last.ok:
-            return None
-        return ("I undid your last edit: the tests still failed after it.\n" + last.summary()
-                + "\nTry a different fix in the code (not in the tests).")
 
     # -- generation ---------------------------------------------------------------------
 
@@ -318,16 +282,15 @@ class Agent:
         max_tokens, temperature = self.config.max_tokens, None
         if self.tests.attempts:  # an edit was undone for failing the tests: the retry must differ
             temperature = RETRY_TEMPERATURE
+        next_read = None if forced else self.repeats.take_next_read()
         if forced:
-            constraint = Constraint(self._forced_tools(tools), forced=True)
+            schemas = forced_edit_schemas(tools, self.guard, self.toolbox.workspace, self.tests.failing_paths())
+            constraint = Constraint(schemas, forced=True)
             max_tokens = max(max_tokens, FORCED_MAX_TOKENS)
             temperature = RETRY_TEMPERATURE if self._forced_invalid or self.tests.attempts else None
-        elif self._next_read is not None:
+        elif next_read is not None:
             read = [t for t in self._workspace_tools(tools) if t["function"]["name"] == "read_file"]
-            from .formats import with_path_enums
-
-            constraint = Constraint(with_path_enums(read, [self._next_read], ["."]), forced=True)
-            self._next_read = None
+            constraint = Constraint(with_path_enums(read, [next_read], ["."]), forced=True)
         else:
             constraint = Constraint(self._workspace_tools(tools), forced=self._tool_call_required())
         start_marker = format_for(self.model.tool_format).tool_call_start
@@ -362,39 +325,9 @@ class Agent:
         folders = ["."] + sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
         return with_path_enums(tools, files, folders)
 
-    def _forced_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        spec = self.guard.force_spec()
-        ws = self.toolbox.workspace
-        candidates = list(spec.candidate_paths) if spec else []
-        # The failing traceback names the files that matter: code before tests, then the rest.
-        failing = self._failing_paths()
-        if failing:
-            candidates = list(dict.fromkeys(failing + candidates))
-        if not candidates:  # nothing read or listed successfully: the files the user named, else any
-            files = ws.list_files()
-            candidates = self.guard.named_in_request(files) or files[:20]
-        paths, lines = [], {}
-        for path in candidates:
-            try:
-                data = ws.resolve(path).read_bytes()
-            except (OSError, Exception):  # noqa: BLE001 - a vanished or refused path is just not a candidate
-                continue
-            if b"\0" in data[:8192]:
-                continue
-            paths.append(path)
-            lines[path] = data.decode("utf-8", "replace").splitlines()
-        edit_schemas = [t for t in tools if t["function"]["name"] in EDIT_TOOLS]
-        if not paths:
-            return edit_schemas
-        narrowed = forced_edit_tools(edit_schemas, paths, lines)
-        # A small model forced to write tends to replace a whole file with filler; when a real
-        # line can be edited instead, only edit_file is offered, so the edit lands on real code.
-        edits = [t for t in narrowed if t["function"]["name"] == "edit_file"]
-        return edits or narrowed
-
     # -- tools --------------------------------------------------------------------------
 
-    def _append_assistant(self, content: str, calls) -> None:
+    def append_assistant(self, content: str, calls: list[ToolCall] | None) -> None:
         message: dict[str, Any] = {"role": "assistant", "content": content or ""}
         if calls:
             message["tool_calls"] = [
@@ -414,7 +347,7 @@ class Agent:
         before = self.guard.state()
         yield ToolCallStarted(call.id, call.name, call.arguments)
         decision = self.guard.before_tool(call.name, call.arguments, self._fingerprint)
-        repeat = self._repeat_note(call) if decision.action == "run" else None
+        repeat = self.repeats.check(call.name, call.arguments, self._unread) if decision.action == "run" else None
         command = None
         if repeat is not None:
             text, is_error, proposal = repeat, False, None
@@ -426,15 +359,13 @@ class Agent:
         if command is not None:
             text, is_error = yield from self._command(call, command, cancel)
         if proposal is not None:
-            text = yield from self._review(proposal, forced, cancel)
+            text = yield from self.review(proposal, forced, cancel)
         elif forced and call.name in EDIT_TOOLS and is_error:
             self._forced_edit_invalid(text.splitlines()[0] if text else "invalid edit")
         self.guard.after_tool(call.name, call.arguments, is_error, index, batch,
                               seen_paths=paths_in_result(call.name, text))
-        if call.name in READ_ONLY_TOOLS and repeat is None and not is_error:
-            self._repeats.setdefault(self._call_key(call), (self.guard.step, 0))
-            if call.name == "read_file":
-                self._read_paths.add(str(call.arguments.get("path", "")))
+        if repeat is None:
+            self.repeats.record(call.name, call.arguments, self.guard.step, ok=not is_error)
         if note := self.guard.note():
             text += "\n\n" + note
         step_text = f"[step {self.guard.step}] {text}"
@@ -444,9 +375,11 @@ class Agent:
         if (after.level, after.reads_since_edit, after.reason) != (before.level, before.reads_since_edit, before.reason):
             yield after
 
-    def _review(self, proposal, forced: bool, cancel: threading.Event):
+    def review(self, proposal: Proposal, forced: bool, cancel: threading.Event) -> Iterator[Event]:
+        """Offer `proposal` for review (or apply it, under the "apply" policy); returns the text
+        the model reads about what became of it, the tests' verdict included."""
         event = ProposalReady(proposal)
-        if self.config.auto_approve:
+        if self.config.review == "apply":
             event.reply.set_result(Review.accept_all(len(proposal.hunks)))
         yield event
         review = wait_for_reply(event.reply, cancel)
@@ -458,79 +391,16 @@ class Agent:
         self._proposal_resolved = True
         self._forced_invalid = forced and resolved.outcome in ("rejected", "failed")  # a retry must differ
         self.guard.on_proposal_resolved(resolved.outcome)
-        self._edits += 1
+        self.repeats.edited()
         text = outcome_text(resolved)
         if resolved.outcome in ("applied", "partly applied"):
-            self._step_applied.append(proposal)
-            if self._auto_test():
-                if self._more_edits:
-                    text += " The tests run after the last edit of this step."
-                else:
-                    text += yield from self._test_after_edit(proposal, cancel)
+            text += yield from self.tests.applied(proposal, cancel)
         return text
-
-    # -- tests and commands ---------------------------------------------------------------
-
-    def _auto_test(self) -> bool:
-        if self.toolbox.context.test_command is None:
-            return False
-        return self.config.auto_test is not False
-
-    def _weak(self) -> bool:
-        return bool(getattr(self.model, "weak_tool_use", False))
-
-    def _test_run(self, call_id: str, cancel: threading.Event, after_edit: str = "",
-                  target: str | None = None) -> Iterator[Event]:
-        """Run the test command (asking consent the first time); returns (report | None, text)."""
-        command = self.toolbox.context.test_command
-        report, text = yield from self.gate.run_tests(call_id, command, cancel, target=target, after_edit=after_edit)
-        if report is not None:
-            self.tests.last = report
-        return report, text
-
-    def _test_after_edit(self, proposal, cancel: threading.Event) -> Iterator[Event]:
-        """Auto-test an applied edit: what the model reads about it. With auto-approve, an edit that
-        leaves the tests failing is undone (exact bytes) and the model tries again."""
-        before = self.tests.baseline
-        report, text = yield from self._test_run("tests-after-" + new_call_id()[5:], cancel,
-                                                  after_edit=proposal.id)
-        if report is None:
-            return "\n" + text
-        out = "\n" + text
-        if report.ok:
-            if before is not None and self._weak():
-                self.tests.finished = ("done", f"Done: the tests that failed now pass ({report.passed} passed). "
-                                               f"Changed {proposal.path}.")
-            return out
-        if self.config.auto_approve and made_worse_or_no_better(before, report):
-            applied = self._step_applied or [proposal]
-            undone = " ".join(self.toolbox.proposals.undo() for _ in applied)  # this step's edits, newest first
-            self._step_applied = []
-            self._edits += 1
-            self.tests.attempts += 1
-            self.tests.tried.add(tuple((p.path, p.new.decode("utf-8", "replace")) for p in applied))
-            out += f"\n{undone} The edit was undone because the tests still fail; try a different fix."
-            yield ErrorEvent(f"The edit to {', '.join(p.path for p in applied)} left the tests failing; undone "
-                             f"(attempt {self.tests.attempts} of {self.config.max_attempts}).")
-            if self.tests.attempts >= self.config.max_attempts:
-                self.tests.finished = ("tests_failing", f"Stopped after {self.tests.attempts} edits that left the "
-                                       "tests failing; each was undone. " + report.summary().splitlines()[0])
-        return out
-
-    def _push_back(self) -> bool:
-        """The model ended its turn: while tests it was to fix still fail, say so once."""
-        t = self.tests
-        if t.baseline is None or not t.still_failing() or t.pushbacks >= self.config.max_pushbacks:
-            return False
-        t.pushbacks += 1
-        self.messages.append({"role": "user", "content": "The tests still fail:\n" + t.last.summary()
-                              + "\nFix the code (not the tests), or explain why they cannot pass."})
-        return True
 
     def _command(self, call, request, cancel: threading.Event) -> Iterator[Event]:
         """Run a command tool's request; returns (text for the model, is_error)."""
         if request.purpose == "tests":
-            report, text = yield from self._test_run(call.id, cancel, target=call.arguments.get("target"))
+            report, text = yield from self.tests.run(call.id, cancel, target=call.arguments.get("target"))
             return text, report is None
         result, refusal = yield from self.gate.run(call.id, request.argv, request.cwd, "command", cancel)
         if result is None:
@@ -538,173 +408,12 @@ class Agent:
         head = f"{result.describe()}\n"
         return head + (result.output[-6000:] if result.output else "(no output)"), not result.ok
 
-    # -- repeated reads ---------------------------------------------------------------------
-
-    def _call_key(self, call) -> str:
-        return json.dumps([call.name, call.arguments, self._edits], sort_keys=True, default=str)
-
-    def _repeat_note(self, call) -> str | None:
-        """An identical read-only call since the last edit is not run again: the reply points at
-        the next useful read; a second repeat makes the next generation that read."""
-        if call.name not in READ_ONLY_TOOLS or not self.config.guard.enabled:
-            return None
-        key = self._call_key(call)
-        if key not in self._repeats:
-            return None
-        step, times = self._repeats[key]
-        self._repeats[key] = (step, times + 1)
-        unread = self._unread_relevant()
-        text = f"Same call as step {step}; its result has not changed (see step {step})."
-        if unread:
-            text += f" Next, read {unread[0]} with read_file."
-            if times + 1 >= 2:
-                self._next_read = unread[0]
-        else:
-            text += " Propose an edit now with edit_file."
-        return text
-
-    def _failing_paths(self) -> list[str]:
-        """Files of the last failing test run's frames, deepest first, code before tests (tests
-        first only when the request is about them)."""
-        from .repair import is_test_path
-
-        report = self.tests.last
-        if report is None or report.ok:
-            return []
-        frames = list(dict.fromkeys(f.path for failure in report.failures for f in reversed(failure.frames)))
-        request = self.tests.request.lower()
-        # "fix the test in test_x.py" is about the test; "make test_x.py pass" is about the code
-        about_tests = bool(re.search(r"\b(fix|update|change|edit|rewrite)\b[^.]*\btests?\b", request)) \
-            and not re.search(r"\btests?\b[^.]*\bpass", request)
-        code = [p for p in frames if not is_test_path(p)]
-        tests = [p for p in frames if is_test_path(p)]
-        return tests + code if about_tests else code + tests
-
-    def _unread_relevant(self) -> list[str]:
-        from .repair import is_test_path
-
+    def _unread(self) -> list[str]:
+        """Files worth reading next: the failing tests' frames and the files the request names,
+        code before tests, those not read yet."""
         files = self.toolbox.workspace.list_files()
-        frames = self._failing_paths()
+        frames = self.tests.failing_paths()
         named = self.guard.named_in_request(files)
         ordered = [p for p in frames if not is_test_path(p)] + [p for p in named if not is_test_path(p)] \
             + named + frames
-        return [p for p in dict.fromkeys(ordered) if p in files and p not in self._read_paths]
-
-    # -- candidate search (core/repair.py) -------------------------------------------------
-
-    def _repair_first(self) -> bool:
-        first = self.config.repair_first
-        if first is None:
-            first = self._weak()
-        return first and self._repair_possible()
-
-    def _repair_possible(self) -> bool:
-        t = self.tests
-        return (self.config.repair and self._auto_test() and not t.repair_exhausted and t.repairs < 2
-                and t.still_failing() and self.gate.test_consent(self.toolbox.context.test_command))
-
-    def _scorer(self, cancel: threading.Event):
-        score = getattr(self.model, "score_texts", None)
-        if score is None:
-            return None
-        from .repair import scoring_messages
-
-        def scorer(path: str, context: str, base: str, variants: list[str]) -> list[float]:
-            messages, reply = scoring_messages(path, context, base)
-            return score(messages, reply.format(base), [reply.format(v) for v in variants], cancel=cancel.is_set)
-
-        return scorer
-
-    def _repair(self, cancel: threading.Event) -> Iterator[Event]:
-        """Search candidate fixes, checked by the tests in a scratch copy; the winner is proposed
-        like any edit. Returns (reason, message) when the turn should end, else None."""
-        from .repair import Sources, first_change, search
-
-        t = self.tests
-        t.repairs += 1
-        command = self.toolbox.context.test_command
-        ws = self.toolbox.workspace
-        sources = Sources(ws.root, ws.list_files())
-        outcome: dict[str, Any] = {}
-        steps = search(sources, t.request, t.last, self._scorer(cancel), lambda root: self.gate.check(command, root, cancel),
-                       cancel=cancel.is_set, exclude=t.tried)
-        try:
-            while True:
-                try:
-                    stage = next(steps)
-                except StopIteration as stop:
-                    outcome["result"] = stop.value
-                    break
-                yield RepairProgress(*stage)
-        except Exception as exc:  # noqa: BLE001 - a failed search falls back to the model's own edit
-            outcome["error"] = f"{type(exc).__name__}: {exc}"
-        result = outcome.get("result")
-        if result is None or result.found is None:
-            t.repair_exhausted = True
-            if "error" in outcome:
-                yield ErrorEvent("The candidate search failed: " + outcome["error"])
-            elif self._weak() and self.config.auto_approve:
-                # A weak model's own edits almost never pass (1 in 32 measured) and write garbage
-                # on the way: with nobody reviewing, stop and ask rather than flail.
-                t.finished = ("tests_failing", f"I could not find a fix that makes the tests pass ({result.message}). "
-                              "Which line is wrong, and what should it do?")
-                return t.finished
-            return None
-        found = result.found
-        old = sources.text(found.path) or ""
-        new = dict(found.files)[found.path]
-        search_text, replace_text = first_change(old, new)
-        call = ToolCall(new_call_id(), "edit_file", {"path": found.path, "search": search_text.replace("\r\n", "\n"),
-                                                     "replace": replace_text.replace("\r\n", "\n")})
-        self._append_assistant(f"A candidate fix passes the tests in a scratch copy: {found.description}.", [call])
-        yield ToolCallStarted(call.id, call.name, call.arguments)
-        texts = []
-        self._step_applied = []
-        for n, (path, text) in enumerate(found.files):
-            self._more_edits = n + 1 < len(found.files)
-            before = ws.resolve(path).read_bytes()
-            proposal = Proposal(path, before, text.encode("utf-8"),
-                                note=f"found by the candidate search and checked by the tests ({found.rule})")
-            self.toolbox.proposals.add(proposal)
-            texts.append((yield from self._review(proposal, self.guard.level == "force", cancel)))
-            if cancel.is_set() or t.finished is not None:
-                break
-        result_text = "\n".join(texts)
-        self.messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": result_text})
-        yield ToolCallFinished(call.id, call.name, call.arguments, result_text, False)
-        yield self.guard.state()
-        return t.finished
-
-    # -- context budget -----------------------------------------------------------------
-
-    def _fit_context(self) -> Iterator[Event]:
-        """Shorten older tool results when the prompt nears the model's context length."""
-        tools = self.toolbox.schemas()
-        limit = int((self.model.context_length - self.config.max_tokens) * self.config.context_high_water)
-        before = self.model.count_tokens(self.messages, tools)
-        if before <= limit:
-            return
-        if self.config.context_strategy == "compact" and self._turn_start > 1:
-            from .compaction import compact
-
-            keep = self._turn_start
-            done = yield from compact(self, None, confirm=False, keep_from=keep,
-                                      max_tokens=max(64, self.config.max_tokens // 4))
-            if done:
-                self._turn_start = 3  # system, summary, acknowledgement; then this turn
-                before = self.model.count_tokens(self.messages, tools)
-                if before <= limit:
-                    return
-        tool_messages = [m for m in self.messages if m["role"] == "tool"]
-        shortened = 0
-        for message in tool_messages[:-1]:  # the newest result stays whole
-            if len(message["content"]) > self.config.keep_tool_chars and not message["content"].endswith(SHORTENED):
-                message["content"] = message["content"][: self.config.keep_tool_chars] + SHORTENED
-                shortened += 1
-        if not shortened:
-            return  # nothing left to shorten; the model's own length limit ends the turn if it must
-        self.guard.forget_reads()
-        after = self.model.count_tokens(self.messages, tools)
-        yield ContextTrimmed(before, after, f"Context nearly full ({before} tokens): older tool results were "
-                                           f"shortened to {after} tokens.")
-
+        return [p for p in dict.fromkeys(ordered) if p in files and not self.repeats.was_read(p)]

@@ -1,4 +1,9 @@
-"""Compaction: the conversation so far becomes one summary message.
+"""The context budget: keeping the prompt inside the model's context, and compaction.
+
+`fit_context` runs before each generation of a turn: near the context's end it shortens older
+tool results, or (with `context_strategy = "compact"`) compacts the turns before this one first.
+
+Compaction: the conversation so far becomes one summary message.
 
 `/compact` asks the model for a summary and shows it before anything changes (a
 `CompactionReady` the user confirms); with `context_strategy = "compact"` the agent does the
@@ -16,7 +21,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterator
 
-from .events import CompactionReady, ContextCompacted, Event, TextDelta, wait_for_reply
+from .events import CompactionReady, ContextCompacted, ContextTrimmed, Event, TextDelta, wait_for_reply
 from .formats.calls import call_arguments
 from .tools import EDIT_TOOLS
 
@@ -27,6 +32,7 @@ SUMMARY_PROMPT = (
     "found and changed, and what is still to do. Three to five short sentences.\n\n{transcript}"
 )
 TRANSCRIPT_CHARS = 6000
+SHORTENED = "\n[… shortened to save context; call the tool again if you need it]"
 
 
 def _calls(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -145,3 +151,34 @@ def compact(agent, cancel: threading.Event | None = None, *, confirm: bool = Tru
                            f"Compacted {what}: {messages_before - 1} messages ({before} tokens) became a summary; "
                            f"the prompt is now {after} tokens.")
     return True
+
+
+def fit_context(agent) -> Iterator[Event]:
+    """Shorten older tool results (or compact earlier turns) when the prompt nears the model's
+    context length."""
+    config = agent.config
+    tools = agent.toolbox.schemas()
+    limit = int((agent.model.context_length - config.max_tokens) * config.context_high_water)
+    before = agent.model.count_tokens(agent.messages, tools)
+    if before <= limit:
+        return
+    if config.context_strategy == "compact" and agent.turn_start > 1:
+        done = yield from compact(agent, None, confirm=False, keep_from=agent.turn_start,
+                                  max_tokens=max(64, config.max_tokens // 4))
+        if done:
+            agent.turn_start = 3  # system, summary, acknowledgement; then this turn
+            before = agent.model.count_tokens(agent.messages, tools)
+            if before <= limit:
+                return
+    tool_messages = [m for m in agent.messages if m["role"] == "tool"]
+    shortened = 0
+    for message in tool_messages[:-1]:  # the newest result stays whole
+        if len(message["content"]) > config.keep_tool_chars and not message["content"].endswith(SHORTENED):
+            message["content"] = message["content"][: config.keep_tool_chars] + SHORTENED
+            shortened += 1
+    if not shortened:
+        return  # nothing left to shorten; the model's own length limit ends the turn if it must
+    agent.guard.forget_reads()
+    after = agent.model.count_tokens(agent.messages, tools)
+    yield ContextTrimmed(before, after, f"Context nearly full ({before} tokens): older tool results were "
+                                       f"shortened to {after} tokens.")

@@ -241,7 +241,7 @@ class CommandFinished(Event):
 
 @dataclass(frozen=True)
 class TestResult(Event):
-    """The parsed result of a test run (core/testresults.py)."""
+    """The parsed result of a test run (core/testing/report.py)."""
 
     call_id: str
     ok: bool
@@ -257,7 +257,7 @@ class TestResult(Event):
 
 @dataclass(frozen=True)
 class RepairProgress(Event):
-    """The candidate search (core/repair.py): what was considered, ranked and checked."""
+    """The candidate search (core/repair): what was considered, ranked and checked."""
 
     stage: str  # "candidates" | "ranked" | "checked" | "found" | "none"
     candidates: int = 0

@@ -370,7 +370,7 @@ def agent_settings(agent) -> dict[str, Any]:
     """The settings a session ran with, as saved beside it."""
     config = agent.config
     command = agent.toolbox.context.test_command
-    return {"auto_approve": config.auto_approve, "guard": config.guard.enabled, "max_steps": config.max_steps,
+    return {"auto_approve": config.review == "apply", "guard": config.guard.enabled, "max_steps": config.max_steps,
             "max_tokens": config.max_tokens, "context_strategy": config.context_strategy,
             "test_command": command.display() if command is not None else "",
             "instructions": list(agent.instructions.sources) if agent.instructions else [],

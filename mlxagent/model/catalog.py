@@ -13,7 +13,7 @@ from typing import Callable
 
 from .. import paths
 from ..errors import ModelError
-from . import default_model, hub, registry
+from . import adapters, default_model, hub, registry
 from . import stores as store_lookup
 from .gguf_import import MANIFEST, ProgressFn, import_gguf
 
@@ -156,8 +156,6 @@ def installed_models(stores: bool = True) -> list[InstalledModel]:
 
 def _adapters() -> list[InstalledModel]:
     """Tuned adapters (`mlxagent tune`), listed as MODEL+NAME; the size is the adapter's own."""
-    from ..tune import adapters
-
     return [InstalledModel(a.name, a.path, "tuned", a.size_bytes, "LoRA") for a in adapters.list_adapters()]
 
 
@@ -215,8 +213,6 @@ def _ready(model: InstalledModel, progress: ProgressFn | None, cancel: Callable[
 
 def _no_tuned(spec: str) -> None:
     """Raise the one line for a MODEL+NAME that is not in the list."""
-    from ..tune import adapters
-
     found = adapters.find(spec)
     if found is not None:  # it is there, but the user took it off the list
         raise ModelError(f"{spec} was taken off the list (`mlxagent models remove`); run `mlxagent tune` to make it again")

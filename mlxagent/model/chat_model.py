@@ -48,7 +48,7 @@ class MlxChatModel:
     def score_texts(self, messages: list[dict[str, Any]], base: str, variants: list[str],
                     cancel=None) -> list[float]:
         """For each variant of the assistant reply `base`: log p(variant) − log p(base) after
-        `messages` (model/scoring.py). The judge of candidate fixes (core/repair.py)."""
+        `messages` (model/scoring.py). The judge of candidate fixes (core/repair)."""
         from .scoring import score_variants
 
         prompt = self.prompt_tokens(messages, [])

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from ..core.events import GenerationStats
 from ..core.llm import Chunk
 from ..core.textstream import StopStringScanner
 from .runtime import LoadedModel
+from .sampling import SamplingSettings  # also imported from here (server/worker.py, tests)
 from .speculative import DecodeCounters, speculative_steps
 
 CancelLike = threading.Event | Callable[[], bool] | None
@@ -42,20 +42,6 @@ def prefill_rate(prefilled: int, seconds: float | None) -> float:
     if prefilled < MIN_PREFILL_TOKENS or seconds is None or seconds < MIN_MEASURED_S:
         return 0.0
     return prefilled / seconds
-
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    temperature: float = 0.0
-    top_p: float = 1.0
-    top_k: int = 0
-    min_p: float = 0.0
-    seed: int | None = None
-
-    def make_sampler(self):
-        from mlx_lm.sample_utils import make_sampler
-
-        return make_sampler(temp=self.temperature, top_p=self.top_p, top_k=self.top_k, min_p=self.min_p)
 
 
 def _is_cancelled(cancel: CancelLike) -> bool:

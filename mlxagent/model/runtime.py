@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ModelError
+from . import adapters
 from .gguf_import import ProgressFn
 
 # On the CPU backend with OpenBLAS, f32 matmuls are far faster than MLX's scalar
@@ -108,10 +109,8 @@ def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None 
     import mlx.core as mx
     from mlx_lm.utils import load as mlx_load
 
-    from ..tune import adapters
-
     if adapters.is_adapter_dir(path):  # MODEL+NAME: the base model, then its tuned adapter on top
-        return adapters.load(path, name, dequantize=dequantize)
+        return _load_adapted(path, name, dequantize=dequantize)
     try:
         config = json.loads((path / "config.json").read_text())
     except (OSError, ValueError) as e:
@@ -139,3 +138,25 @@ def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None 
         dequantized=bool(dequantize and config.get("quantization")),
         context_length=_context_length(config, tokenizer),
     )
+
+
+def _load_adapted(path: Path, name: str | None = None, dequantize: bool | None = None) -> LoadedModel:
+    """The base model with the adapter at `path` (model/adapters.py) applied."""
+    from .catalog import resolve
+
+    path = Path(path)
+    meta = adapters.read_meta(path)
+    base = str(meta["base"])
+    try:
+        base_dir, _ = resolve(base)
+    except ModelError:
+        recorded = Path(str(meta.get("base_path", "")))
+        if not (recorded / "config.json").is_file():
+            raise ModelError(f"{adapters.spec_for(base, meta['name'])}: its base model {base!r} is not installed") from None
+        base_dir = recorded
+    loaded = load_model_dir(base_dir, name or adapters.spec_for(base, meta["name"]), dequantize=dequantize)
+    dense = loaded.dequantized or not loaded.config.get("quantization")
+    adapters.apply(loaded.model, path, fuse=dense)
+    loaded.info["adapter"] = str(path)
+    loaded.info["base"] = base
+    return loaded

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 if TYPE_CHECKING:
-    from .kv_cache import SamplingSettings
+    from .sampling import SamplingSettings
 
 MAX_NGRAM = 4
 MIN_NGRAM = 2  # a one-token match predicts too little to pay for the wider forward pass

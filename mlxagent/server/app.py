@@ -1,4 +1,5 @@
-"""Starlette routes for the OpenAI-compatible API, and `serve()` for `mlxagent serve`.
+"""Starlette routes for the OpenAI-compatible API (Anthropic's Messages API too), and `serve()`
+for `mlxagent serve`.
 
 Routes:
 
@@ -10,6 +11,8 @@ Routes:
     GET    /v1/models/install/{job}?wait=S   one job (waits up to S seconds for it to finish)
     DELETE /v1/models/install/{job}          cancel it
     POST   /v1/chat/completions              chat completions, plain or streamed (SSE)
+    POST   /v1/responses                     OpenAI's Responses API, plain or streamed (responses_api.py)
+    POST   /v1/messages                      Anthropic's Messages API, plain or streamed (messages_api.py)
     GET    /v1/stats                         token counts, prompt-cache pool and hit rate, process memory
 
 Every error is `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx status; no

@@ -5,7 +5,9 @@ conversation's tool calls (and their results) are replayed through a fresh
 `ReadLoopGuard`, exactly in the order the agent loop would have fed them. A user message
 starts a new task, as in the agent. What the guard then says decides the response:
 
-* ``nudge``: a note is appended to the last tool result ("make the change now").
+* ``nudge``: a note is appended to the last tool result ("make the change now"); also when the
+  last call repeats a read-only call made since the last edit (core/guard/repeats.py): its
+  result has not changed, so the note says where to look back to.
 * ``force``: if the client offered an edit-type tool (named in the configured
   ``edit_tools`` list or in the request's ``mlxagent.edit_tools``), the generation is
   constrained to one call to those tools; otherwise (and at ``stopped``) no generation
@@ -26,7 +28,7 @@ from typing import Any, Iterable
 
 from ..core.events import GuardState
 from ..core.formats.schemas import grounded_edit_tools
-from ..core.guard import GuardConfig, ReadLoopGuard
+from ..core.guard import GuardConfig, ReadLoopGuard, RepeatedReads
 
 ERROR_RESULT = re.compile(r"^\s*(\[step \d+\]\s*)?(✗\s*)?(error|failed|failure|exception|traceback|"
                           r"tool call error)\b", re.IGNORECASE)
@@ -64,18 +66,23 @@ def _no_fingerprint(_path: str) -> None:
 
 
 def replay(messages: list[dict[str, Any]], config: GuardConfig, edit_names: Iterable[str],
-           tool_names: Iterable[str] = ()) -> ReadLoopGuard:
-    """A guard that has seen every tool call of the conversation, in order."""
+           tool_names: Iterable[str] = (), repeats: RepeatedReads | None = None) -> ReadLoopGuard:
+    """A guard that has seen every tool call of the conversation, in order (and `repeats`, when
+    given, every read-only call: its `last_note` answers the conversation's last call)."""
     edits = frozenset(edit_names)
     called = {c["function"]["name"] for m in messages for c in m.get("tool_calls") or ()}
     guard = ReadLoopGuard(config)
     guard.EDIT = edits
     guard.READ_ONLY = frozenset((called | set(tool_names)) - edits)
+    if repeats is not None:
+        repeats.read_only = guard.READ_ONLY
     results = {m.get("tool_call_id"): m.get("content") or "" for m in messages if m["role"] == "tool"}
     for message in messages:
         if message["role"] == "user":
             content = message.get("content")
             guard.reset_task(content if isinstance(content, str) else "")
+            if repeats is not None:
+                repeats.new_turn()
             continue
         calls = (message.get("tool_calls") or []) if message["role"] == "assistant" else []
         for index, call in enumerate(calls):
@@ -86,12 +93,24 @@ def replay(messages: list[dict[str, Any]], config: GuardConfig, edit_names: Iter
             result = results.get(call.get("id"))
             is_error = result is not None and bool(ERROR_RESULT.match(result))
             guard.after_tool(name, arguments, is_error, index, len(calls))
+            if repeats is not None:
+                _replay_repeat(repeats, guard, name, arguments, result, is_error, name in edits)
             if name in edits and result is not None:
                 if not is_error:
                     guard.on_proposal_resolved("applied")
                 elif level_before == "force":
                     guard.on_forced_edit_invalid((result.strip().splitlines() or ["error"])[0][:200])
     return guard
+
+
+def _replay_repeat(repeats: RepeatedReads, guard: ReadLoopGuard, name: str, arguments: Any,
+                   result: str | None, is_error: bool, is_edit: bool) -> None:
+    # The client ran the call already; what matters is whether it repeated one since the last edit.
+    # Which files are still unread the server cannot know: the note points back, then to an edit.
+    if repeats.check(name, arguments, list) is None:
+        repeats.record(name, arguments, guard.step, ok=result is not None and not is_error)
+    if is_edit and result is not None and not is_error:
+        repeats.edited()
 
 
 def _with_note(messages: list[dict[str, Any]], note: str) -> list[dict[str, Any]]:
@@ -107,16 +126,22 @@ def plan(messages: list[dict[str, Any]], tools: list[dict[str, Any]], tool_choic
         return SteerPlan("none", messages)
     offered = [t["function"]["name"] for t in tools]
     edits = set(edit_names)
-    guard = replay(messages, config, edits, offered)
-    state = guard.state()
-    if messages[-1]["role"] != "tool" or tool_choice in ("none", "function") or state.level == "ok":
-        return SteerPlan("none", messages, state)
     offered_edits = [t for t in tools if t["function"]["name"] in edits]
     names = " or ".join(t["function"]["name"] for t in offered_edits)
+    repeats = RepeatedReads(config.enabled, edit_tools=names)
+    guard = replay(messages, config, edits, offered, repeats)
+    state = guard.state()
+    if messages[-1]["role"] != "tool" or tool_choice in ("none", "function"):
+        return SteerPlan("none", messages, state)
+    repeat = f" {repeats.last_note}" if repeats.last_note else ""
+    if state.level == "ok":
+        if repeat:
+            return SteerPlan("nudge", _with_note(messages, "[loop guard]" + repeat), state)
+        return SteerPlan("none", messages, state)
     if state.level == "nudge":
         todo = f"make the change now with {names}" if offered_edits else "answer with what you have found"
         note = (f"[loop guard] {state.reads_since_edit} calls since the last edit without progress"
-                f"{f' ({state.reason})' if state.reason else ''}. You have enough context: {todo}.")
+                f"{f' ({state.reason})' if state.reason else ''}. You have enough context: {todo}.{repeat}")
         return SteerPlan("nudge", _with_note(messages, note), state)
     if state.level == "force" and offered_edits:
         note = (f"[loop guard] You have read enough ({state.reason}). Propose the edit now with {names}; "

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from .chat_api import sse_event
 from .schemas import ApiError, ChatRequest, bad_value, parse_chat_request
+from .tool_shapes import ToolShape
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "stop_string": "stop_sequence"}
 
@@ -75,28 +76,15 @@ def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return messages
 
 
-def _tools(tools: Any) -> list[dict[str, Any]] | None:
-    if tools is None:
-        return None
-    if not isinstance(tools, list):
-        raise bad_value("tools", "a list of tools", tools)
-    out = []
-    for i, tool in enumerate(tools):
-        if not isinstance(tool, Mapping) or not isinstance(tool.get("name"), str) or "input_schema" not in tool:
-            raise ApiError(400, f"'tools[{i}]' must be a client tool with 'name' and 'input_schema' (server tools "
-                                "are not supported).", param=f"tools[{i}]", code="unsupported_parameter")
-        out.append({"type": "function", "function": {"name": tool["name"], "description": tool.get("description", ""),
-                                                     "parameters": tool["input_schema"]}})
-    return out
-
-
-def _tool_choice(choice: Any) -> Any:
-    if not isinstance(choice, Mapping):
-        return None if choice is None else choice  # parse_chat_request names the bad value
-    kind = choice.get("type")
-    if kind == "tool":
-        return {"type": "function", "function": {"name": choice.get("name")}}
-    return {"auto": "auto", "any": "required", "none": "none"}.get(kind, kind)
+TOOL_SHAPE = ToolShape(
+    list_of="a list of tools",
+    is_tool=lambda tool: isinstance(tool, Mapping) and isinstance(tool.get("name"), str) and "input_schema" in tool,
+    refusal="must be a client tool with 'name' and 'input_schema' (server tools are not supported).",
+    function=lambda tool: {"name": tool["name"], "description": tool.get("description", ""),
+                           "parameters": tool["input_schema"]},
+    named_choice="tool",
+    choice_types={"auto": "auto", "any": "required", "none": "none"},
+)
 
 
 def parse_messages_request(body: Mapping[str, Any], guard_header: str | None = None) -> ChatRequest:
@@ -110,9 +98,9 @@ def parse_messages_request(body: Mapping[str, Any], guard_header: str | None = N
             chat[key] = body[key]
     if body.get("stop_sequences"):
         chat["stop"] = body["stop_sequences"]
-    if (tools := _tools(body.get("tools"))) is not None:
+    if (tools := TOOL_SHAPE.chat_tools(body.get("tools"))) is not None:
         chat["tools"] = tools
-    if (choice := _tool_choice(body.get("tool_choice"))) is not None:
+    if (choice := TOOL_SHAPE.chat_tool_choice(body.get("tool_choice"))) is not None:
         chat["tool_choice"] = choice
     try:
         return parse_chat_request(chat, guard_header)

@@ -25,6 +25,7 @@ from typing import Any, Mapping
 
 from .chat_api import sse_event
 from .schemas import ApiError, ChatRequest, bad_value, parse_chat_request
+from .tool_shapes import ToolShape
 
 
 def _text(content: Any, param: str) -> str:
@@ -82,25 +83,13 @@ def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return messages
 
 
-def _chat_tools(tools: Any) -> list[dict[str, Any]] | None:
-    if tools is None:
-        return None
-    if not isinstance(tools, list):
-        raise bad_value("tools", "a list of function tools", tools)
-    out = []
-    for i, tool in enumerate(tools):
-        if not isinstance(tool, Mapping) or tool.get("type") != "function":
-            raise ApiError(400, f"'tools[{i}]' must be a function tool (built-in tools are not supported).",
-                           param=f"tools[{i}]", code="unsupported_parameter")
-        out.append({"type": "function", "function": {k: tool[k] for k in ("name", "description", "parameters")
-                                                      if k in tool}})
-    return out
-
-
-def _chat_tool_choice(choice: Any) -> Any:
-    if isinstance(choice, Mapping) and choice.get("type") == "function":
-        return {"type": "function", "function": {"name": choice.get("name")}}
-    return choice
+TOOL_SHAPE = ToolShape(
+    list_of="a list of function tools",
+    is_tool=lambda tool: isinstance(tool, Mapping) and tool.get("type") == "function",
+    refusal="must be a function tool (built-in tools are not supported).",
+    function=lambda tool: {k: tool[k] for k in ("name", "description", "parameters") if k in tool},
+    named_choice="function",
+)
 
 
 def _response_format(text: Any) -> dict[str, Any] | None:
@@ -123,10 +112,10 @@ def parse_responses_request(body: Mapping[str, Any], guard_header: str | None = 
             chat[key] = body[key]
     if body.get("max_output_tokens") is not None:
         chat["max_tokens"] = body["max_output_tokens"]
-    if (tools := _chat_tools(body.get("tools"))) is not None:
+    if (tools := TOOL_SHAPE.chat_tools(body.get("tools"))) is not None:
         chat["tools"] = tools
     if body.get("tool_choice") is not None:
-        chat["tool_choice"] = _chat_tool_choice(body["tool_choice"])
+        chat["tool_choice"] = TOOL_SHAPE.chat_tool_choice(body["tool_choice"])
     if (fmt := _response_format(body.get("text"))) is not None:
         chat["response_format"] = fmt
     try:

@@ -6,7 +6,7 @@ Configurations (what the agent runs with; every proposal is accepted, as with `-
   a       read-loop guard off, no tests
   b       guard on, no tests
   c       guard on, tests: auto-test before and after each edit, verified retries (a failing edit
-          is undone) and the candidate search (core/repair.py) ranked by the model
+          is undone) and the candidate search (core/repair) ranked by the model
   d       as c without the candidate search: only the model's own edits (AgentConfig(repair=False))
   oracle  a scripted model that writes the known fix (a sanity row: must be 100%)
 """
@@ -17,7 +17,6 @@ import json
 import statistics
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,28 +55,17 @@ class OracleModel:
 
 
 def build_agent(repo: Path, config: str, model, max_steps: int, max_tokens: int):
-    from ..config import Settings, guard_config_for
-    from ..core.agent import Agent, AgentConfig
-    from ..core.testing.gate import CommandGate
-    from ..core.testing.consent import CommandPermissions
-    from ..core.proposals import ProposalManager
-    from ..core.testing.detect import resolve_test_command
-    from ..core.tools import Toolbox
+    """The agent of configuration `config` for the task repository `repo` (builder.build_agent)."""
+    from ..builder import build_agent as build
+    from ..config import Settings
     from ..core.workspace import Workspace
 
     if config not in CONFIGS:
         raise ValueError(f"unknown configuration {config!r}; choose from {', '.join(CONFIGS)}")
-    ws = Workspace.open(repo)
-    guard = guard_config_for(Settings(), model.name)
     tests = config in TESTS_ON
-    agent_config = AgentConfig(max_steps=max_steps, max_tokens=max_tokens, auto_approve=True,
-                               guard=replace(guard, enabled=config != "a"), auto_test=tests,
-                               repair=config in ("c", "oracle"))
-    agent = Agent(Toolbox(ws, ProposalManager(ws)), model, agent_config,
-                  gate=CommandGate(ws.root, CommandPermissions(None, ws.root), allow=True))
-    if tests:
-        agent.toolbox.context.test_command = resolve_test_command(ws.root)
-    return agent
+    return build(Workspace.open(repo), Settings(), model, guard_enabled=config != "a", auto_approve=True,
+                 max_steps=max_steps, max_tokens=max_tokens, tests=tests, auto_test=tests,
+                 allow_commands=True, remember_consent=False, repair=config in ("c", "oracle"))
 
 
 def run_task(task: Task, config: str, loaded: Any, max_steps: int = 12, max_tokens: int = 256) -> dict:

@@ -96,7 +96,7 @@ def session_examples(repo: str | None) -> tuple[list[Any], int]:
 def check_args(args) -> str | None:
     """Everything that can be wrong with the arguments before a model loads; returns the --repo
     folder resolved (None: every repository)."""
-    from . import adapters
+    from ..model import adapters
 
     adapters.check_name(args.name)
     if args.synthetic < 0:
@@ -146,10 +146,11 @@ def tune_command(args) -> int:
     from ..core.formats import detect_format
     from ..model.catalog import DEFAULT_MODEL, resolve
     from ..model.runtime import load_model_dir
+    from ..model import adapters
     from ..progress import progress_printer
-    from . import adapters
     from .dataset import build_dataset
-    from .train import TuneSettings, describe_data, pack
+    from .packing import describe_data, pack
+    from .train import TuneSettings
 
     repo = check_args(args)
     name = args.name
@@ -211,8 +212,10 @@ def train_into_store(loaded, base_name: str, base_dir: Path, name: str, dataset,
                      progress=None, cancel=None):
     """Train on `dataset` and install the adapter as base_name+name. Returns (TrainResult,
     AdapterInfo or None when nothing was saved). `loaded`'s model gets the LoRA layers."""
-    from . import adapters
-    from .train import adapter_config, describe_data, pack, train_lora, write_json
+    from ..model import adapters
+    from .adapters import install
+    from .packing import describe_data, pack
+    from .train import adapter_config, train_lora, write_json
 
     staging = adapters.root() / f".tune-{name}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -235,7 +238,7 @@ def train_into_store(loaded, base_name: str, base_dir: Path, name: str, dataset,
                             "from_sessions": data.from_sessions if data else 0,
                             "sessions": data.sessions if data else 0,
                             "synthetic": data.synthetic if data else 0, "traces": data.traces if data else 0}}
-        info = adapters.install(staging, base_name, name, meta)
+        info = install(staging, base_name, name, meta)
         return result, info
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,12 +1,12 @@
 """Training examples from the user's own accepted work, rendered exactly as the model sees it.
 
-A saved session (core/sessions.py) is a conversation plus the agent's events. An edit call is a
+A saved session (core/saved_sessions.py) is a conversation plus the agent's events. An edit call is a
 *target* when every proposal it made was applied whole ("applied"; a partly applied or rejected
 proposal, a failed one, or a call that proposed nothing is not), and no test run after the edits
 of its step failed. The example's prompt is the conversation before the assistant message that
 made the call (with the system prompt and the tools the agent lists), its completion that
 message cut to the accepted edit calls, in the model's own tool-call format. Edits found by the
-candidate search (core/repair.py) appear as an assistant message too and are targets the same
+candidate search (core/repair) appear as an assistant message too and are targets the same
 way; the sentence the search writes beside its call is not learnt (the model never wrote it).
 
 Pure functions over records: anything with `.id`, `.messages` (without the system message) and

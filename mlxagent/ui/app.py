@@ -34,7 +34,7 @@ from .screens.command_approval import CommandApprovalScreen
 from .screens.models import ModelSwitcher
 from .screens.not_a_repo import NotARepoScreen
 from .screens.review import ReviewScreen
-from .session import attach_model, build_agent
+from ..builder import attach_model, build_agent, set_auto_approve
 from .themes import register_themes
 
 FALLBACK_THEME = "mlxagent-dark"
@@ -148,7 +148,7 @@ class MlxAgentApp(App[int]):
         except NotAGitRepoError as exc:
             self.push_screen(NotARepoScreen(self.path.resolve(), str(exc)), self._not_a_repo_closed)
             return
-        self.agent = build_agent(workspace, self.settings)
+        self.agent = build_agent(workspace, self.settings, lenient=True)  # commands are asked about on screen
         self.new_session()
         self.chat = ChatScreen()
         self.push_screen(self.chat)
@@ -176,7 +176,7 @@ class MlxAgentApp(App[int]):
         else:
             self.exit(1, return_code=1)
 
-    # -- sessions (core/sessions.py) ------------------------------------------------------------
+    # -- sessions (core/saved_sessions.py) ------------------------------------------------------------
 
     def new_session(self) -> None:
         """Save what follows as a new session (the conversation must already be empty)."""
@@ -429,7 +429,7 @@ class MlxAgentApp(App[int]):
     def set_auto_approve(self, on: bool) -> None:
         """For this session (the setting file keeps its own value)."""
         if self.agent is not None:
-            self.agent.config.auto_approve = on
+            set_auto_approve(self.agent, on, self.settings)
         if self.chat is not None:
             self.chat.status.show_auto_approve(on)
 

@@ -7,18 +7,33 @@ turns, so the model sees its own protocol and nothing the template cannot render
 
 Rendering is deterministic (no random ids, no clock): the same history gives the same
 prompt, which keeps prompt caches valid between turns.
+
+Of a tool-call format this module needs only its markers and how it writes one call
+(`CallSyntax`); `families.ToolFormat` has both. So `families` imports this module and
+this module does not import `families`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from .schemas import normalize_tools
 
-if TYPE_CHECKING:
-    from .families import ToolFormat
+
+class CallSyntax(Protocol):
+    """What prompting needs of a tool-call format (`families.ToolFormat` is one): the
+    markers around a call and the text of one call."""
+
+    @property
+    def tool_call_start(self) -> str: ...
+
+    @property
+    def tool_call_end(self) -> str: ...
+
+    def call_text(self, name: str, arguments: Mapping[str, Any]) -> str: ...
+
 
 TOOLS_INTRO = (
     "# Tools\n\n"
@@ -67,7 +82,7 @@ def normalize_history(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, A
     return out
 
 
-def tools_system_block(fmt: "ToolFormat", tools: Sequence[Mapping[str, Any]]) -> str:
+def tools_system_block(fmt: CallSyntax, tools: Sequence[Mapping[str, Any]]) -> str:
     listed = "\n".join(json.dumps(t, ensure_ascii=False) for t in normalize_tools(tools))
     example = fmt.call_text("<tool-name>", {"<argument>": "<value>"})
     return TOOLS_INTRO.format(tools=listed, start=fmt.tool_call_start, end=fmt.tool_call_end, example=example)
@@ -78,7 +93,7 @@ def tool_response_text(content: str) -> str:
 
 
 def prompted_messages(
-    fmt: "ToolFormat", messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]]
+    fmt: CallSyntax, messages: Sequence[Mapping[str, Any]], tools: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """Messages for a template without tool support: only system/user/assistant with text."""
     history = normalize_history(messages)
@@ -112,7 +127,7 @@ def prompted_messages(
     return out
 
 
-def template_messages(fmt: "ToolFormat", messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def template_messages(fmt: CallSyntax, messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Messages for a template with tool support: the history, normalized."""
     return normalize_history(messages)
 

@@ -7,3 +7,4 @@ from .readloop import (  # noqa: F401 - the package's face
     FORCE_REFUSAL, LEVELS, Decision, ForceSpec, GuardConfig, GuardConfigError, ReadLoopGuard,
     thresholds_for_model,
 )
+from .repeats import RepeatedReads  # noqa: F401

@@ -1,7 +1,35 @@
-"""Generate-and-validate repair: candidate edits near a failure, ranked by the model, checked by
-the tests in a scratch copy. See search.py for the method."""
+"""Generate-and-validate repair: small candidate edits near the failure, ranked by the model,
+checked by the tests in a scratch copy.
 
-from .search import (  # noqa: F401 - the package's face
-    Candidate, RepairResult, ScratchCopy, Sources, Suspect, candidates, first_change, is_test_path, rank,
-    scoring_messages, search, suspects,
-)
+A small model writes fixes badly but ranks them well (shared/notes/small-model-repair.md), so
+when the read-loop guard forces an edit and the tests tell us where things fail, the agent
+does not ask the model to *write* the replacement. Instead:
+
+1. `suspects()` (localise.py) lists the lines that matter, most suspicious first: the failing
+   traceback's frames outside the tests, the functions those frames are in, the functions the
+   failing test lines call, and the functions and files the user's request names.
+2. `candidates()` (candidates.py) makes small edits of those lines (`CandidateMaker`'s rules):
+   an operator swapped for its neighbours, a number or bound ±1, a literal changed towards a
+   literal of the request or the tests, a call or name replaced by another in scope, arguments
+   or operands swapped, a `None`/empty guard added, a rename the request asks for.
+3. `rank()` (ranking.py) orders them by the model's score of each candidate file against the
+   buggy one (the scorer passed in: `ChatModel.score_texts` after the chat `scoring_messages()`
+   builds, a prefill over a shared prefix: dozens cost about one sampled edit).
+4. `search()` (search.py) runs the whole thing: the best-ranked are tried in a `ScratchCopy`
+   (scratch.py) of the repository with the test command, in order, until one makes the tests
+   pass; the user's tree is never touched here. The winner goes back to the agent as an
+   ordinary proposal that the user reviews (`first_change()` turns it into an edit).
+
+The repository is read once through `Sources` (sources.py), which also says which paths are
+tests (`is_test_path`). Each module imports only from those listed before it: sources,
+localise, candidates, ranking, scratch, search.
+
+Nothing here imports a model or a UI: the scorer and the test runner are passed in.
+"""
+
+from .candidates import Candidate, candidates  # noqa: F401 - the package's face
+from .localise import Suspect, suspects  # noqa: F401
+from .ranking import rank, scoring_messages  # noqa: F401
+from .scratch import ScratchCopy  # noqa: F401
+from .search import RepairResult, first_change, search  # noqa: F401
+from .sources import Sources, is_test_path  # noqa: F401

@@ -13,10 +13,10 @@ import os
 import re
 import shlex
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..tomlfile import TomlReadError, TomlSyntaxError, read_toml
 from .runner import CommandError, split_command
 
 PROJECT_CONFIG = ".mlxagent.toml"
@@ -75,18 +75,13 @@ def _looks_like_path(target: str) -> bool:
 
 def read_project_config(root: Path | str) -> dict:
     """The repository's `.mlxagent.toml`, or {} when there is none."""
-    path = Path(root) / PROJECT_CONFIG
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as e:
-        raise CommandError(f"Cannot read {PROJECT_CONFIG}: {getattr(e, 'strerror', None) or e}.") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        reason = " ".join(str(e).split())
-        raise CommandError(f"{PROJECT_CONFIG} is not valid TOML: {reason}.") from None
+        data = read_toml(Path(root) / PROJECT_CONFIG)
+    except TomlReadError as e:
+        raise CommandError(f"Cannot read {PROJECT_CONFIG}: {e}.") from None
+    except TomlSyntaxError as e:
+        raise CommandError(f"{PROJECT_CONFIG} is not valid TOML: {e.message}.") from None
+    return {} if data is None else data
 
 
 def resolve_test_command(
@@ -191,3 +186,11 @@ def _make_has_test(root: Path) -> bool:
         if _MAKE_TEST.search(text):
             return True
     return False
+
+
+_TEST_PATH = re.compile(r"(^|/)(tests?/|test_[^/]*$|[^/]*_test\.[a-z]+$|[^/]*\.(test|spec)\.[jt]sx?$|conftest\.py$)")
+
+
+def is_test_path(path: str) -> bool:
+    """A file of the tests, by the usual naming of Python, Go, Rust and JavaScript projects."""
+    return bool(_TEST_PATH.search(path.replace("\\", "/").lower()))

@@ -2,12 +2,12 @@
 
 Every command is shown to the user before it runs (`CommandApproval`, a round trip like a
 proposal's review), unless the user already allowed it for this repository ("always", saved
-by core/permissions.py) or the session was started with commands allowed (`--allow-commands`).
+by core/testing/consent.py) or the session was started with commands allowed (`--allow-commands`).
 The configured test command needs consent once per repository, then runs freely. With no one
 to ask (`allow=False`), a command is refused with a note the model can act on.
 
 Running streams `CommandStarted`, `CommandOutput` and `CommandFinished`; a test run adds a
-`TestResult` parsed by core/testresults.py. All of these are generators of events whose
+`TestResult` parsed by core/testing/report.py. All of these are generators of events whose
 return value (`yield from`) is the outcome.
 """
 

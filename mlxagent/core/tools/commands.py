@@ -1,6 +1,6 @@
 """Command tools: run_tests and run_command. Like edit tools they do nothing themselves:
 each returns a `CommandRequest` that the agent shows to the user for consent, runs
-(core/commands.py) and reports, parsed for tests (core/testresults.py)."""
+(core/testing/runner.py) and reports, parsed for tests (core/testing/report.py)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,9 @@ consent are `PendingCommand`s, asked one at a time on the approval prompt. Comma
 test runs show as command cards (by call_id); `/test` runs the tests in the same kind of
 worker as a turn, without the model. After an edit that left the tests failing, ctrl+z
 undoes it and asks the model to try again.
+
+How each event is drawn (live, or replayed when a saved session is resumed) is in
+`chat_events`; the slash commands are in `chat_commands`.
 """
 
 from __future__ import annotations
@@ -22,33 +25,23 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from ...core import events as ev
 from ..bridge import EngineEvent, PendingCommand, PendingReview
-from ...core.instructions import INSTRUCTION_FILES
-from ..commands import COMMAND_NAMES, help_markdown, parse_slash
-from .sessions import ConfirmScreen
-from ..session import set_guard_enabled
+from ..commands import parse_slash
+from ...builder import auto_approving, set_guard_enabled
 from ..themes import pygments_style_for
 from ..widgets.command_card import CommandCard
 from ..widgets.guard_meter import GuardBanner
 from ..widgets.prompt_input import PromptInput
 from ..widgets.status_bar import StatusBar
 from ..widgets.transcript import DiffBlock, Transcript
+from .chat_commands import ChatCommands
+from .chat_events import ChatEvents
 
 PLACEHOLDER = "Ask for a change…  (enter send · ctrl+j new line · /help · esc interrupts)"
-FINISH_TEXT = {
-    "done": "done",
-    "max_steps": "stopped at the step limit",
-    "cancelled": "interrupted",
-    "error": "failed",
-    "guard_stopped": "stopped by the read-loop guard",
-    "parse_failures": "stopped: malformed tool calls",
-    "tests_failing": "stopped: the edits left the tests failing",
-}
-RUNNING_TEXT = {"tests": "running tests…", "command": "running command…", "check": "checking a candidate fix…"}
 RETRY_FALLBACK = "That edit did not make the tests pass. Try a different fix."
 
 
@@ -56,7 +49,7 @@ class JobDone(Message):
     """A `/test`, `/compact` or `/init` worker has posted its last event."""
 
 
-class ChatScreen(Screen):
+class ChatScreen(ChatEvents, ChatCommands, Screen):
     CSS_PATH = "chat.tcss"
     BINDINGS = [
         Binding("escape", "interrupt", "Interrupt"),
@@ -108,7 +101,7 @@ class ChatScreen(Screen):
     async def on_mount(self) -> None:
         self.query_one(GuardBanner).display = False
         self.watch(self.app, "model_state", self._model_changed)
-        self.status.show_auto_approve(self.agent.config.auto_approve)
+        self.status.show_auto_approve(auto_approving(self.agent))
         self.status.show_guard(None, self.agent.config.guard.enabled)
         found = self.agent.instructions
         self.status.show_instructions(found.label() if found else "")
@@ -211,105 +204,7 @@ class ChatScreen(Screen):
     # -- engine events -------------------------------------------------------------------------
 
     async def on_engine_event(self, message: EngineEvent) -> None:
-        await self.handle_event(message.event)
-
-    async def handle_event(self, event: ev.Event) -> None:
-        transcript, status = self.transcript, self.status
-        if isinstance(event, ev.TextDelta):
-            status.text_arrived()
-            if not self._interrupted:
-                await transcript.stream_text(event.text)
-        elif isinstance(event, ev.ToolCallStarted):
-            await transcript.tool_started(event)
-        elif isinstance(event, ev.ToolCallFinished):
-            await transcript.tool_finished(event)
-        elif isinstance(event, ev.ProposalReady):
-            await self._proposal_ready(event)
-        elif isinstance(event, ev.CommandApproval):
-            await self._command_approval(event)
-        elif isinstance(event, ev.CommandStarted):
-            await transcript.command_started(event)
-            status.show_command(RUNNING_TEXT.get(event.purpose, "running command…"))
-        elif isinstance(event, ev.CommandOutput):
-            transcript.command_output(event)
-        elif isinstance(event, ev.CommandFinished):
-            await transcript.command_finished(event)
-            status.show_command(None)
-        elif isinstance(event, ev.TestResult):
-            self._test_result(event, transcript.test_result(event))
-        elif isinstance(event, ev.RepairProgress):
-            await transcript.repair_progress(event)
-        elif isinstance(event, ev.ProposalResolved):
-            transcript.proposal_resolved(event)
-            offer = self.retry_offer
-            if offer is not None and event.outcome in ("applied", "partly applied") \
-                    and offer.result is not None and offer.result.after_edit != event.proposal_id:
-                self.set_retry_offer(None)  # another edit went in: ctrl+z would undo that one
-            if event.outcome == "failed":
-                await transcript.add_notice(f"Edit of {event.path} not applied: {event.message}", "error")
-            elif event.path in INSTRUCTION_FILES:
-                self.reload_instructions()
-        elif isinstance(event, ev.GuardState):
-            self.guard_state = event
-            status.show_guard(event, self.agent.config.guard.enabled)
-            self.query_one(GuardBanner).show(event)
-        elif isinstance(event, ev.GenerationStats):
-            status.generation_done(event, self._context_limit())
-        elif isinstance(event, ev.ContextTrimmed):
-            status.show_context(event.tokens_after, self._context_limit())
-            await transcript.add_notice(event.message, "warning")
-        elif isinstance(event, ev.ErrorEvent):
-            await transcript.add_notice(f"✗ {event.message}", "error")
-        elif isinstance(event, ev.CompactionReady):
-            await transcript.end_text()
-            self.app.push_screen(ConfirmScreen("Replace the conversation so far with this summary?", event.summary
-                                               + f"\n\n({event.messages_before - 1} messages, {event.tokens_before} "
-                                               f"tokens → about {event.tokens_after} tokens)", "Compact", "Keep"),
-                                 partial(self._compaction_decided, event))
-        elif isinstance(event, ev.ContextCompacted):
-            await transcript.end_text()
-            status.show_context(event.tokens_after, self._context_limit())
-            await transcript.add_notice(event.message, "warning" if event.automatic else "success")
-            self.app.warm_cache()
-        elif isinstance(event, ev.TurnFinished):
-            await self._turn_finished(event)
-
-    def _compaction_decided(self, event: ev.CompactionReady, yes: bool | None) -> None:
-        if not event.reply.done():
-            event.reply.set_result(bool(yes))
-        if not yes:
-            self.call_later(self.notice, "Kept the conversation as it was.")
-
-    def _context_limit(self) -> int:
-        return getattr(self.agent.model, "context_length", 0) or 0
-
-    async def _turn_finished(self, event: ev.TurnFinished) -> None:
-        self.last_finish = event
-        await self.transcript.end_text()
-        if event.message:
-            await self.transcript.add_notice(event.message, "error" if event.reason == "error" else "warning")
-        if not (event.reason == "cancelled" and self._interrupted):
-            summary = (f"— {FINISH_TEXT.get(event.reason, event.reason)} · {event.steps} step(s) · "
-                       f"{event.generated_tokens} tokens · {event.seconds:.1f} s")
-            kind = {"done": "muted", "cancelled": "warning"}.get(event.reason, "error")
-            await self.transcript.add_notice(summary, kind)
-        dropped = [p for p in self.pending if p.done]
-        if dropped:
-            self.pending = [p for p in self.pending if not p.done]
-            self.transcript.proposals_dropped([p.proposal.id for p in dropped])
-            self.app.review_dropped()
-        self.status.show_pending(len(self.pending))
-        self.query_one(GuardBanner).show(None if event.reason != "guard_stopped" else self.guard_state)
-        self._commands_ended("the turn was interrupted" if event.reason == "cancelled" else "the turn ended")
-        self.busy = False
-        self._tell_session_problem()
-        self._retry_if_queued()
-
-    def _tell_session_problem(self) -> None:
-        recorder = self.app.recorder
-        if recorder is not None and recorder.problem and recorder.store is not None and not self._told_problem:
-            self._told_problem = True
-            self.notify(recorder.problem, title="Sessions", severity="warning", timeout=12)
+        await self.handle_event(message.event)  # ChatEvents: drawn and acted on
 
     @on(JobDone)
     def _job_done(self) -> None:
@@ -453,86 +348,7 @@ class ChatScreen(Screen):
     async def _retry(self) -> None:
         await self.send(self.retry_text())
 
-    # -- commands ----------------------------------------------------------------------------------
-
-    async def run_command(self, name: str, arg: str) -> None:
-        if name not in COMMAND_NAMES:
-            await self.transcript.add_notice(f"Unknown command /{name}; /help lists them.", "error")
-            return
-        await getattr(self, f"command_{name}")(arg)
-
-    def _refuse_while_busy(self, what: str) -> bool:
-        if self.busy:
-            self.notify(f"Wait for the turn to finish (or press Esc) before {what}.", severity="warning")
-        return self.busy
-
-    async def command_help(self, arg: str) -> None:
-        await self.transcript.add(Markdown(help_markdown(), classes="help"))
-
-    async def command_model(self, arg: str) -> None:
-        if arg:
-            self.app.switch_model(arg)
-        else:
-            self.app.action_models()
-
-    async def command_diff(self, arg: str) -> None:
-        self.show_diff()
-
-    async def command_undo(self, arg: str) -> None:
-        self.action_undo()
-
-    async def command_test(self, arg: str) -> None:
-        if self._refuse_while_busy("running the tests"):
-            return
-        if not callable(getattr(self.agent, "run_tests_now", None)):
-            await self.transcript.add_notice("This build of the agent cannot run tests yet.", "error")
-            return
-        self._start_job(partial(self.agent.run_tests_now, arg))
-
-    async def command_review(self, arg: str) -> None:
-        self.action_review()
-
-    async def command_clear(self, arg: str) -> None:
-        if self._refuse_while_busy("clearing the conversation"):
-            return
-        await self._start_over("New conversation. (Files are unchanged; /undo still works.)")
-
-    async def command_new(self, arg: str) -> None:
-        if self._refuse_while_busy("starting a new session"):
-            return
-        await self._start_over("New session. (Files are unchanged; /sessions reopens earlier ones.)")
-
-    async def _start_over(self, notice: str) -> None:
-        """An empty conversation, saved as a new session."""
-        await self._fresh_conversation()
-        self.app.new_session()
-        await self.transcript.add_notice(notice)
-
-    async def command_sessions(self, arg: str) -> None:
-        if arg:
-            self.app.resume_session(arg)
-        else:
-            self.app.open_sessions()
-
-    async def command_compact(self, arg: str) -> None:
-        if self._refuse_while_busy("compacting"):
-            return
-        if not self.app.model_state.ready:
-            await self.transcript.add_notice("No model is loaded to write the summary: ctrl+o picks one.", "error")
-            return
-        if len(self.agent.messages) <= 1:
-            await self.transcript.add_notice("Nothing to compact yet.")
-            return
-        await self.transcript.add_notice("Summarising the conversation… (esc stops)")
-        self._start_job(self.agent.compact)
-
-    async def command_init(self, arg: str) -> None:
-        from ...core.instructions import init_instructions
-
-        if self._refuse_while_busy("drafting AGENTS.md"):
-            return
-        await self.transcript.add_notice("Drafting AGENTS.md from the repository… (esc stops)")
-        self._start_job(partial(init_instructions, self.agent))
+    # -- commands (the others are ChatCommands') ------------------------------------------------------
 
     def reload_instructions(self) -> None:
         """AGENTS.md (or another instruction file) changed: the system prompt takes it in."""
@@ -540,54 +356,6 @@ class ChatScreen(Screen):
 
         found = apply_instructions(self.agent, self.app.settings.instructions_max_chars)
         self.status.show_instructions(found.label() if found else "")
-
-    async def redraw(self, record) -> None:
-        """Show a resumed session's transcript as it was."""
-        from ...core.saved_sessions import rebuild_event
-
-        await self._fresh_conversation(keep_messages=True)
-        transcript = self.transcript
-        for data in record.events:
-            event = rebuild_event(data)
-            if event is None:
-                continue
-            if not isinstance(event, ev.TextDelta):
-                await transcript.end_text()
-            if isinstance(event, ev.TurnStarted):
-                await transcript.add_user(event.user_text)
-            elif isinstance(event, ev.TextDelta):
-                await transcript.stream_text(event.text)
-            elif isinstance(event, ev.ToolCallStarted):
-                await transcript.tool_started(event)
-            elif isinstance(event, ev.ToolCallFinished):
-                await transcript.tool_finished(event)
-            elif isinstance(event, ev.ProposalReady):
-                await transcript.proposal_ready(event, False)
-            elif isinstance(event, ev.ProposalResolved):
-                transcript.proposal_resolved(event)
-            elif isinstance(event, ev.CommandStarted):
-                await transcript.command_started(event)
-            elif isinstance(event, ev.CommandOutput):
-                transcript.command_output(event)
-            elif isinstance(event, ev.CommandFinished):
-                await transcript.command_finished(event)
-            elif isinstance(event, ev.TestResult):
-                transcript.test_result(event)
-            elif isinstance(event, ev.ErrorEvent):
-                await transcript.add_notice(f"✗ {event.message}", "error")
-            elif isinstance(event, (ev.ContextTrimmed, ev.ContextCompacted)):
-                await transcript.add_notice(event.message, "warning")
-            elif isinstance(event, ev.TurnFinished):
-                if event.message:
-                    await transcript.add_notice(event.message, "warning")
-                await transcript.add_notice(f"— {FINISH_TEXT.get(event.reason, event.reason)} · {event.steps} "
-                                            f"step(s) · {event.generated_tokens} tokens · {event.seconds:.1f} s", "muted")
-        await transcript.end_text()
-        transcript.proposals_dropped(list(transcript.waiting_proposals()))
-        transcript.commands_dropped("the session was saved before it finished")
-        transcript.repair_done()
-        await transcript.add_notice(f"Resumed session {record.id} ({record.turns} turn(s), {record.edits_applied} "
-                                    f"edit(s) applied); the model continues this conversation.", "success")
 
     async def _fresh_conversation(self, keep_messages: bool = False) -> None:
         """An empty transcript, nothing waiting (the agent's messages too, unless kept)."""
@@ -616,23 +384,11 @@ class ChatScreen(Screen):
             f"free, a nudge at {config.nudge_at}, an edit forced at {config.force_at}. /guard on|off switches it.")
 
     async def command_approve(self, arg: str) -> None:
-        on = {"on": True, "off": False}.get(arg, not self.agent.config.auto_approve)
+        on = {"on": True, "off": False}.get(arg, not auto_approving(self.agent))
         self.app.set_auto_approve(on)
         await self.transcript.add_notice(
             "Auto-approve on: edits are applied without review (u or /undo puts them back)." if on
             else "Auto-approve off: every edit waits for your review.", "warning" if on else "info")
-
-    async def command_theme(self, arg: str) -> None:
-        if not arg:
-            self.app.action_change_theme()
-        elif arg in self.app.available_themes:
-            self.app.theme = arg
-        else:
-            await self.transcript.add_notice(
-                f"No theme {arg!r}; there are {', '.join(sorted(self.app.available_themes))}.", "error")
-
-    async def command_quit(self, arg: str) -> None:
-        self.app.exit()
 
     # -- working-tree actions (git runs off the UI thread) -------------------------------------------
 

@@ -9,16 +9,26 @@ and closing it moves nothing else.
 from __future__ import annotations
 
 import posixpath
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from textual.content import Content
+from textual.geometry import Region
 from textual.widgets import OptionList
-
-if TYPE_CHECKING:
-    from .prompt_input import PromptInput
 
 MAX_ROWS = 8
 MIN_WIDTH = 24
+
+
+class CompletionOwner(Protocol):
+    """What the list needs of the input that drives it (`PromptInput`, which imports this
+    module: the dependency goes one way)."""
+
+    @property
+    def region(self) -> Region: ...
+
+    def refresh_bindings(self) -> None: ...
+
+    def accept_completion(self) -> None: ...
 
 
 class PathCompletion(OptionList, can_focus=False):
@@ -42,7 +52,7 @@ class PathCompletion(OptionList, can_focus=False):
     }
     """
 
-    def __init__(self, prompt: "PromptInput", *, id: str | None = "path-completion") -> None:
+    def __init__(self, prompt: CompletionOwner, *, id: str | None = "path-completion") -> None:
         super().__init__(id=id)
         self.prompt = prompt
         self.paths: list[str] = []

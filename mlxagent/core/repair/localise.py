@@ -1,0 +1,88 @@
+"""Where to look: `suspects()` lists the lines worth changing, most suspicious first."""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import re
+from dataclasses import dataclass
+
+from ..testing.report import TestReport
+from .sources import Sources, _body_lines, _enclosing, is_test_path
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Suspect:
+    path: str
+    line: int  # 1-based
+    weight: float  # higher is more suspicious
+    why: str
+
+
+def _called_names(text: str) -> list[str]:
+    names = re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(", text)
+    names += re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)", text)
+    return [n for n in dict.fromkeys(names) if not keyword.iskeyword(n)]
+
+
+def suspects(sources: Sources, report: TestReport | None, request: str) -> list[Suspect]:
+    """Lines worth changing, most suspicious first (see the package doc, step 1)."""
+    weights: dict[tuple[str, int], tuple[float, str]] = {}
+
+    def add(path: str, line: int, weight: float, why: str) -> None:
+        if is_test_path(path) or path not in sources.paths or not sources.lines(path):
+            return
+        if not 1 <= line <= len(sources.lines(path)):
+            return
+        key = (path, line)
+        if key not in weights or weights[key][0] < weight:
+            weights[key] = (weight, why)
+
+    def add_function(path: str, node: ast.AST, weight: float, why: str) -> None:
+        if isinstance(node, ast.ClassDef):
+            for fn in (n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+                add_function(path, fn, weight * 0.8, why)
+            return
+        for line in _body_lines(node):
+            add(path, line, weight, why)
+
+    failures = report.failures if report is not None else ()
+    for rank, failure in enumerate(failures[:6]):
+        decay = 1.0 / (1 + rank)
+        frames = list(failure.frames)
+        inner = [f for f in reversed(frames) if not is_test_path(f.path)]
+        for depth, frame in enumerate(inner[:3]):
+            add(frame.path, frame.line, 10 * decay / (1 + depth), "failing frame")
+            fn = _enclosing(sources.functions(frame.path), frame.line)
+            if fn is not None:
+                add_function(frame.path, fn, 6 * decay / (1 + depth), f"in {fn.name}() of a failing frame")
+        # The test's own lines: the functions they call (an assertion on a wrong result points
+        # at the test, while the bug is in what it called).
+        for frame in (f for f in frames if is_test_path(f.path)):
+            texts = [frame.text]
+            test_fn = _enclosing(sources.functions(frame.path), frame.line)
+            if test_fn is not None:
+                lines = sources.lines(frame.path)
+                texts += [lines[i - 1] for i in _body_lines(test_fn) if i <= len(lines)]
+            for order, name in enumerate(_called_names(" ".join(texts))):
+                for path, node in sources.definitions(name):
+                    add_function(path, node, 5 * decay / (1 + 0.2 * order), f"{name}() called by a failing test")
+        for name in _called_names(failure.message):
+            for path, node in sources.definitions(name):
+                add_function(path, node, 3 * decay, f"{name}() in a failure message")
+    lowered = request.lower()
+    for name in dict.fromkeys(_IDENT.findall(request)):
+        if len(name) < 3 or keyword.iskeyword(name):
+            continue
+        for path, node in sources.definitions(name):
+            add_function(path, node, 4, f"{name} named in the request")
+    for path in sources.paths:
+        base = path.rsplit("/", 1)[-1].lower()
+        if (path.lower() in lowered or re.search(rf"(?<![\w.]){re.escape(base)}(?![\w])", lowered)) \
+                and len(sources.lines(path)) <= 150:
+            for line in range(1, len(sources.lines(path)) + 1):
+                add(path, line, 1.5, "file named in the request")
+    ranked = sorted(weights.items(), key=lambda item: (-item[1][0], item[0]))
+    return [Suspect(path, line, w, why) for (path, line), (w, why) in ranked]

@@ -1,0 +1,114 @@
+"""The candidate search inside an agent turn: when to run it, and its winner as an edit.
+
+The agent runs the search (search.py) right after a failing test run for a weak tool user
+(`repair_first`), and in place of the forced edit the read-loop guard would otherwise have the
+model write. The scorer is the model's own `score_texts` (ranking, not writing); the checks run
+the test command in scratch copies, with the consent the user already gave for it. A winner
+becomes one `edit_file` call in the conversation and goes through the same review as any edit.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterator
+
+from ..events import ErrorEvent, Event, RepairProgress, ToolCallFinished, ToolCallStarted
+from ..formats.calls import ToolCall, new_call_id
+from ..proposals import Proposal
+from . import Sources, first_change, scoring_messages, search
+
+MAX_SEARCHES = 2  # candidate searches in one turn
+
+
+def weak(agent) -> bool:
+    return bool(getattr(agent.model, "weak_tool_use", False))
+
+
+def possible(agent) -> bool:
+    """The search can run now: it is on, the tests are known, fail, and may run without asking."""
+    t = agent.tests
+    return (agent.config.repair and t.enabled() and not t.repair_exhausted and t.repairs < MAX_SEARCHES
+            and t.still_failing() and t.consent())
+
+
+def first(agent) -> bool:
+    """Search before the model writes anything (default: for weak tool users)."""
+    wanted = agent.config.repair_first
+    if wanted is None:
+        wanted = weak(agent)
+    return wanted and possible(agent)
+
+
+def scorer(agent, cancel: threading.Event):
+    score = getattr(agent.model, "score_texts", None)
+    if score is None:
+        return None
+
+    def rank(path: str, context: str, base: str, variants: list[str]) -> list[float]:
+        messages, reply = scoring_messages(path, context, base)
+        return score(messages, reply.format(base), [reply.format(v) for v in variants], cancel=cancel.is_set)
+
+    return rank
+
+
+def repair(agent, cancel: threading.Event) -> Iterator[Event]:
+    """Search candidate fixes, checked by the tests in a scratch copy; the winner is proposed like
+    any edit. Returns (reason, message) when the turn should end, else None."""
+    t = agent.tests
+    t.repairs += 1
+    command = t.command
+    ws = agent.toolbox.workspace
+    sources = Sources(ws.root, ws.list_files())
+    outcome: dict[str, Any] = {}
+    steps = search(sources, t.request, t.last, scorer(agent, cancel),
+                   lambda root: agent.gate.check(command, root, cancel), cancel=cancel.is_set, exclude=t.tried)
+    try:
+        while True:
+            try:
+                stage = next(steps)
+            except StopIteration as stop:
+                outcome["result"] = stop.value
+                break
+            yield RepairProgress(*stage)
+    except Exception as exc:  # noqa: BLE001 - a failed search falls back to the model's own edit
+        outcome["error"] = f"{type(exc).__name__}: {exc}"
+    result = outcome.get("result")
+    if result is None or result.found is None:
+        t.repair_exhausted = True
+        if "error" in outcome:
+            yield ErrorEvent("The candidate search failed: " + outcome["error"])
+        elif weak(agent) and agent.config.retry.stop_when_stuck:
+            # A weak model's own edits almost never pass (1 in 32 measured) and write garbage
+            # on the way: with nobody reviewing, stop and ask rather than flail.
+            t.finished = ("tests_failing", f"I could not find a fix that makes the tests pass ({result.message}). "
+                          "Which line is wrong, and what should it do?")
+            return t.finished
+        return None
+    return (yield from _propose(agent, sources, result.found, cancel))
+
+
+def _propose(agent, sources: Sources, found, cancel: threading.Event) -> Iterator[Event]:
+    t = agent.tests
+    ws = agent.toolbox.workspace
+    old = sources.text(found.path) or ""
+    search_text, replace_text = first_change(old, dict(found.files)[found.path])
+    call = ToolCall(new_call_id(), "edit_file", {"path": found.path, "search": search_text.replace("\r\n", "\n"),
+                                                 "replace": replace_text.replace("\r\n", "\n")})
+    agent.append_assistant(f"A candidate fix passes the tests in a scratch copy: {found.description}.", [call])
+    yield ToolCallStarted(call.id, call.name, call.arguments)
+    texts = []
+    t.new_step()
+    for n, (path, text) in enumerate(found.files):
+        t.more_edits = n + 1 < len(found.files)
+        before = ws.resolve(path).read_bytes()
+        proposal = Proposal(path, before, text.encode("utf-8"),
+                            note=f"found by the candidate search and checked by the tests ({found.rule})")
+        agent.toolbox.proposals.add(proposal)
+        texts.append((yield from agent.review(proposal, agent.guard.level == "force", cancel)))
+        if cancel.is_set() or t.finished is not None:
+            break
+    result_text = "\n".join(texts)
+    agent.messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": result_text})
+    yield ToolCallFinished(call.id, call.name, call.arguments, result_text, False)
+    yield agent.guard.state()
+    return t.finished
