@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterable
 
-READ_ONLY_TOOLS = frozenset({"list_files", "read_file", "search", "show_diff"})
+from .readloop import ReadLoopGuard
+
 # The second repeat of a call makes the next generation read the file it points at.
 REPEATS_TO_FORCE_READ = 2
 
 
 class RepeatedReads:
-    def __init__(self, enabled: bool = True, read_only: Iterable[str] = READ_ONLY_TOOLS,
+    def __init__(self, enabled: bool = True, read_only: Iterable[str] = ReadLoopGuard.READ_ONLY,
                  read_tool: str = "read_file", edit_tools: str = "edit_file") -> None:
         self.enabled = enabled
         self.read_only = frozenset(read_only)
