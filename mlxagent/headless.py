@@ -38,8 +38,10 @@ def _decide_command(event: ev.CommandApproval, out: TextIO) -> ev.CommandDecisio
     """Headless consent for a command: asked on a terminal, refused when nobody can answer."""
     if not sys.stdin.isatty():
         return ev.CommandDecision.refuse("commands are not allowed in this run (start it with --allow-commands)")
-    print(f"\n$ {event.display}   (in {event.cwd})", file=out)
-    answer = input("Run it? [y = once / a = always for this repo / N / reason] ").strip()
+    origin = f"\n  {event.origin}" if getattr(event, "origin", "") else ""
+    print(f"\n$ {event.display}   (in {event.cwd}){origin}", file=out)
+    once = "this session" if event.purpose == "tests" else "this time only"
+    answer = input(f"Run it? [y = run ({once}) / a = always for this repo (saved) / N / reason] ").strip()
     if answer.lower() in ("y", "yes"):
         return ev.CommandDecision.once()
     if answer.lower() in ("a", "always"):
@@ -65,7 +67,7 @@ def print_event(event: ev.Event, out: TextIO) -> None:
     elif isinstance(event, ev.GuardState) and event.level != "ok":
         out.write(f"[read-loop guard: {event.level}] {event.reason}\n")
     elif isinstance(event, ev.CommandStarted):
-        out.write(f"\n$ {' '.join(event.argv)}\n")
+        out.write(f"\n$ {ev.display_command(event.argv)}\n")
     elif isinstance(event, ev.CommandFinished):
         out.write(f"  → {event.message}\n")
     elif isinstance(event, ev.TestResult):
@@ -115,6 +117,8 @@ def run_task(args) -> int:
                 reason = event.reason
     finally:
         signal.signal(signal.SIGINT, previous)
+    if recorder.notice:  # another `run --continue` wrote to the session meanwhile: this one forked
+        print(f"mlxagent: {recorder.notice}", file=sys.stderr)
     if recorder.problem and recorder.store is not None:
         print(f"mlxagent: {recorder.problem}", file=sys.stderr)
     elif recorder.session_id and args.json:

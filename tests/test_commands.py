@@ -411,3 +411,33 @@ def test_real_pytest_collection_error_is_an_error_with_a_frame(tmp_path):
     assert failure.kind == "error" and failure.name == "test_windows.py"
     assert "SyntaxError" in failure.message
     assert (failure.frame.path, failure.frame.line) == ("windows.py", 1)
+
+
+def test_a_command_dies_with_the_agent_even_when_a_thread_started_it(tmp_path):
+    """SIGKILL leaves the agent no chance to clean up; its watchdog kills the command's group."""
+    import signal
+    import subprocess
+
+    agent = textwrap.dedent("""
+        import sys, threading
+        from mlxagent.core.testing.runner import run_command
+
+        def work():
+            run_command(["sh", "-c", "sleep 60 & echo $$ $!; wait"], sys.argv[1], timeout=300,
+                        on_output=lambda text: (sys.stdout.write(text), sys.stdout.flush()))
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        worker.join()
+    """)
+    child = subprocess.Popen([PY, "-c", agent, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        leader, grandchild = (int(n) for n in child.stdout.readline().split())
+        assert os.getpgid(grandchild) == leader  # the command leads its own group
+        assert not _gone(leader, within=0.3)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert _gone(leader, within=5) and _gone(grandchild, within=5)
+    finally:
+        child.kill()
+        child.wait()

@@ -143,3 +143,45 @@ def test_stop_strings_end_real_generation(real_model):
                                            max_tokens=24, stop=["Paris"]))
     assert last.finish_reason == "stop_string"
     assert "Paris" not in text and "capital" in text
+
+
+@pytest.mark.parametrize("speculative", [False, True])
+def test_cancel_during_a_long_prefill_returns_soon_and_leaves_the_cache_consistent(real_model, speculative):
+    """Issue 24: a cancelled request stopped only after its whole prefill. Now the cancel is seen
+    between prefill chunks, and the cache keeps only what was computed."""
+    import time
+
+    long_text = " ".join(f"line {i}: the quick brown fox jumps over the lazy dog." for i in range(300))
+    prompt = _prompt(real_model, long_text + "\nSummarise.")
+    session = ChatSession(real_model, prefill_step_size=64, speculative=speculative)
+    n_prompt = len(session.encode(prompt))
+    assert n_prompt > 3000
+    checks = 0
+
+    def cancel() -> bool:  # cancelled after a few checks: a chunk or two into the prefill
+        nonlocal checks
+        checks += 1
+        return checks > 3
+
+    began = time.perf_counter()
+    text, last = _collect(session.generate(prompt, max_tokens=8, cancel=cancel))
+    took = time.perf_counter() - began
+    assert last.finish_reason == "cancelled" and text == "" and last.stats.generated_tokens == 0
+    done = last.stats.prefilled_tokens
+    assert 0 < done <= 192 and done % 64 == 0  # a chunk or two, not the whole prompt
+    assert session.prefilled_total == done
+    assert len(session.cached_tokens) == session._cache[0].offset == done
+    assert took < 5.0
+
+    short = _prompt(real_model, "Name a colour.")
+    again, last_again = _collect(session.generate(short, max_tokens=10))
+    fresh, _ = _collect(ChatSession(real_model, speculative=speculative).generate(short, max_tokens=10))
+    assert again == fresh and last_again.finish_reason in ("stop", "length")
+    # The long prompt again: it resumes from the 128 tokens kept, and says what a fresh session says.
+    session2 = ChatSession(real_model, prefill_step_size=64, speculative=speculative)
+    checks = 0
+    _collect(session2.generate(prompt, max_tokens=1, cancel=cancel))
+    resumed, last_resumed = _collect(session2.generate(prompt, max_tokens=6))
+    assert last_resumed.stats.reused_tokens == done
+    whole, _ = _collect(ChatSession(real_model, speculative=speculative).generate(prompt, max_tokens=6))
+    assert resumed == whole

@@ -162,3 +162,94 @@ def test_scoring_only_the_changed_span_equals_the_whole_text_difference(tiny_mod
     expected = [full(v) - full(base) for v in variants]
     assert scores[2] == 0.0
     assert scores == pytest.approx(expected, abs=2e-3)
+
+
+def run_search(steps):
+    stages = []
+    while True:
+        try:
+            stages.append(next(steps))
+        except StopIteration as stop:
+            return stages, stop.value
+
+
+def test_a_search_cancelled_during_the_winning_check_says_interrupted_not_none_passed(tmp_path):
+    import threading
+
+    from mlxagent.core.testing.gate import CommandGate
+
+    source, fixed_line, test = CASES["arith"]
+    root = make_repo(tmp_path, {"m.py": source, "test_m.py": test})
+    report = failing_report(root)
+    sources = Sources(root, ["m.py", "test_m.py"])
+    command = resolve_test_command(root)
+    gate, cancel = CommandGate(root), threading.Event()
+
+    def checker(scratch_root):
+        if fixed_line in (scratch_root / "m.py").read_text():
+            cancel.set()  # the user presses Esc while the right fix is being checked
+        return gate.check(command, scratch_root, cancel)
+
+    stages, result = run_search(search(sources, "fix m.py so the tests pass", report, None, checker,
+                                       max_checked=100, cancel=cancel.is_set))
+    assert result.found is None and result.interrupted
+    assert stages[-1][0] == "interrupted" and "interrupted" in result.message
+    assert "none of" not in result.message.split("(")[0]
+    assert all(fixed_line not in dict(c.files)["m.py"] for c, _ in result.checked)  # not counted as failed
+
+
+def test_an_interrupted_search_in_a_turn_does_not_mark_the_search_exhausted(tmp_path, monkeypatch):
+    import threading
+
+    from mlxagent.core import events as ev
+    from fixture_repos import fixture_repo
+    from test_test_loop import TASK, make_agent, of
+
+    repo = fixture_repo("off_by_one", tmp_path)
+    agent, _ = make_agent(repo, ["Done."], repair_first=True, auto_approve=True)
+    cancel = threading.Event()
+    real_check = agent.gate.check
+
+    def check(command, root, cancel_event=None):
+        cancel.set()
+        return real_check(command, root, cancel_event)
+
+    monkeypatch.setattr(agent.gate, "check", check)
+    events = list(agent.run_turn(TASK, cancel))
+    stages = [e.stage for e in of(events, ev.RepairProgress)]
+    assert stages and stages[-1] == "interrupted", stages
+    assert not agent.tests.repair_exhausted and agent.tests.repairs == 0
+    assert not any("could not find a fix" in (e.message or "") for e in of(events, ev.TurnFinished))
+
+
+def test_a_scratch_copy_left_by_a_killed_search_is_removed_by_the_next_one(tmp_path, monkeypatch):
+    import signal
+    import subprocess
+    import tempfile
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    source, _, test = CASES["arith"]
+    root = make_repo(tmp_path, {"m.py": source, "test_m.py": test})
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+         "from mlxagent.core.repair import ScratchCopy\n"
+         "s = ScratchCopy(Path(sys.argv[1]), ['m.py', 'test_m.py'])\nprint(s.dir, flush=True)\ntime.sleep(60)\n",
+         str(root)], stdout=subprocess.PIPE, text=True, env={**__import__("os").environ, "TMPDIR": str(temp)})
+    leaked = Path(child.stdout.readline().strip())
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert leaked.parent == temp and (leaked / root.name / "m.py").exists()  # killed: nothing cleaned up
+    lookalike = temp / "mlxagent-check-not-ours"  # same prefix, no marker: someone else's
+    (lookalike / "data").mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    live = ScratchCopy(root, ["m.py"])  # ours and alive: kept
+    try:
+        report = failing_report(root)
+        run_search(search(Sources(root, ["m.py", "test_m.py"]), "fix m.py", report, None, lambda r: False,
+                          max_checked=1))
+        assert not leaked.exists()
+        assert (lookalike / "data").is_dir() and live.root.is_dir()
+    finally:
+        live.close()
+    assert sorted(p.name for p in temp.iterdir()) == ["mlxagent-check-not-ours"]

@@ -103,11 +103,15 @@ def test_every_other_route_needs_the_key(keyed, method, path):
         response = httpx.request(method, keyed.url + path, content=body, headers=headers, timeout=30)
         assert response.status_code == 401, (headers, response.text)
         error = response.json()["error"]
-        assert error["code"] == "missing_api_key" and "Authorization: Bearer" in error["message"]
+        if path == "/v1/messages":  # Anthropic's error shape on Anthropic's endpoint
+            assert response.json()["type"] == "error" and error["type"] == "authentication_error"
+        else:
+            assert error["code"] == "missing_api_key"
+        assert "Authorization: Bearer" in error["message"]
         assert response.headers["www-authenticate"].startswith("Bearer")
     response = httpx.request(method, keyed.url + path, content=body, headers={"Authorization": "Bearer nope"},
                              timeout=30)
-    assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_api_key"
+    assert response.status_code == 401 and "not valid" in response.json()["error"]["message"]
 
 
 def test_bearer_scheme_is_case_insensitive_and_either_header_may_carry_the_key(keyed):

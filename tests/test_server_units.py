@@ -148,6 +148,15 @@ def test_unknown_and_uninstalled_names_are_404():
         assert err.value.status == 404 and fragment in err.value.message
 
 
+def test_model_list_shows_no_local_paths(tmp_path):
+    gguf = tmp_path / "secret-folder" / "mine.gguf"
+    gguf.parent.mkdir()
+    gguf.write_bytes(b"GGUF" + bytes(60))
+    rows = {r["id"]: r for r in ModelStore({"mine": str(gguf), "hub": "owner/name"}, persist=False).list_models()}
+    assert rows["mine"]["alias_of"] == "mine.gguf" and rows["hub"]["alias_of"] == "owner/name"
+    assert "secret-folder" not in json.dumps(rows) and all("path" not in r for r in rows.values())
+
+
 def test_alias_is_saved_in_the_settings(isolated_home):
     from mlxagent.config import load_settings
 

@@ -328,3 +328,59 @@ def test_run_continue_without_a_session_is_one_line(tmp_path):
     assert result.stderr.strip() == "mlxagent: cannot resume: no saved session for this repository yet"
     result = cli("run", "--resume", "nope", "go on", cwd=repo, check=False)
     assert result.stderr.strip() == "mlxagent: cannot resume: no saved session 'nope' in this repository"
+
+
+def test_two_continues_of_one_session_at_once_lose_no_turn(tmp_path):
+    """Two `mlxagent run --continue` at once: two recorders, two connections, one database file."""
+    repo, typo, fixed = typo_repo(tmp_path)
+    agent, _ = make_agent(repo, script_for(typo, fixed))
+    recorder, _, _ = start(agent)
+    recorded_turn(agent, recorder, "fix the typo in the README")
+    first = recorder.session_id
+    a, _ = make_agent(repo, ["Answer from A."])
+    b, _ = make_agent(repo, ["Answer from B."])
+    ra, _, _ = start(a, resume="last")
+    rb, _, _ = start(b, resume="last")
+    assert ra.session_id == rb.session_id == first
+    turns = [ra.record(a.run_turn("question A")), rb.record(b.run_turn("question B"))]
+    while turns:  # one event of each in turn, each written as it comes
+        for turn in list(turns):
+            try:
+                next(turn)
+            except StopIteration:
+                turns.remove(turn)
+
+    store = SessionStore()
+    assert ra.session_id == first and ra.notice == ""  # A wrote first: it keeps the session
+    assert rb.session_id != first and first in rb.notice and rb.session_id in rb.notice and "\n" not in rb.notice
+    original, fork = store.load(first), store.load(rb.session_id)
+    assert original.messages == a.messages[1:] and fork.messages == b.messages[1:]
+    users = lambda record: [m["content"] for m in record.messages if m["role"] == "user"]  # noqa: E731
+    assert any("question A" in u for u in users(original)) and not any("question B" in u for u in users(original))
+    assert any("question B" in u for u in users(fork)) and not any("question A" in u for u in users(fork))
+    # the fork keeps the first turn's events (its transcript is whole) and then B's own
+    assert (original.turns, fork.turns, fork.title) == (2, 2, original.title)
+    assert [e["seq"] for e in fork.events] == list(range(len(fork.events)))
+    assert [e.get("user_text") for e in fork.events if e["event"] == "TurnStarted"] == [
+        "fix the typo in the README", "question B"]
+    assert fork.edits_applied == 1
+    assert {s.id for s in store.sessions(str(repo))} == {first, rb.session_id}
+
+
+def test_a_schema_1_database_gets_the_version_column_and_is_continued(tmp_path):
+    path = sessions.default_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(sessions.SCHEMA.replace(",\n    version INTEGER NOT NULL DEFAULT 0", ""))
+    repo, _, _ = typo_repo(tmp_path)
+    old.execute("INSERT INTO sessions (id, repo, created, updated, title, turns) VALUES ('s1', ?, 1, 1, 'hi', 1)",
+                (sessions.repo_key(repo),))
+    old.execute("INSERT INTO messages VALUES ('s1', 0, ?)", (json.dumps({"role": "user", "content": "hi"}),))
+    old.execute("PRAGMA user_version=1")
+    old.close()
+    agent, _ = make_agent(repo, ["Hello again."])
+    recorder, record, _ = start(agent, resume="last")
+    assert record.id == "s1" and record.version == 0
+    recorded_turn(agent, recorder, "more")
+    assert recorder.session_id == "s1" and recorder.notice == ""
+    assert SessionStore().load("s1").messages == agent.messages[1:]

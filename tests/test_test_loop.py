@@ -181,24 +181,31 @@ def test_an_allowed_command_runs_with_its_output_and_exit_code(tmp_path):
     assert "hello" in tool and "3" in tool.splitlines()[0]
 
 
-def test_test_command_consent_is_asked_once_per_repo_and_saved(tmp_path):
+def test_run_on_the_tests_prompt_lasts_this_session_only_and_always_is_saved(tmp_path):
     repo = fixture_repo("off_by_one", tmp_path)
     store = tmp_path / "allowed.json"
     asked = []
 
-    def answer(event):
-        asked.append(event.argv)
-        return ev.CommandDecision.once()
+    def answer_with(action):
+        def answer(event):
+            asked.append(event.argv)
+            return ev.CommandDecision(action)
+        return answer
 
-    agent, _ = make_agent(repo, ["Nothing to do."] * 3, allow=None, repair=False, max_pushbacks=0,
-                          permissions=CommandPermissions(store, repo))
-    drive(agent, "look", commands=answer)
-    assert len(asked) == 1 and json.loads(store.read_text())[str(repo.resolve())]
-    # a new session in the same repo: the saved consent holds
-    agent2, _ = make_agent(repo, ["Nothing."], allow=None, repair=False, max_pushbacks=0,
-                           permissions=CommandPermissions(store, repo))
-    events = drive(agent2, "look", commands=answer)
-    assert len(asked) == 1 and of(events, ev.TestResult)
+    def session(action, turns=2):
+        agent, _ = make_agent(repo, ["Nothing to do."] * turns, allow=None, repair=False, max_pushbacks=0,
+                              permissions=CommandPermissions(store, repo))
+        for _ in range(turns):
+            drive(agent, "look", commands=answer_with(action))
+
+    session("once")  # two turns, each running the tests first: asked once, remembered in memory
+    assert len(asked) == 1 and not store.exists()
+    session("once")  # a new session: "run" did not save anything, so it asks again
+    assert len(asked) == 2 and not store.exists()
+    session("always")
+    assert len(asked) == 3 and json.loads(store.read_text())[str(repo.resolve())]
+    session("always")  # saved: a new session does not ask
+    assert len(asked) == 3
 
 
 def test_a_broken_permissions_file_trusts_nothing(tmp_path):
@@ -257,14 +264,32 @@ def test_a_rejected_candidate_leaves_the_repo_untouched(tmp_path, judge):
     assert after == before
 
 
-def test_run_tests_now_runs_without_asking(tmp_path):
+def test_run_tests_now_shows_the_command_first_and_allows_only_what_was_shown(tmp_path):
     repo = fixture_repo("off_by_one", tmp_path)
     agent, _ = make_agent(repo, [], allow=None)
-    events = list(agent.run_tests_now("test_windows.py::test_window_as_long_as_the_list"))
-    assert not of(events, ev.CommandApproval)
+    target = "test_windows.py::test_window_as_long_as_the_list"
+    # refused: nothing runs
+    events = []
+    for event in agent.run_tests_now(target):
+        events.append(event)
+        if isinstance(event, ev.CommandApproval):
+            event.reply.set_result(ev.CommandDecision.refuse())
+    asked = of(events, ev.CommandApproval)
+    assert len(asked) == 1 and asked[0].purpose == "tests" and target in asked[0].display
+    assert not of(events, ev.CommandStarted) and of(events, ev.CommandFinished)[0].refused
+    agent2 = agent
+    # run: it runs, and only the narrowed command shown is allowed for the session, not the whole suite
+    events = []
+    for event in agent2.run_tests_now(target):
+        events.append(event)
+        if isinstance(event, ev.CommandApproval):
+            event.reply.set_result(ev.CommandDecision.once())
     result = of(events, ev.TestResult)[0]
-    assert result.failed == 1 and result.failing == ("test_windows.py::test_window_as_long_as_the_list",)
-    assert "[I ran the tests]" in agent.messages[-1]["content"]
+    assert result.failed == 1 and result.failing == (target,)
+    assert "[I ran the tests]" in agent2.messages[-1]["content"]
+    assert not agent2.gate.test_consent(agent2.toolbox.context.test_command)
+    # the same command again is already allowed: no prompt
+    assert not of(list(agent2.run_tests_now(target)), ev.CommandApproval)
 
 
 @pytest.mark.real_model

@@ -27,12 +27,14 @@ def test_nothing_detected_in_an_empty_folder(tmp_path):
     assert resolve_test_command(tmp_path) is None
 
 
-def test_pytest_from_a_tests_folder(tmp_path):
+def test_pytest_from_a_tests_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # no venv, uv, poetry or pytest on PATH
     (tmp_path / "tests").mkdir()
     command = detect_test_command(tmp_path)
     assert command.runner == "pytest"
     assert command.argv == PYTEST_ARGV  # pytest is importable here
-    assert command.source.startswith("detected")
+    assert command.source == "detected: mlxagent's Python"
+    # More in tests/test_testcmd_env.py: the project's venv, uv, poetry, pytest on PATH.
 
 
 @pytest.mark.parametrize("path", ["test_x.py", "pkg/x_test.py", "a/b/c/test_deep.py"])

@@ -69,6 +69,8 @@ async def test_approval_prompt_answers_with_the_key_pressed(tmp_path):
             screen = app.screen
             text = " ".join(str(s.render()) for s in screen.query("Static"))
             assert "$ make check" in text and str(repo) in text and "A always" in text
+            # a command the model asked for: "run" is this time only, "always" is saved, as the keys say
+            assert "the model asked" in text and "run once (this time only)" in text and "(saved)" in text
             assert "waiting for your approval" in app.chat.transcript.command_card(f"call-{i}").state_line
             assert "waiting for your approval" in app.chat.status.working_text
             for key in keys:
@@ -329,6 +331,11 @@ async def test_slash_test_in_a_real_repo_shows_the_failure(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_model(pilot)
         await send(pilot, "/test")
+        # /test consents to what the user sees: the command is shown on the prompt first
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandApprovalScreen), timeout=20, what="the prompt")
+        text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "pytest" in text and "detected" in text and "run (this session)" in text
+        await pilot.press("y")
         await wait_for(pilot, lambda: app.chat.transcript.command_cards, what="a card")
         await wait_idle(pilot, timeout=45)
         card = app.chat.transcript.command_cards[0]

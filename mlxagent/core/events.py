@@ -172,8 +172,9 @@ class ErrorEvent(Event):
 
 @dataclass(frozen=True)
 class CommandDecision:
-    """The user's answer to a `CommandApproval`: run it "once", "always" (saved for this
-    repository), or "refuse" (the reason is told to the model)."""
+    """The user's answer to a `CommandApproval`: run it "once" (this run; the tests: this
+    session, in memory), "always" (saved for this repository), or "refuse" (the reason is told
+    to the model)."""
 
     action: str  # "once" | "always" | "refuse"
     reason: str = ""
@@ -203,13 +204,61 @@ class CommandApproval(Event):
     argv: tuple[str, ...]
     cwd: str
     purpose: str  # "tests" | "command"
+    source: str = ""  # where the command came from: TestCommand.source, or MODEL_ASKED
     reply: Future = field(default_factory=Future, repr=False, compare=False)
 
     @property
     def display(self) -> str:
-        import shlex
+        return display_command(self.argv)
 
-        return shlex.join(self.argv)
+    @property
+    def origin(self) -> str:
+        return command_origin(self.source, self.purpose)
+
+
+MODEL_ASKED = "the model asked"
+
+
+def display_command(argv) -> str:
+    """The command as the user should read it: shell-quoted, with every control or invisible
+    character (escape sequences, carriage returns, newlines, bidi overrides) shown as an
+    escape like `\\x1b`, `\\r`, `\\n`, so nothing in it can redraw or hide part of the prompt."""
+    import shlex
+    import unicodedata
+
+    text = shlex.join(tuple(argv))
+    out = []
+    for ch in text:
+        if ch in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[ch])
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or (
+                ch.isspace() and ch != " "):
+            code = ord(ch)
+            width = 2 if code < 0x100 else 4 if code < 0x10000 else 8
+            out.append("\\" + {2: "x", 4: "u", 8: "U"}[width] + f"{code:0{width}x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def command_origin(source: str, purpose: str = "") -> str:
+    """Where a command came from, in words for the prompt ("" when unknown). A command with
+    no source that is not the tests is one the model asked for (`run_command`)."""
+    source = source.strip() or (MODEL_ASKED if purpose == "command" else "")
+    if not source:
+        return ""
+    if source.startswith("config "):
+        return f"from the repository's {source[len('config '):]} (the repository chose it)"
+    if source == "settings":
+        return "from your settings (test_command)"
+    if source == MODEL_ASKED:
+        return "the model asked to run it"
+    if source.startswith("detected"):
+        return source
+    return f"from {source}"
 
 
 @dataclass(frozen=True)
@@ -259,7 +308,7 @@ class TestResult(Event):
 class RepairProgress(Event):
     """The candidate search (core/repair): what was considered, ranked and checked."""
 
-    stage: str  # "candidates" | "ranked" | "checked" | "found" | "none"
+    stage: str  # "candidates" | "ranked" | "checked" | "found" | "none" | "interrupted"
     candidates: int = 0
     checked: int = 0
     message: str = ""

@@ -7,6 +7,12 @@ one in its own transaction, together with the conversation messages added or cha
 last one; a crash loses at most the event in flight. Streaming text is written when the text
 ends (the next other event), not token by token.
 
+Two mlxagents may continue one session at once (`mlxagent run --continue` twice): each session
+row has a `version`, bumped by every write, and a recorder writes only when the version is the one
+it last saw (checked in the write's own transaction). When another process wrote in between, the
+recorder forks: its conversation goes on in a new session (the events it shares with the original
+copied), the other one's stays where it was, and `SessionRecorder.notice` says so in one line.
+
 Nothing here may stop the agent: a database that is locked by another mlxagent for longer than
 the busy timeout, unwritable, or not a database at all turns saving off with one line
 (`SessionRecorder.problem`), and the session goes on unsaved.
@@ -26,7 +32,7 @@ from typing import Any, Iterator
 
 from .events import Event
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: sessions.version
 BUSY_TIMEOUT_S = 5.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -38,7 +44,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     settings TEXT NOT NULL DEFAULT '{}',
     title TEXT NOT NULL DEFAULT '',
     turns INTEGER NOT NULL DEFAULT 0,
-    edits_applied INTEGER NOT NULL DEFAULT 0
+    edits_applied INTEGER NOT NULL DEFAULT 0,
+    version INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_by_repo ON sessions (repo, updated);
 CREATE TABLE IF NOT EXISTS messages (
@@ -60,10 +67,15 @@ CREATE TABLE IF NOT EXISTS events (
 # Events not worth a row: figures the next turn recomputes, or parts of one kept elsewhere.
 NOT_SAVED = {"CommandApproval"}
 APPLIED = ("applied", "partly applied")
+INFO_COLUMNS = "id, repo, created, updated, model, settings, title, turns, edits_applied"
 
 
 class SessionError(Exception):
     """The session database cannot be used (one line, for the user)."""
+
+
+class SessionConflict(Exception):
+    """Another process wrote to the session since this one last saw it (nothing was written)."""
 
 
 def default_path() -> Path:
@@ -94,6 +106,7 @@ class SessionInfo:
 class SessionRecord(SessionInfo):
     messages: list[dict[str, Any]] = field(default_factory=list)  # without the system message
     events: list[dict[str, Any]] = field(default_factory=list)  # event.to_dict() + "seq", "n_messages"
+    version: int = 0  # the session row's write counter when this was loaded
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "messages": self.messages, "events": self.events}
@@ -119,6 +132,8 @@ class SessionStore:
             if version > SCHEMA_VERSION:
                 raise SessionError(f"{self.path} was written by a newer mlxagent (schema {version})")
             self._db.executescript(SCHEMA)
+            if version < 2:
+                _add_version_column(self._db)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise SessionError(f"the session database {self.path} cannot be used ({exc})") from None
@@ -135,7 +150,7 @@ class SessionStore:
         return _Transaction(self._db, self._lock)
 
     def create(self, repo: str, model: str = "", settings: dict[str, Any] | None = None) -> str:
-        session_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        session_id = _new_id()
         now = time.time()
         with self._transaction() as db:
             db.execute("INSERT INTO sessions (id, repo, created, updated, model, settings) VALUES (?, ?, ?, ?, ?, ?)",
@@ -143,32 +158,41 @@ class SessionStore:
         return session_id
 
     def write(self, session_id: str, record: dict[str, Any] | None, messages_from: int,
-              messages: list[str], model: str = "") -> None:
+              messages: list[str], model: str = "", expected_version: int | None = None) -> tuple[int, int]:
         """One transaction: messages[messages_from:] replace what was stored from that index, then
-        the event `record` (a dict with "event") is appended, and the session's summary updated."""
+        the event `record` (a dict with "event") is appended, and the session's summary updated.
+        With `expected_version`, raises SessionConflict (writing nothing) when the session's version
+        is another (or the session is gone). Returns (the new version, the last event's seq)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT version FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            if expected_version is not None and (row is None or row[0] != expected_version):
+                raise SessionConflict(session_id)
+            return _write(db, session_id, record, messages_from, messages, model)
+
+    def fork(self, parent_id: str, upto_seq: int, repo: str, model: str, settings: dict[str, Any],
+             record: dict[str, Any] | None, messages: list[str]) -> tuple[str, int, int]:
+        """One transaction: a new session with the parent's events up to `upto_seq` (the ones this
+        conversation shares with it), then `messages` and `record` written as by `write`.
+        Returns (the new id, its version, the last event's seq)."""
+        session_id = _new_id()
         now = time.time()
         with self._transaction() as db:
-            db.execute("DELETE FROM messages WHERE session_id = ? AND idx >= ?", (session_id, messages_from))
-            db.executemany("INSERT INTO messages (session_id, idx, data) VALUES (?, ?, ?)",
-                           [(session_id, messages_from + i, m) for i, m in enumerate(messages)])
-            n_messages = messages_from + len(messages)
-            sets, args = ["updated = ?"], [now]
-            if model:
-                sets.append("model = ?")
-                args.append(model)
-            if record is not None:
-                kind = record["event"]
-                seq = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM events WHERE session_id = ?",
-                                 (session_id,)).fetchone()[0]
-                db.execute("INSERT INTO events (session_id, seq, ts, kind, n_messages, data) VALUES (?, ?, ?, ?, ?, ?)",
-                           (session_id, seq, now, kind, n_messages, json.dumps(record, default=str)))
-                if kind == "TurnStarted":
-                    sets.append("turns = turns + 1")
-                    sets.append("title = CASE WHEN title = '' THEN ? ELSE title END")
-                    args.append(_title(record.get("user_text", "")))
-                elif kind == "ProposalResolved" and record.get("outcome") in APPLIED:
-                    sets.append("edits_applied = edits_applied + 1")
-            db.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ?", (*args, session_id))
+            row = db.execute("SELECT created, title FROM sessions WHERE id = ?", (parent_id,)).fetchone()
+            created, title = row if row is not None else (now, "")
+            db.execute("INSERT INTO sessions (id, repo, created, updated, model, settings, title) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (session_id, repo_key(repo), created, now, model, json.dumps(settings or {}), title))
+            db.execute("INSERT INTO events (session_id, seq, ts, kind, n_messages, data) SELECT ?, seq, ts, kind, "
+                       "n_messages, data FROM events WHERE session_id = ? AND seq <= ?",
+                       (session_id, parent_id, upto_seq))
+            turns = db.execute("SELECT COUNT(*) FROM events WHERE session_id = ? AND kind = 'TurnStarted'",
+                               (session_id,)).fetchone()[0]
+            edits = sum(1 for (data,) in db.execute(
+                "SELECT data FROM events WHERE session_id = ? AND kind = 'ProposalResolved'", (session_id,)).fetchall()
+                if json.loads(data).get("outcome") in APPLIED)
+            db.execute("UPDATE sessions SET turns = ?, edits_applied = ? WHERE id = ?", (turns, edits, session_id))
+            version, seq = _write(db, session_id, record, 0, messages, model)
+        return session_id, version, seq
 
     def delete(self, session_id: str) -> None:
         with self._transaction() as db:
@@ -179,7 +203,7 @@ class SessionStore:
 
     def sessions(self, repo: str | None = None, limit: int | None = None) -> list[SessionInfo]:
         """Sessions newest first (by last activity), of one repository or all; empty ones (no turn) left out."""
-        query = "SELECT * FROM sessions WHERE turns > 0"
+        query = f"SELECT {INFO_COLUMNS} FROM sessions WHERE turns > 0"
         args: list[Any] = []
         if repo is not None:
             query += " AND repo = ?"
@@ -203,7 +227,7 @@ class SessionStore:
 
     def load(self, session_id: str) -> SessionRecord:
         with self._lock:
-            rows = self._read("SELECT * FROM sessions WHERE id = ?", [session_id])
+            rows = self._read(f"SELECT {INFO_COLUMNS}, version FROM sessions WHERE id = ?", [session_id])
             if not rows:
                 raise SessionError(f"no saved session {session_id!r}")
             messages = [json.loads(r[0]) for r in self._read(
@@ -214,8 +238,8 @@ class SessionStore:
                 event = json.loads(data)
                 event.update(seq=seq, n_messages=n_messages)
                 events.append(event)
-        info = _info(rows[0])
-        return SessionRecord(**vars(info), messages=messages, events=events)
+        info = _info(rows[0][:-1])
+        return SessionRecord(**vars(info), messages=messages, events=events, version=rows[0][-1])
 
     def records(self, repo: str | None = None) -> Iterator[SessionRecord]:
         for info in self.sessions(repo):
@@ -248,6 +272,50 @@ class _Transaction:
             self.lock.release()
 
 
+def _write(db: sqlite3.Connection, session_id: str, record: dict[str, Any] | None, messages_from: int,
+           messages: list[str], model: str) -> tuple[int, int]:
+    now = time.time()
+    db.execute("DELETE FROM messages WHERE session_id = ? AND idx >= ?", (session_id, messages_from))
+    db.executemany("INSERT INTO messages (session_id, idx, data) VALUES (?, ?, ?)",
+                   [(session_id, messages_from + i, m) for i, m in enumerate(messages)])
+    n_messages = messages_from + len(messages)
+    sets, args = ["updated = ?"], [now]
+    if model:
+        sets.append("model = ?")
+        args.append(model)
+    if record is not None:
+        kind = record["event"]
+        seq = db.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM events WHERE session_id = ?",
+                         (session_id,)).fetchone()[0]
+        db.execute("INSERT INTO events (session_id, seq, ts, kind, n_messages, data) VALUES (?, ?, ?, ?, ?, ?)",
+                   (session_id, seq, now, kind, n_messages, json.dumps(record, default=str)))
+        if kind == "TurnStarted":
+            sets.append("turns = turns + 1")
+            sets.append("title = CASE WHEN title = '' THEN ? ELSE title END")
+            args.append(_title(record.get("user_text", "")))
+        elif kind == "ProposalResolved" and record.get("outcome") in APPLIED:
+            sets.append("edits_applied = edits_applied + 1")
+    db.execute(f"UPDATE sessions SET {', '.join(sets)}, version = version + 1 WHERE id = ?", (*args, session_id))
+    version, seq = db.execute("SELECT version, (SELECT COALESCE(MAX(seq), -1) FROM events WHERE session_id = ?) "
+                              "FROM sessions WHERE id = ?", (session_id, session_id)).fetchone() or (0, -1)
+    return version, seq
+
+
+def _add_version_column(db: sqlite3.Connection) -> None:
+    """Schema 1 → 2: the sessions' write counter (another mlxagent may be adding it right now)."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(sessions)")]
+    if "version" not in columns:
+        try:
+            db.execute("ALTER TABLE sessions ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def _new_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
 def _info(row: tuple) -> SessionInfo:
     sid, repo, created, updated, model, settings, title, turns, edits = row
     try:
@@ -273,18 +341,29 @@ class SessionRecorder:
     ran a turn leaves nothing behind."""
 
     def __init__(self, store: SessionStore | None, agent, repo: str, session_id: str | None = None,
-                 settings: dict[str, Any] | None = None, saved: list[dict[str, Any]] | None = None):
+                 settings: dict[str, Any] | None = None, saved: list[dict[str, Any]] | None = None,
+                 version: int | None = None, last_seq: int | None = None):
+        """`saved`, `version`, `last_seq`: the resumed session as loaded (its messages, its write
+        counter, its last event's seq); read from the store when not given."""
         self.store = store
         self.agent = agent
         self.repo = repo
         self.session_id = session_id
         self.settings = settings or {}
         self.problem = "" if store is not None else "sessions are not saved"
+        self.notice = ""  # one line when another process wrote to the session and this one forked
         self._saved: list[str] = []  # the messages as stored
         self._text: list[str] = []  # streamed text not yet written
         self._output: tuple[str, list[str]] | None = None  # (call_id, command output not yet written)
+        self._version: int | None = None  # the session's version as this recorder last saw it
+        self._seq = -1  # the last event of this conversation's line in the session
         if session_id is not None and store is not None:
-            self._saved = [_encode(m) for m in (saved if saved is not None else store.load(session_id).messages)]
+            if saved is None or version is None:
+                record = store.load(session_id)
+                saved, version = record.messages, record.version
+                last_seq = record.events[-1]["seq"] if record.events else -1
+            self._saved = [_encode(m) for m in saved]
+            self._version, self._seq = version, last_seq if last_seq is not None else -1
 
     @property
     def saving(self) -> bool:
@@ -344,7 +423,16 @@ class SessionRecorder:
                 if record is None:
                     return  # nothing happened yet worth a session
                 self.session_id = self.store.create(self.repo, model, self.settings)
-            self.store.write(self.session_id, record, start, current[start:], model)
+                self._version = 0
+            try:
+                self._version, self._seq = self.store.write(self.session_id, record, start, current[start:], model,
+                                                            expected_version=self._version)
+            except SessionConflict:
+                old = self.session_id
+                self.session_id, self._version, self._seq = self.store.fork(
+                    old, self._seq, self.repo, model, self.settings, record, current)
+                self.notice = (f"Another mlxagent wrote to session {old} meanwhile; this conversation is saved "
+                               f"as session {self.session_id} (both kept).")
         except (sqlite3.Error, SessionError, OSError) as exc:
             self.problem = f"This session is no longer saved: {_why(exc)}."
             return
@@ -404,7 +492,9 @@ def start(agent, *, save: bool = True, resume: str | None = None, store: Session
         record = store.load(find_session(store, repo, resume).id)
         agent.load_conversation(record.messages)
     recorder = SessionRecorder(store if save else None, agent, repo, record.id if record and save else None,
-                               agent_settings(agent), saved=record.messages if record else None)
+                               agent_settings(agent), saved=record.messages if record else None,
+                               version=record.version if record else None,
+                               last_seq=record.events[-1]["seq"] if record and record.events else None)
     return recorder, record, warning
 
 

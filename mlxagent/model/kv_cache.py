@@ -167,17 +167,24 @@ class ChatSession:
         steps = ()
         if sampling.seed is not None:
             mx.random.seed(sampling.seed)  # one place for both decoders
+        prefilled = 0
         try:
+            # All but the last new token are prefilled here, a chunk at a time, so a cancel is seen
+            # between chunks; what was computed stays in the cache (cached_tokens follows it).
+            prefilled = self._prefill(new[:-1], cancel)
+            context, rest = tokens[:reused + prefilled], new[prefilled:]
             if _is_cancelled(cancel):
-                steps = ()
+                finish, steps = "cancelled", ()
             elif self.speculative and can_trim_prompt_cache(self._cache):
                 steps = speculative_steps(
-                    self.loaded.model, self._cache, tokens[:reused], new, max_tokens=max_tokens,
+                    self.loaded.model, self._cache, context, rest, max_tokens=max_tokens,
                     sampling=sampling, processors=logits_processors,
                     prefill_step_size=self.prefill_step_size, counters=counters,
                 )
+                prefilled = len(new)
             else:
-                steps = self._plain_steps(new, max_tokens, sampling, logits_processors, counters)
+                steps = self._plain_steps(rest, max_tokens, sampling, logits_processors, counters)
+                prefilled = len(new)
             for token, _ in steps:
                 if t_first is None:
                     t_first = time.perf_counter()
@@ -207,7 +214,7 @@ class ChatSession:
             if hasattr(steps, "close"):
                 steps.close()  # end mlx-lm's generator here, in this thread, not when it is collected
             self._sync_cached_tokens()
-            self.prefilled_total += len(new)
+            self.prefilled_total += prefilled
             self.reused_total += reused
             self.generated_total += generated
             # Prefill: up to the first token (none came: not measured). Decode: the first to the
@@ -215,10 +222,10 @@ class ChatSession:
             prefill_s = t_first - t_start if t_first is not None else None
             stats = GenerationStats(
                 prompt_tokens=len(tokens),
-                prefilled_tokens=len(new),
+                prefilled_tokens=prefilled,
                 reused_tokens=reused,
                 generated_tokens=generated,
-                prefill_tps=prefill_rate(len(new), prefill_s),
+                prefill_tps=prefill_rate(prefilled, prefill_s),
                 decode_tps=decode_rate(generated, t_first, t_last),
                 peak_memory_gb=mx.get_peak_memory() / 1e9,
                 forward_passes=counters.forward_passes,
@@ -228,6 +235,22 @@ class ChatSession:
             )
             self.last_stats = stats
         yield Chunk("", finish_reason=finish, stats=stats)
+
+    def _prefill(self, tokens: list[int], cancel: CancelLike) -> int:
+        """Run `tokens` into the cache in `prefill_step_size` chunks, checking `cancel` before
+        each; returns how many were run (the cache holds exactly those)."""
+        import mlx.core as mx
+        from mlx_lm.generate import generation_stream
+
+        done = 0
+        with mx.stream(generation_stream):
+            while done < len(tokens) and not _is_cancelled(cancel):
+                n = min(self.prefill_step_size, len(tokens) - done)
+                self.loaded.model(mx.array(tokens[done:done + n])[None], cache=self._cache)
+                mx.eval([c.state for c in self._cache])
+                done += n
+                mx.clear_cache()
+        return done
 
     def _plain_steps(self, new, max_tokens, sampling, logits_processors, counters) -> Iterator[tuple[int, str]]:
         """One token per forward pass: mlx-lm's own `generate_step`."""

@@ -15,12 +15,15 @@ Routes:
     POST   /v1/messages                      Anthropic's Messages API, plain or streamed (messages_api.py)
     GET    /v1/stats                         token counts, prompt-cache pool and hit rate, process memory
 
-Every error is `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx status; no
-traceback ever reaches a client, and no bad request stops the server. Bodies are read up
-to `server.max_request_bytes` and must arrive within `body_timeout` seconds (408 after
-that, so a slow-loris body cannot hold a request open). A client that disconnects cancels
-its generation (or its place in the queue). With an API key every route but `GET /health`
-needs it (`auth.py`); `serve()` refuses a non-loopback host without a key and `--allow-remote`.
+Every error is `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx status (on
+/v1/messages, Anthropic's `{"type": "error", "error": {"type", "message"}}`); no traceback
+ever reaches a client, and no bad request stops the server. Bodies are read up to
+`server.max_request_bytes` and must arrive within `body_timeout` seconds (`bodies.py`). A
+client that disconnects cancels its generation (or its place in the queue). With an API key
+every route but `GET /health` needs it (`auth.py`); `serve()` refuses a non-loopback host
+without a key and `--allow-remote`. Web pages (a foreign Origin), DNS rebinding (a foreign
+Host without a key) and non-JSON bodies are refused first (`http_guard.py`). The model and
+install routes are in `model_routes.py`.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
@@ -47,16 +50,16 @@ from .. import __version__
 from ..config import DEFAULT_SERVER, Settings, guard_config_for, load_settings
 from . import chat_api, messages_api, responses_api
 from .auth import ApiKeyMiddleware, is_loopback, remote_refusal, resolve_key
+from .bodies import BODY_TIMEOUT_SECONDS, json_body
+from .http_guard import HttpGuard
 from .jobs import InstallJobs
-from .schemas import ApiError, parse_chat_request, parse_install_request, parse_json_object
+from .model_routes import cancel_job, get_job, get_model, install, list_jobs, list_models
+from .schemas import ApiError, parse_chat_request
 from .store import ModelStore
 from .worker import Channel, Failed, Finished, GenerationJob, ModelWorker, Started, ToolCalls, Delta
 
 log = logging.getLogger("mlxagent.server")
 
-MAX_DRAIN_BYTES = 64 * 1024 * 1024  # an oversized body is read (and dropped) up to this, so the 413 arrives
-MAX_WAIT_SECONDS = 120.0
-BODY_TIMEOUT_SECONDS = 30.0  # a request body must have arrived this long after its headers
 
 
 @dataclass
@@ -137,7 +140,8 @@ def create_app(*, settings: Settings | None = None, provider: Any = None, store:
         Route("/v1/responses", responses_endpoint, methods=["POST"]),
         Route("/v1/messages", messages_endpoint, methods=["POST"]),
     ]
-    middleware = [Middleware(ApiKeyMiddleware, api_key=api_key)] if api_key else []
+    middleware = [Middleware(HttpGuard, api_key=bool(api_key))]  # outermost: origin/host/type, error shapes
+    middleware += [Middleware(ApiKeyMiddleware, api_key=api_key)] if api_key else []
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, Exception: _internal_error})
     app.state.mlxagent = state
@@ -175,61 +179,6 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(500, f"internal error: {type(exc).__name__}", code="internal_error"))
 
 
-# ---------------------------------------------------------------- bodies
-async def read_body(request: Request, limit: int, timeout: float = BODY_TIMEOUT_SECONDS) -> bytes:
-    """The body, at most `limit` bytes; 413 past that (the rest is drained so the client reads the 413).
-    408 when it has not all arrived `timeout` seconds after the headers (a slow-loris body)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise ApiError(400, "The Content-Length header is not a number.", code="invalid_header") from None
-        if size > limit:
-            await _drain(request, deadline)
-            raise _too_large(limit, size)
-    chunks, total = [], 0
-    try:
-        async with asyncio.timeout_at(deadline):
-            async for chunk in request.stream():
-                total += len(chunk)
-                if total > limit:
-                    break
-                chunks.append(chunk)
-    except TimeoutError:
-        raise ApiError(408, f"The request body did not arrive within {timeout:g} seconds of the headers "
-                            f"({total} bytes came); send the whole body at once.", code="request_timeout",
-                       headers={"Connection": "close"}) from None
-    except ClientDisconnect:
-        raise ApiError(400, "The client closed the connection before the request body arrived.",
-                       code="client_disconnected") from None
-    if total > limit:
-        await _drain(request, deadline, total)
-        raise _too_large(limit)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int, size: int | None = None) -> ApiError:
-    got = f" ({size} bytes)" if size is not None else ""
-    return ApiError(413, f"The request body is too large{got}: at most {limit} bytes are accepted "
-                         "(server.max_request_bytes).", code="request_too_large", headers={"Connection": "close"})
-
-
-async def _drain(request: Request, deadline: float, seen: int = 0) -> None:
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout_at(deadline):
-            async for chunk in request.stream():
-                seen += len(chunk)
-                if seen > MAX_DRAIN_BYTES:
-                    return
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    state = _state(request)
-    return parse_json_object(await read_body(request, state.max_request_bytes, state.body_timeout))
-
-
 # ---------------------------------------------------------------- simple routes
 async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "version": __version__, **_state(request).worker.health()})
@@ -264,66 +213,6 @@ def process_memory() -> dict[str, int | None]:
     return {"rss_bytes": rss, "peak_rss_bytes": peak}
 
 
-async def list_models(request: Request) -> Response:
-    rows = await run_in_threadpool(_state(request).store.list_models)
-    return JSONResponse({"object": "list", "data": rows})
-
-
-async def get_model(request: Request) -> Response:
-    model_id = request.path_params["model_id"]
-    rows = await run_in_threadpool(_state(request).store.list_models)
-    for row in rows:
-        if row["id"] == model_id:
-            return JSONResponse(row)
-    raise ApiError(404, f"The model '{model_id}' does not exist or is not installed.", param="model",
-                   code="model_not_found")
-
-
-# ---------------------------------------------------------------- installs
-async def install(request: Request) -> Response:
-    state = _state(request)
-    req = parse_install_request(await _json_body(request))
-    plan = await run_in_threadpool(state.store.classify, req.model_id, req.name)
-    job = state.jobs.submit(req.model_id, req.name, plan)
-    return JSONResponse(job.to_dict(), status_code=202, headers={"Location": f"/v1/models/install/{job.id}"})
-
-
-async def list_jobs(request: Request) -> Response:
-    return JSONResponse({"object": "list", "data": [j.to_dict() for j in _state(request).jobs.all()]})
-
-
-def _job(request: Request):
-    job = _state(request).jobs.get(request.path_params["job_id"])
-    if job is None:
-        raise ApiError(404, f"No install job {request.path_params['job_id']!r}.", param="job_id", code="not_found")
-    return job
-
-
-async def get_job(request: Request) -> Response:
-    job = _job(request)
-    wait = request.query_params.get("wait")
-    if wait is not None:
-        try:
-            seconds = float(wait)
-            if not 0 <= seconds <= MAX_WAIT_SECONDS:
-                raise ValueError
-        except ValueError:
-            raise ApiError(400, f"'wait' must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}.", param="wait",
-                           code="invalid_value") from None
-        loop = asyncio.get_running_loop()
-        finished = asyncio.Event()
-        job.add_done_callback(lambda: loop.call_soon_threadsafe(finished.set))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(finished.wait(), seconds)
-    return JSONResponse(job.to_dict())
-
-
-async def cancel_job(request: Request) -> Response:
-    job = _job(request)
-    job.cancel.set()
-    return JSONResponse(job.to_dict())
-
-
 # ---------------------------------------------------------------- chat completions
 async def _watch_disconnect(request: Request, cancel: threading.Event) -> None:
     """Set `cancel` when the client goes away (the body has been read by then)."""
@@ -336,7 +225,7 @@ async def _watch_disconnect(request: Request, cancel: threading.Event) -> None:
 
 
 async def chat_completions(request: Request) -> Response:
-    chat = parse_chat_request(await _json_body(request), request.headers.get("x-mlxagent-guard"))
+    chat = parse_chat_request(await json_body(request), request.headers.get("x-mlxagent-guard"))
 
     def whole(model: str, text: str, calls: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
         return chat_api.completion(chat_api.completion_id(), int(time.time()), model, text, calls,
@@ -347,26 +236,31 @@ async def chat_completions(request: Request) -> Response:
 
 async def responses_endpoint(request: Request) -> Response:
     """OpenAI's Responses API on the same worker (server/responses_api.py)."""
-    chat = responses_api.parse_responses_request(await _json_body(request), request.headers.get("x-mlxagent-guard"))
+    body = await json_body(request)
+    chat = responses_api.parse_responses_request(body, request.headers.get("x-mlxagent-guard"))
+    tools, dropped = responses_api.request_tools(body)
 
     def whole(model: str, text: str, calls: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
         output = [responses_api.message_item(responses_api.item_id("msg"), text)] if text or not calls else []
         output += [responses_api.call_item(responses_api.item_id("fc"), c) for c in calls]
         return responses_api.response_object(responses_api.response_id(), int(time.time()), model, output,
-                                             done.finish_reason, done.usage, done.guard)
+                                             done.finish_reason, done.usage, done.guard, tools=tools,
+                                             dropped=dropped)
 
-    return await _generate(request, chat, whole, responses_api.EventWriter)
+    return await _generate(request, chat, whole,
+                           lambda model: responses_api.EventWriter(model, tools=tools, dropped=dropped))
 
 
 async def messages_endpoint(request: Request) -> Response:
     """Anthropic's Messages API on the same worker (server/messages_api.py)."""
-    chat = messages_api.parse_messages_request(await _json_body(request), request.headers.get("x-mlxagent-guard"))
+    chat = messages_api.parse_messages_request(await json_body(request), request.headers.get("x-mlxagent-guard"))
 
     def whole(model: str, text: str, calls: list[dict[str, Any]], done: Finished) -> dict[str, Any]:
         return messages_api.message_object(messages_api.message_id(), model, text, calls, done.finish_reason,
                                            done.usage, done.guard)
 
-    return await _generate(request, chat, whole, messages_api.EventWriter)
+    return await _generate(request, chat, whole, lambda model: messages_api.EventWriter(
+        model, input_tokens=int(chat.observed.get("prompt_tokens", 0))))
 
 
 async def _generate(request: Request, chat, whole: Callable, writer: Callable) -> Response:

@@ -2,12 +2,15 @@
 Claude Code and other Anthropic-API clients reach local models.
 
 A request becomes a chat request (same validation, worker, prompt-cache pool, guard and
-limits): `system` is the system message; text blocks are text; an assistant's `tool_use`
+limits): `system` is the system message (with any `system`-role messages inside `messages`
+joined to it, in order: Claude Code sends its environment so); text blocks are text; an assistant's `tool_use`
 blocks are its tool calls; a user's `tool_result` blocks are tool results (each its own
 tool message, before the rest of that user turn). Tools are `{name, description,
 input_schema}`; `tool_choice` is auto / any / tool (by name) / none. Streaming sends
 message_start, content_block_start / _delta (text_delta, input_json_delta) / _stop per
-block, message_delta (stop_reason, output tokens) and message_stop.
+block, message_delta (stop_reason, output tokens) and message_stop; message_start reports the
+prompt's tokens. Without `max_tokens` a reply may use the context the prompt leaves. Errors on
+this endpoint are in Anthropic's shape (http_guard.py).
 """
 
 from __future__ import annotations
@@ -44,20 +47,29 @@ def _result_text(content: Any) -> str:
     return "" if content is None else json.dumps(content)
 
 
+def _system_text(content: Any, where: str) -> str:
+    return content if isinstance(content, str) else _result_text(_blocks(content, where))
+
+
 def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The request's `system` and `messages` as chat messages. A `system`-role message inside
+    `messages` (Claude Code sends its environment so) joins the system prompt, in order."""
     messages: list[dict[str, Any]] = []
-    system = body.get("system")
-    if system:
-        text = system if isinstance(system, str) else _result_text(_blocks(system, "system"))
-        messages.append({"role": "system", "content": text})
+    system: list[str] = []
+    if body.get("system"):
+        system.append(_system_text(body["system"], "system"))
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
         raise ApiError(400, "'messages' must be a non-empty list.", param="messages", code="invalid_value")
     for i, message in enumerate(raw):
         where = f"messages[{i}]"
+        if isinstance(message, Mapping) and message.get("role") == "system":
+            if text := _system_text(message.get("content", ""), f"{where}.content"):
+                system.append(text)
+            continue
         if not isinstance(message, Mapping) or message.get("role") not in ("user", "assistant"):
             role = message.get("role") if isinstance(message, Mapping) else message
-            raise bad_value(f"{where}.role", '"user" or "assistant"', role)
+            raise bad_value(f"{where}.role", '"user", "assistant" or "system"', role)
         blocks = _blocks(message.get("content", ""), f"{where}.content")
         text = "".join(str(b.get("text", "")) for b in blocks if b["type"] == "text")
         if message["role"] == "assistant":
@@ -73,7 +85,10 @@ def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
                                  "content": f"Error: {result}" if b.get("is_error") else result})
         if text or not any(b["type"] == "tool_result" for b in blocks):
             messages.append({"role": "user", "content": text})
-    return messages
+    if not messages:
+        raise ApiError(400, "'messages' holds only system messages: send at least one user message.",
+                       param="messages", code="invalid_value")
+    return ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + messages
 
 
 TOOL_SHAPE = ToolShape(
@@ -88,11 +103,8 @@ TOOL_SHAPE = ToolShape(
 
 
 def parse_messages_request(body: Mapping[str, Any], guard_header: str | None = None) -> ChatRequest:
-    if body.get("max_tokens") is None:
-        raise ApiError(400, "'max_tokens' is missing (the Messages API requires it).", param="max_tokens",
-                       code="missing")
     chat: dict[str, Any] = {"model": body.get("model"), "messages": chat_messages(body),
-                            "max_tokens": body["max_tokens"], "stream": body.get("stream", False)}
+                            "max_tokens": body.get("max_tokens"), "stream": body.get("stream", False)}
     for key in ("temperature", "top_p", "mlxagent"):
         if key in body:
             chat[key] = body[key]
@@ -146,9 +158,10 @@ def message_object(mid: str, model: str, text: str, calls: list[dict[str, Any]],
 class EventWriter:
     """`event: TYPE` / `data: {...}` lines for one streamed message."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, input_tokens: int = 0) -> None:
         self.id = message_id()
         self.model = model
+        self.input_tokens = input_tokens  # the prompt's, for message_start
         self.index = -1
         self.open_text = False
 
@@ -160,7 +173,7 @@ class EventWriter:
         return [self.event("message_start", message={
             "id": self.id, "type": "message", "role": "assistant", "model": self.model, "content": [],
             "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": 0, "output_tokens": 0}})]
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": 0}})]
 
     def text(self, delta: str) -> list[bytes]:
         out = []
@@ -198,5 +211,7 @@ class EventWriter:
             self.event("message_stop")]
 
     def failed(self, error: Mapping[str, Any]) -> list[bytes]:
-        return [self.event("error", error={"type": error.get("type") or "api_error",
-                                           "message": error.get("message", "")})]
+        kind = {"server_error": "api_error"}.get(str(error.get("type")), error.get("type") or "api_error")
+        if error.get("code") == "shutting_down":
+            kind = "overloaded_error"
+        return [self.event("error", error={"type": kind, "message": error.get("message", "")})]

@@ -12,13 +12,17 @@ limits); the worker's events become a response object, or its streaming events:
 Input items: a string, or messages ({"role", "content": text or input_text/output_text parts},
 with or without "type": "message"), "function_call" items (call_id, name, arguments) and
 "function_call_output" items (call_id, output). `instructions` is the system message.
-Function tools are `{"type": "function", "name", "description", "parameters"}`. The whole
+Function tools are `{"type": "function", "name", "description", "parameters"}`; a `namespace`
+tool (`{"type": "namespace", "name", "tools": [function tools]}`) offers its function tools;
+hosted tools (web_search, ...) are dropped, and the response names them under
+`mlxagent.dropped_tools`; the response echoes the request's tools as given. The whole
 conversation comes with each request: `previous_response_id` (server-side state) is refused.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from typing import Any, Mapping
@@ -26,6 +30,8 @@ from typing import Any, Mapping
 from .chat_api import sse_event
 from .schemas import ApiError, ChatRequest, bad_value, parse_chat_request
 from .tool_shapes import ToolShape
+
+log = logging.getLogger("mlxagent.server")
 
 
 def _text(content: Any, param: str) -> str:
@@ -92,6 +98,39 @@ TOOL_SHAPE = ToolShape(
 )
 
 
+def flatten_tools(tools: Any) -> tuple[Any, list[str]]:
+    """`tools` with each `namespace` group's function tools in its place, and without the
+    hosted tools this server cannot run (web_search, file_search, ...): (tools, the dropped
+    ones as "type" or "type:name"). Anything else is left for the tool checks to name."""
+    if not isinstance(tools, list):
+        return tools, []
+    out: list[Any] = []
+    dropped: list[str] = []
+    for i, tool in enumerate(tools):
+        kind = tool.get("type") if isinstance(tool, Mapping) else None
+        if kind == "namespace":
+            inner = tool.get("tools")
+            if not isinstance(inner, list):
+                raise bad_value(f"tools[{i}].tools", "a list of function tools", inner)
+            flat, lost = flatten_tools(inner)
+            out += flat
+            dropped += lost
+        elif isinstance(kind, str) and kind != "function":
+            name = tool.get("name")
+            dropped.append(f"{kind}:{name}" if isinstance(name, str) and name else kind)
+        else:
+            out.append(tool)
+    return out, dropped
+
+
+def request_tools(body: Mapping[str, Any]) -> tuple[list[Any], list[str]]:
+    """The request's tools as given (the response echoes them) and the hosted ones dropped."""
+    given = body.get("tools")
+    if not isinstance(given, list):
+        return [], []
+    return given, flatten_tools(given)[1]
+
+
 def _response_format(text: Any) -> dict[str, Any] | None:
     fmt = text.get("format") if isinstance(text, Mapping) else None
     if not isinstance(fmt, Mapping) or fmt.get("type") in (None, "text"):
@@ -112,7 +151,10 @@ def parse_responses_request(body: Mapping[str, Any], guard_header: str | None = 
             chat[key] = body[key]
     if body.get("max_output_tokens") is not None:
         chat["max_tokens"] = body["max_output_tokens"]
-    if (tools := TOOL_SHAPE.chat_tools(body.get("tools"))) is not None:
+    given, dropped = flatten_tools(body.get("tools"))
+    if dropped:
+        log.info("/v1/responses: dropped tools this server cannot run: %s", ", ".join(dropped))
+    if (tools := TOOL_SHAPE.chat_tools(given)) is not None:
         chat["tools"] = tools
     if body.get("tool_choice") is not None:
         chat["tool_choice"] = TOOL_SHAPE.chat_tool_choice(body["tool_choice"])
@@ -160,24 +202,30 @@ def call_item(item_id: str, call: Mapping[str, Any], arguments: str | None = Non
 
 def response_object(rid: str, created: int, model: str, output: list[dict[str, Any]], finish_reason: str,
                     chat_usage: Mapping[str, Any] | None, guard: dict[str, Any] | None,
-                    status: str | None = None) -> dict[str, Any]:
+                    status: str | None = None, tools: list[Any] | None = None,
+                    dropped: list[str] | None = None) -> dict[str, Any]:
+    """The response; `tools`: the request's, echoed as given; `dropped`: hosted tools not offered."""
     incomplete = finish_reason == "length"
     body: dict[str, Any] = {
         "id": rid, "object": "response", "created_at": created, "model": model,
         "status": status or ("incomplete" if incomplete else "completed"),
         "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
-        "output": output, "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+        "output": output, "parallel_tool_calls": True, "tool_choice": "auto", "tools": list(tools or []),
         "usage": usage(chat_usage) if chat_usage is not None else None, "error": None,
     }
-    if guard is not None:
-        body["mlxagent"] = {"guard": guard}
+    extra = {"guard": guard} if guard is not None else {}
+    if dropped:
+        extra["dropped_tools"] = list(dropped)
+    if extra:
+        body["mlxagent"] = extra
     return body
 
 
 class EventWriter:
     """`event: TYPE` / `data: {...}` lines for one streamed response."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, tools: list[Any] | None = None, dropped: list[str] | None = None) -> None:
+        self.tools, self.dropped = tools, dropped
         self.id = response_id()
         self.created = int(time.time())
         self.model = model
@@ -192,7 +240,8 @@ class EventWriter:
         return sse_event(kind, body)
 
     def start(self) -> list[bytes]:
-        shell = response_object(self.id, self.created, self.model, [], "stop", None, None, status="in_progress")
+        shell = response_object(self.id, self.created, self.model, [], "stop", None, None, status="in_progress",
+                                tools=self.tools, dropped=self.dropped)
         return [self.event("response.created", response=shell), self.event("response.in_progress", response=shell)]
 
     def text(self, delta: str) -> list[bytes]:
@@ -241,11 +290,13 @@ class EventWriter:
 
     def finish(self, finish_reason: str, chat_usage: Mapping[str, Any], guard: dict[str, Any] | None) -> list[bytes]:
         out = self._close_text()
-        final = response_object(self.id, self.created, self.model, self.output, finish_reason, chat_usage, guard)
+        final = response_object(self.id, self.created, self.model, self.output, finish_reason, chat_usage, guard,
+                                tools=self.tools, dropped=self.dropped)
         kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
         return out + [self.event(kind, response=final)]
 
     def failed(self, error: Mapping[str, Any]) -> list[bytes]:
-        shell = response_object(self.id, self.created, self.model, self.output, "stop", None, None, status="failed")
+        shell = response_object(self.id, self.created, self.model, self.output, "stop", None, None, status="failed",
+                                tools=self.tools, dropped=self.dropped)
         shell["error"] = {"code": error.get("code") or "server_error", "message": error.get("message", "")}
         return [self.event("response.failed", response=shell)]

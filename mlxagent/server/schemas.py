@@ -82,7 +82,31 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
                        code="invalid_json") from None
     if not isinstance(value, dict):
         raise ApiError(400, f"The request body must be a JSON object, not {json_type(value)}.", code="invalid_json")
+    if (where := _lone_surrogate(value, "")) is not None:
+        raise ApiError(400, f"'{where}' holds a lone UTF-16 surrogate (such as \\ud800), which is not text.",
+                       param=where, code="invalid_string")
     return value
+
+
+def _lone_surrogate(value: Any, path: str) -> str | None:
+    """Where in a parsed body a string (or key) holds an unpaired surrogate, or None."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return where or "(body)"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = f"{where}.{key}" if where else str(key)
+                if _lone_surrogate(key, "") is not None:
+                    return (where + ".(key)") if where else "(key)"
+                stack.append((child, child_path))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+    return None
 
 
 # ---------------------------------------------------------------- small checks
@@ -308,6 +332,8 @@ class ChatRequest:
     guard: bool | None = None  # None: as configured
     edit_tools: tuple[str, ...] = ()  # extra names of edit-type tools for the guard
     response_schema: dict[str, Any] | None = None  # response_format: the reply is JSON of this schema
+    # What the worker learns while serving it ("prompt_tokens", before a stream starts).
+    observed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def parse_response_format(value: Any, tools: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -132,10 +132,12 @@ class ModelStore:
             model = by_path.get(local[0]) if local else None
             if model is not None:
                 alias_of[model.name].append(alias)
+            # No local paths leave the machine: an alias of a path is named by the file or folder.
+            target = model.name if model else (Path(spec).name if _looks_like_path(spec) else spec)
             alias_rows.append({"id": alias, "object": "model", "created": 0, "owned_by": "mlxagent",
-                               "alias_of": model.name if model else spec, "installed": local is not None})
+                               "alias_of": target, "installed": local is not None})
         rows = [{"id": m.name, "object": "model", "created": int(_mtime(m.path)), "owned_by": m.source,
-                 "aliases": alias_of[m.name], "path": str(m.path), "size_bytes": m.size_bytes,
+                 "aliases": alias_of[m.name], "size_bytes": m.size_bytes,
                  "quantisation": m.quantisation, "installed": True} for m in installed]
         return rows + alias_rows
 

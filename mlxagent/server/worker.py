@@ -327,7 +327,8 @@ class ModelWorker:
         sampling = SamplingSettings(
             temperature=self.default_temperature if chat.temperature is None else chat.temperature,
             top_p=1.0 if chat.top_p is None else chat.top_p, seed=chat.seed)
-        max_tokens = chat.max_tokens or self.default_max_tokens
+        # No max_tokens: what the context leaves after the prompt (the model clamps to that room).
+        max_tokens = chat.max_tokens or getattr(model, "context_length", None) or self.default_max_tokens
 
         def start(constraint):
             chunks = model.stream(plan.messages, tools, constraint=constraint, max_tokens=max_tokens,
@@ -349,6 +350,8 @@ class ModelWorker:
             return self._fail(job, ApiError(400, str(e), param="messages", code=code))
         except StopIteration:
             chunks, first = iter(()), None
+        if chat.stream and hasattr(model, "count_tokens"):  # a stream's opening event reports it
+            chat.observed["prompt_tokens"] = model.count_tokens(plan.messages, tools)
         job.emit(Started(job.target.name))
         splitter = ToolTextSplitter(format_for(model.tool_format)) if tools else None
         finish, stats = "stop", None

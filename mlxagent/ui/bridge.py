@@ -15,7 +15,6 @@ in Textual messages. This module is the crossing, in both directions:
 
 from __future__ import annotations
 
-import shlex
 import threading
 import time
 from concurrent.futures import Future, InvalidStateError
@@ -24,7 +23,8 @@ from typing import Callable
 
 from textual.message import Message
 
-from ..core.events import CommandApproval, CommandDecision, Event, ProposalReady, Review
+from ..core.events import (CommandApproval, CommandDecision, Event, ProposalReady, Review, command_origin,
+                           display_command)
 
 
 class EngineEvent(Message):
@@ -68,14 +68,21 @@ class PendingCommand:
     cwd: str
     purpose: str  # "tests" | "command"
     reply: Future = field(repr=False)
+    source: str = ""  # where the command came from (CommandApproval.source)
 
     @classmethod
     def from_event(cls, event: CommandApproval) -> "PendingCommand":
-        return cls(event.call_id, tuple(event.argv), event.cwd, event.purpose, event.reply)
+        return cls(event.call_id, tuple(event.argv), event.cwd, event.purpose, event.reply,
+                   getattr(event, "source", ""))
 
     @property
     def display(self) -> str:
-        return shlex.join(self.argv)
+        """Shell-quoted, control characters shown as escapes (nothing can hide in it)."""
+        return display_command(self.argv)
+
+    @property
+    def origin(self) -> str:
+        return command_origin(self.source, self.purpose)
 
     @property
     def done(self) -> bool:

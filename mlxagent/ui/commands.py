@@ -49,7 +49,7 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("u", "undo the last applied edit (with the transcript focused: tab from the input)"),
     ("ctrl+z", "after an edit left the tests failing: undo it and ask the model to retry"),
     ("@path", "in a message: attach that file (tab completes the path)"),
-    ("y / A / r / c", "when a command asks to run: run once / always allow here / refuse / refuse with a reason"),
+    ("y / A / r / c", "when a command asks to run: run (tests: this session) / always allow (saved) / refuse / give a reason"),
     ("ctrl+p", "command palette: every action, themes"),
     ("ctrl+q", "quit"),
 )

@@ -73,6 +73,9 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     except Exception as exc:  # noqa: BLE001 - a failed search falls back to the model's own edit
         outcome["error"] = f"{type(exc).__name__}: {exc}"
     result = outcome.get("result")
+    if result is not None and result.found is None and result.interrupted:
+        t.repairs -= 1  # cut short, not tried: it may run again, and the turn is not over for it
+        return None
     if result is None or result.found is None:
         t.repair_exhausted = True
         if "error" in outcome:

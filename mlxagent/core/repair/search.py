@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator
 from ..testing.report import TestReport
 from .candidates import Candidate, candidates
 from .ranking import MAX_SCORED, Scorer, _context, rank
-from .scratch import ScratchCopy
+from .scratch import ScratchCopy, clean_stale
 from .sources import Sources
 
 MAX_CHECKED = 14  # candidates the tests check, best-ranked first
@@ -28,6 +28,7 @@ class RepairResult:
     scored: int = 0
     checked: list[tuple[Candidate, bool]] = field(default_factory=list)
     message: str = ""
+    interrupted: bool = False  # cancelled before it was done: not a verdict on the candidates
 
 
 def search(sources: Sources, request: str, report: TestReport | None, scorer: Scorer | None,
@@ -50,19 +51,28 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
     result.scored = min(len(cands), MAX_SCORED) if scorer is not None else 0
     yield ("ranked", len(ranked), 0, f"the model ranked {result.scored} of them")
     if cancel():
-        result.message = "cancelled"
+        result.interrupted = True
+        result.message = f"the candidate search was interrupted before any of {len(cands)} candidate edits was checked"
+        yield ("interrupted", len(ranked), 0, result.message)
         return result
+    clean_stale()  # copies left by searches that were killed
     scratch = ScratchCopy(sources.root, sources.paths)
     deadline = time.monotonic() + check_seconds
     try:
         for c in ranked[:max_checked]:
-            if cancel() or time.monotonic() > deadline:
+            if cancel():
+                result.interrupted = True
+                break
+            if time.monotonic() > deadline:
                 break
             scratch.apply(c.files)
             try:
                 ok = checker(scratch.root)
             finally:
                 scratch.restore()
+            if cancel() and not ok:  # cut short: a failed check says nothing about this candidate
+                result.interrupted = True
+                break
             result.checked.append((c, ok))
             yield ("checked", len(ranked), len(result.checked), c.description)
             if ok:
@@ -74,6 +84,10 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
         result.message = (f"{result.found.description} makes the tests pass (checked {len(result.checked)} of "
                           f"{len(cands)} candidates in a scratch copy)")
         yield ("found", len(ranked), len(result.checked), result.message)
+    elif result.interrupted:
+        result.message = (f"the candidate search was interrupted after checking {len(result.checked)} of "
+                          f"{len(cands)} candidate edits (none of those passed; the rest were not tried)")
+        yield ("interrupted", len(ranked), len(result.checked), result.message)
     else:
         result.message = f"none of the {len(result.checked)} best-ranked of {len(cands)} candidate edits made the tests pass"
         yield ("none", len(ranked), len(result.checked), result.message)

@@ -16,6 +16,10 @@ from typing import Sequence
 from ..workspace import atomic_write
 
 
+class ConsentNotSaved(Exception):
+    """An approval could not be written to the store (the message says why, in one line)."""
+
+
 class CommandPermissions:
     def __init__(self, store: Path | None, repo_root: Path):
         self.store = Path(store) if store is not None else None
@@ -43,7 +47,10 @@ class CommandPermissions:
         self._session.add(tuple(argv))
 
     def allow(self, argv: Sequence[str]) -> None:
-        """Allow `argv` in this repository from now on (saved when there is a store)."""
+        """Allow `argv` in this repository from now on (saved when there is a store).
+
+        Raises `ConsentNotSaved` when the store cannot be written (the command stays allowed
+        for this session only)."""
         self._session.add(tuple(argv))
         if self.store is None:
             return
@@ -54,5 +61,10 @@ class CommandPermissions:
             if list(argv) not in entries:
                 entries.append(list(argv))
             data[self.repo] = entries
-            self.store.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.store, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+            try:
+                self.store.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(self.store, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+            except OSError as exc:
+                why = exc.strerror or type(exc).__name__
+                where = exc.filename or self.store
+                raise ConsentNotSaved(f"{why}: {where}") from exc

@@ -3,6 +3,11 @@
 In order: the `--test-cmd` override, `[project] test_command` in the repository's
 `.mlxagent.toml`, the command from the user's settings, and last what the files in
 the repository suggest (pytest, npm, cargo, go, make).
+
+A detected pytest runs in the project's own environment: its virtualenv's python (`.venv`,
+`venv`), else `uv run` (uv.lock), else `poetry run` (poetry.lock or [tool.poetry]), else the
+`pytest` on PATH, else mlxagent's own Python when pytest is importable there; otherwise no
+command, and `no_test_command_reason` says why.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,13 +137,8 @@ def _runner_of(argv: list[str] | tuple[str, ...]) -> str:
 def detect_test_command(root: Path | str) -> TestCommand | None:
     """What the repository's files suggest, or None."""
     root = Path(root)
-    if _has_python_tests(root):
-        if importlib.util.find_spec("pytest") is not None:
-            argv: tuple[str, ...] = (sys.executable, "-m", "pytest", *PYTEST_FLAGS)
-        else:
-            argv = ("pytest", *PYTEST_FLAGS)
-        found = "tests/" if (root / "tests").is_dir() else "test_*.py"
-        return TestCommand(argv, "pytest", f"detected ({found})")
+    if _has_python_tests(root) and (found := _pytest_in_project_env(root)) is not None:
+        return TestCommand((*found[0], *PYTEST_FLAGS), "pytest", found[1])
     if _npm_has_test(root):
         return TestCommand(("npm", "test"), "npm", "detected (package.json scripts.test)")
     if (root / "Cargo.toml").is_file():
@@ -146,6 +147,56 @@ def detect_test_command(root: Path | str) -> TestCommand | None:
         return TestCommand(("go", "test", "./..."), "go", "detected (go.mod)")
     if _make_has_test(root):
         return TestCommand(("make", "test"), "make", "detected (Makefile test target)")
+    return None
+
+
+_WINDOWS = os.name == "nt"
+_SET_ONE = f"set [project] test_command in {PROJECT_CONFIG} (or test_command in the settings)"
+NO_PYTEST = ("No test command is known for this repository: it has Python tests but no pytest was found "
+             "(no .venv or venv, no uv or poetry to run it, no pytest on PATH or in mlxagent's Python); "
+             f"install pytest or {_SET_ONE}.")
+NO_TEST_COMMAND = f"No test command is known for this repository: install pytest or {_SET_ONE}."
+
+
+def no_test_command_reason(root: Path | str) -> str:
+    """Why detection found no test command in the repository at root, in one line."""
+    return NO_PYTEST if _has_python_tests(Path(root)) else NO_TEST_COMMAND
+
+
+def _venv_python(root: Path) -> tuple[str, str] | None:
+    """The python of the project's virtualenv, and its folder's name."""
+    relative = ("Scripts", "python.exe") if _WINDOWS else ("bin", "python")
+    for name in (".venv", "venv"):
+        python = root.absolute() / name / Path(*relative)  # not resolved: the venv's link is the venv
+        if python.is_file() and os.access(python, os.X_OK):
+            return str(python), name
+    return None
+
+
+def _is_poetry_project(root: Path) -> bool:
+    if (root / "poetry.lock").is_file():
+        return True
+    try:
+        data = read_toml(root / "pyproject.toml")
+    except (TomlReadError, TomlSyntaxError):
+        return False
+    tool = data.get("tool") if isinstance(data, dict) else None
+    return isinstance(tool, dict) and "poetry" in tool
+
+
+def _pytest_in_project_env(root: Path) -> tuple[tuple[str, ...], str] | None:
+    """How to start pytest in the project's environment (argv before the flags), and its source."""
+    venv = _venv_python(root)
+    if venv is not None:
+        return (venv[0], "-m", "pytest"), f"detected: the project's {venv[1]}"
+    if (root / "uv.lock").is_file() and shutil.which("uv"):
+        return ("uv", "run", "pytest"), "detected: uv"
+    if _is_poetry_project(root) and shutil.which("poetry"):
+        return ("poetry", "run", "pytest"), "detected: poetry"
+    if shutil.which("pytest"):
+        return ("pytest",), "detected: pytest on PATH"
+    if importlib.util.find_spec("pytest") is not None:
+        return (sys.executable, "-m", "pytest"), "detected: mlxagent's Python"
     return None
 
 

@@ -3,7 +3,7 @@
 Every command is shown to the user before it runs (`CommandApproval`, a round trip like a
 proposal's review), unless the user already allowed it for this repository ("always", saved
 by core/testing/consent.py) or the session was started with commands allowed (`--allow-commands`).
-The configured test command needs consent once per repository, then runs freely. With no one
+The test command needs consent once per session ("run") or once per repository ("always"). With no one
 to ask (`allow=False`), a command is refused with a note the model can act on.
 
 Running streams `CommandStarted`, `CommandOutput` and `CommandFinished`; a test run adds a
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from .runner import CommandError, CommandResult, format_command, run_command, stream_command
-from ..events import (CommandApproval, CommandDecision, CommandFinished, CommandOutput, CommandStarted, Event,
-                     TestResult, wait_for_reply)
-from .consent import CommandPermissions
+from ..events import (MODEL_ASKED, CommandApproval, CommandDecision, CommandFinished, CommandOutput,
+                      CommandStarted, ErrorEvent, Event, TestResult, display_command, wait_for_reply)
+from .consent import CommandPermissions, ConsentNotSaved
 from .detect import TestCommand
 from .report import TestReport, parse_test_output
 
@@ -39,29 +39,38 @@ class CommandGate:
     # -- consent -------------------------------------------------------------------------
 
     def approve(self, call_id: str, argv: Sequence[str], cwd: str, purpose: str,
-                cancel: threading.Event) -> Iterator[Event]:
-        """Ask (or not) for consent to run `argv`; returns a CommandDecision."""
+                cancel: threading.Event, source: str = "") -> Iterator[Event]:
+        """Ask (or not) for consent to run `argv`; returns a CommandDecision.
+
+        "always" saves the command for this repository; "once" runs it this time, and for the
+        tests also for the rest of this session (in memory only), as the prompt says."""
         if self.allow is True or self.permissions.allowed(argv):
             return CommandDecision.once()
         if self.allow is False:
             return CommandDecision.refuse(REFUSED_NO_REVIEWER)
-        event = CommandApproval(call_id, tuple(argv), cwd, purpose)
+        event = CommandApproval(call_id, tuple(argv), cwd, purpose, source or (MODEL_ASKED if purpose == "command"
+                                                                                else ""))
         yield event
         decision = wait_for_reply(event.reply, cancel)
         if decision is None:
             return CommandDecision.refuse("the user interrupted")
-        if decision.action == "always" or (decision.allowed and purpose == "tests"):
-            # the test command needs consent once per repository; "always" saves any command
-            self.permissions.allow(argv)
+        if decision.action == "always":
+            try:
+                self.permissions.allow(argv)
+            except ConsentNotSaved as exc:
+                yield ErrorEvent(f"Could not save the approval of {display_command(argv)} ({exc}); "
+                                 "it is allowed for this session only.")
+        elif decision.allowed and purpose == "tests":
+            self.permissions.allow_for_session(argv)
         return decision
 
     # -- running -------------------------------------------------------------------------
 
     def run(self, call_id: str, argv: Sequence[str], cwd: str, purpose: str, cancel: threading.Event,
-            *, ask: bool = True) -> Iterator[Event]:
+            *, ask: bool = True, source: str = "") -> Iterator[Event]:
         """Consent, then run; returns (CommandResult | None, refusal text)."""
         if ask:
-            decision = yield from self.approve(call_id, argv, cwd, purpose, cancel)
+            decision = yield from self.approve(call_id, argv, cwd, purpose, cancel, source)
             if not decision.allowed:
                 reason = decision.reason or "the user refused to run it"
                 yield CommandFinished(call_id, tuple(argv), None, 0.0, refused=True,
@@ -88,7 +97,8 @@ class CommandGate:
             argv = tuple(command.narrowed(target)) if target else tuple(command.argv)
         except CommandError as exc:
             return None, str(exc)
-        result, refusal = yield from self.run(call_id, argv, ".", "tests", cancel, ask=ask)
+        result, refusal = yield from self.run(call_id, argv, ".", "tests", cancel, ask=ask,
+                                              source=getattr(command, "source", ""))
         if result is None:
             return None, refusal
         if result.exit_code is None:

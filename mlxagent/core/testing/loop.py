@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 from ..events import ErrorEvent, Event
 from ..formats.calls import new_call_id
-from .detect import is_test_path
+from .detect import is_test_path, no_test_command_reason
 from .gate import made_worse_or_no_better
 
 # "fix the test in test_x.py" is about the test; "make test_x.py pass" is about the code
@@ -118,17 +118,15 @@ class TestLoop:
         return "\n\n[The tests, run before any change]\n" + text
 
     def run_now(self, args: str, cancel: threading.Event) -> Iterator[Event]:
-        """`/test [ARGS]`: the user asked, so no consent is asked, and the command is allowed for
-        the rest of the session. Returns the text for the conversation, or None."""
+        """`/test [ARGS]`: run the tests now. Typing /test consents only to what the user sees, so
+        the command is shown on the usual prompt first (unless this exact command is already
+        allowed). Returns the text for the conversation, or None."""
         command = self.command
         if command is None:
-            yield ErrorEvent("No test command is known for this repository: set [project] test_command in "
-                             ".mlxagent.toml or test_command in the settings.")
+            yield ErrorEvent(no_test_command_reason(self.agent.toolbox.workspace.root))
             return None
         gate = self.agent.gate
-        report, text = yield from gate.run_tests(new_call_id(), command, cancel, target=args.strip() or None,
-                                                 ask=False)
-        gate.permissions.allow_for_session(command.argv)
+        report, text = yield from gate.run_tests(new_call_id(), command, cancel, target=args.strip() or None)
         if report is None:
             return None
         self.last = report

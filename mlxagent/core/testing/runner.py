@@ -6,6 +6,11 @@ a consumer that stops reading kills the whole group, grandchildren included, and
 nothing waits on a pipe that an escaped grandchild still holds open. The output is
 capped (head and tail kept) so a runaway command cannot flood the model's context.
 
+If the agent itself dies (SIGKILL, a crash) while a command runs, a tiny watchdog process kills
+the command's group: it holds the read end of a pipe whose only write end is the agent's, and
+when that closes without the "done" byte the agent writes at the end, the agent is gone. This
+works whichever thread started the command (unlike PR_SET_PDEATHSIG, which follows the thread).
+
 POSIX only (process groups); that is where the agent runs.
 """
 
@@ -17,6 +22,7 @@ import queue
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -152,6 +158,7 @@ def stream_command(
         yield failed(f"{args[0]}: {e.strerror or e}")
         return
 
+    watchdog = _Watchdog(proc.pid)
     chunks: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=_read_pipe, args=(proc.stdout, chunks), name="command-output", daemon=True)
     reader.start()
@@ -206,6 +213,7 @@ def stream_command(
             # GeneratorExit (the consumer stopped) or an error in the consumer.
             _kill_group(proc)
             _wait(proc)
+        watchdog.stop()
     output, truncated = capture.text()
     yield CommandResult(
         args,
@@ -293,6 +301,59 @@ def _drain(chunks: queue.Queue, grace: float) -> Iterator[str]:
         if chunk is None:
             return
         yield chunk
+
+
+# The watchdog: waits for EOF on stdin; "done" (a byte) first means the agent finished with the
+# command itself; EOF without it means the agent died, so the command's group is killed.
+WATCHDOG = """
+import os, signal, sys, time
+pgid = int(sys.argv[1])
+try:
+    done = os.read(0, 1)
+except OSError:
+    done = b""
+if not done:
+    for sig, pause in ((signal.SIGTERM, 0.5), (signal.SIGKILL, 0)):
+        try:
+            os.killpg(pgid, sig)
+        except OSError:
+            break
+        time.sleep(pause)
+"""
+
+
+class _Watchdog:
+    """Kills the command's process group if this process dies before `stop()`."""
+
+    def __init__(self, pgid: int):
+        self.proc: subprocess.Popen | None = None
+        self.fd: int | None = None
+        try:
+            read_end, self.fd = os.pipe()  # not inheritable: only this process holds the write end
+            try:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", WATCHDOG, str(pgid)], stdin=read_end,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            finally:
+                os.close(read_end)
+        except OSError:  # no watchdog: the command still runs, as it did before
+            self.stop()
+
+    def stop(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            try:
+                os.write(fd, b"x")
+            except OSError:
+                pass
+            os.close(fd)
+        if self.proc is not None:
+            proc, self.proc = self.proc, None
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _has_exited(proc: subprocess.Popen) -> bool:

@@ -1,7 +1,9 @@
 """Asking before a command runs: the command, where it runs, and one key per answer.
 
-The keys follow the review screen where they fit: y, a or Enter run it once; A always
-allows this command in this repository; r or n refuse; c types a reason (a reason means
+The prompt shows the command with control characters as escapes (`\x1b`, `\r`, `\n`), so a
+repository's command cannot redraw the prompt, and says where it came from. The keys follow
+the review screen where they fit: y, a or Enter run it this time (the tests: for this session,
+in memory); A always allows this command in this repository (saved); r or n refuse; c types a reason (a reason means
 refuse; Enter in the field refuses with it); Esc refuses for now, with no reason (from
 the reason field, Esc first leaves the field, as on the review screen).
 
@@ -24,15 +26,22 @@ from textual.widgets import Input, Static
 from ...core.events import CommandDecision
 from ..bridge import PendingCommand
 
-KEYS_LINE = "y/a/enter run once · A always allow here · r/n refuse · c give a reason · esc not now"
+KEYS_REST = " · A always allow in this repository (saved) · r/n refuse · c give a reason · esc not now"
+KEYS_LINE = "y/a/enter run once (this time only)" + KEYS_REST
+TEST_KEYS_LINE = "y/a/enter run (this session)" + KEYS_REST
+
+
+def keys_line(purpose: str) -> str:
+    """What each key does: for the tests, "run" lasts the session; for a command, this time only."""
+    return TEST_KEYS_LINE if purpose == "tests" else KEYS_LINE
 
 
 class CommandApprovalScreen(ModalScreen[CommandDecision]):
     CSS_PATH = "command_approval.tcss"
     AUTO_FOCUS = ""  # the keys belong to the prompt; the reason field is focused with c
     BINDINGS = [
-        Binding("y,a,enter", "once", "Run once", key_display="y"),
-        Binding("A", "always", "Always allow", key_display="A"),
+        Binding("y,a,enter", "once", "Run", key_display="y"),
+        Binding("A", "always", "Always allow (saved)", key_display="A"),
         Binding("r,n", "refuse", "Refuse", key_display="r"),
         Binding("c", "reason", "Reason"),
         Binding("escape", "not_now", "Not now"),
@@ -56,11 +65,13 @@ class CommandApprovalScreen(ModalScreen[CommandDecision]):
             yield Static(Content("Run the tests?" if tests else "Run this command?"), id="approval-title")
             yield Static(Content(f"$ {self.pending.display}"), id="approval-command")
             yield Static(Content(f"in {self.where}" if self.where else ""), id="approval-cwd")
+            yield Static(Content(self.pending.origin), id="approval-source")
             yield Input(placeholder="c: why not? (enter refuses with this reason)", id="approval-reason")
-            yield Static(Content(KEYS_LINE), id="approval-keys")
+            yield Static(Content(keys_line(self.pending.purpose)), id="approval-keys")
 
     def on_mount(self) -> None:
         self.query_one("#approval-cwd").display = bool(self.where)
+        self.query_one("#approval-source").display = bool(self.pending.origin)
         self.set_focus(None)
 
     # -- answers ------------------------------------------------------------------------------

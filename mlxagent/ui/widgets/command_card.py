@@ -90,7 +90,7 @@ class CommandCard(Vertical):
         self._output_clipped = False
         self._started: float | None = None
         self._timer = None
-        self._command = Static(Content(f"$ {shlex.join(self.argv)}"), classes="command-line")
+        self._command = Static(Content(f"$ {ev.display_command(self.argv)}"), classes="command-line")
         self._state = Static(Content(""), classes="command-state")
         self._result = Static(Content(""), classes="command-result")
         self._retry = Static(Content(""), classes="command-retry")
@@ -100,7 +100,7 @@ class CommandCard(Vertical):
 
     @property
     def command_text(self) -> str:
-        return shlex.join(self.argv)
+        return ev.display_command(self.argv)
 
     @property
     def output(self) -> str:
