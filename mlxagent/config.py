@@ -50,11 +50,15 @@ DEFAULT_SERVER: dict[str, Any] = {
     "host": "127.0.0.1",
     "port": 8000,
     "loop_guard": True,
-    "edit_tools": ["edit_file", "write_file", "apply_patch", "str_replace_editor"],
+    # mlxagent's, aider-style and Anthropic's editors, Claude Code's `Edit`, opencode's `edit`
+    "edit_tools": ["edit_file", "write_file", "apply_patch", "str_replace_editor", "Edit", "edit"],
     "max_request_bytes": 8 * 1024 * 1024,  # larger request bodies get a 413
     "max_queue": 32,  # requests waiting for the model beyond this get a 503
     "cache_sessions": 4,  # conversations whose prompt cache is kept (LRU)
     "cache_mb": 1024,  # memory the kept prompt caches may take together
+    # Models held to a tool call on the user's turn when offered tools: a key applies when it
+    # occurs in the model's names (the longest wins); left out, those whose template ignores tools.
+    "weak_tools": {},
 }
 
 # Built-in per-model guard thresholds; the user's [guard.models.NAME] tables win over them.
@@ -129,12 +133,17 @@ def _is_text_list(v: Any) -> bool:
     return isinstance(v, list) and all(_is_text(x) for x in v)
 
 
+def _is_bool_table(v: Any) -> bool:
+    return isinstance(v, dict) and all(_is_text(k) and isinstance(x, bool) for k, x in v.items())
+
+
 TEXT: Check = (_is_text, "a non-empty string")
 BOOL: Check = (_is_bool, "true or false")
 COUNT: Check = (_is_count, "a whole number of at least 1")
 PORT: Check = (_is_port, "a port number from 1 to 65535")
 TEMPERATURE: Check = (_is_temperature, "a number of at least 0")
 TEXT_LIST: Check = (_is_text_list, "a list of non-empty strings")
+BOOL_TABLE: Check = (_is_bool_table, 'a table of model names to true or false, e.g. { "smollm2" = true }')
 
 TOP_LEVEL_CHECKS: dict[str, Check] = {
     "default_model": TEXT,
@@ -157,7 +166,7 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
 }
 SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST,
                                    "max_request_bytes": COUNT, "max_queue": COUNT, "cache_sessions": COUNT,
-                                   "cache_mb": COUNT}
+                                   "cache_mb": COUNT, "weak_tools": BOOL_TABLE}
 TABLES = ("guard", "server", "aliases", "providers")
 GUARD_KEYS = tuple(f.name for f in dataclasses.fields(GuardConfig))
 

@@ -25,11 +25,6 @@ REQUESTS = Path(__file__).parent / "client_requests"
 CAPTURED = sorted(p.stem for p in REQUESTS.glob("*.json"))
 FILE_TEXT = "hello from the capture"
 
-CODEX_DEVELOPER = pytest.mark.xfail(strict=True, reason=(
-    "defect: Codex's two leading `developer` messages (its instructions, then its skills list) reach "
-    "the model as two system messages; Mistral v0.3's template refuses a second one (\"Unexpected role "
-    "system\"), and the Messages API joins Claude Code's into one"))
-XFAIL = {name: CODEX_DEVELOPER for name in ("codex_001", "codex_002", "codex_lean_001", "codex_lean_002")}
 
 # (the captured first request, the read call a model would make with that client's tool)
 READ_CALLS = {
@@ -44,10 +39,6 @@ READ_CALLS = {
 
 def captured(name: str) -> dict:
     return json.loads((REQUESTS / f"{name}.json").read_text())
-
-
-def marked(names, marks=XFAIL):
-    return [pytest.param(n, marks=marks[n]) if n in marks else n for n in names]
 
 
 @pytest.fixture
@@ -187,7 +178,7 @@ def test_the_captures_are_the_clients_real_requests():
         assert all(entry["headers"].get(k, "<scrubbed>") == "<scrubbed>" for k in ("authorization", "x-api-key"))
 
 
-@pytest.mark.parametrize("name", marked(CAPTURED))
+@pytest.mark.parametrize("name", CAPTURED)
 def test_each_captured_request_gets_a_well_formed_reply(serve, name):
     url, model = serve(["Done."])
     entry = captured(name)
@@ -235,14 +226,7 @@ def test_codex_developer_messages_are_the_system_prompt(serve):
 
 
 
-ALTERNATION = pytest.mark.xfail(strict=True, reason=(
-    "defect: two user messages in a row (Codex: its environment context, then the task; opencode's title "
-    "request: the instruction, then the text) reach the model unjoined; Mistral v0.3's template refuses "
-    "them (\"conversation roles must alternate\")"))
-
-
-@pytest.mark.parametrize("name", marked(CAPTURED, {n: ALTERNATION for n in CAPTURED
-                                                   if n.startswith("codex") or n == "opencode_001"}))
+@pytest.mark.parametrize("name", CAPTURED)
 def test_after_the_system_prompt_user_and_assistant_alternate(serve, name):
     url, model = serve(["Done."])
     entry = captured(name)
@@ -252,13 +236,6 @@ def test_after_the_system_prompt_user_and_assistant_alternate(serve, name):
     turns = [r for i, r in enumerate(roles) if not (r == "tool" and i and roles[i - 1] == "tool")]
     turns = ["user" if r == "tool" else r for r in turns]
     assert all(a != b for a, b in zip(turns, turns[1:])), roles
-
-
-NOT_AN_EDIT_TOOL = ("defect: {} is not among the server's default edit_tools, so after a read loop the guard "
-                    "answers 'No edit tool is available' instead of forcing the edit tool the client offered")
-CLAUDE_EDIT = pytest.mark.xfail(strict=True, reason=NOT_AN_EDIT_TOOL.format("Claude Code's `Edit`"))
-OPENCODE_EDIT = pytest.mark.xfail(strict=True, reason=NOT_AN_EDIT_TOOL.format("opencode's `edit`") + (
-    "; and, named there, its filePath/oldString/newString shape is not narrowed to the files and lines read"))
 
 
 def read_loop(name: str, reads: int = 12) -> dict:
@@ -280,8 +257,7 @@ def read_loop(name: str, reads: int = 12) -> dict:
     return dict(entry, body=body)
 
 
-@pytest.mark.parametrize("name, edit", [pytest.param("claude_code_bare_001", "Edit", marks=CLAUDE_EDIT),
-                                        pytest.param("opencode_lean_002", "edit", marks=OPENCODE_EDIT)])
+@pytest.mark.parametrize("name, edit", [("claude_code_bare_001", "Edit"), ("opencode_lean_002", "edit")])
 def test_a_read_loop_is_steered_to_the_clients_own_edit_tool(serve, name, edit):
     url, model = serve(["Done."])
     entry = read_loop(name)

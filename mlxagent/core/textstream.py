@@ -43,3 +43,25 @@ class StopStringScanner:
                     longest = k
                     break
         return longest
+
+
+class LoopDetector:
+    """Whether streamed text has fallen into a loop: its last `window` characters are one short
+    piece (at most `max_period` characters) over and over. Tiny models do this after a tool
+    result ("<output_stream>\\n\\n" until the context ends); the generation is then stopped."""
+
+    def __init__(self, window: int = 240, max_period: int = 60) -> None:
+        self.window = window
+        self.max_period = max_period
+        self.tail = ""
+
+    def feed(self, text: str) -> bool:
+        self.tail = (self.tail + text)[-self.window:]
+        if len(self.tail) < self.window:
+            return False
+        t = self.tail
+        for period in range(1, self.max_period + 1):
+            unit = t[-period:]
+            if unit.strip() and (unit * (self.window // period + 1))[-self.window:] == t:
+                return True
+        return False

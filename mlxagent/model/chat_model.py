@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..core.formats import ConstraintError, ToolCallConstraint, detect_format, format_for, render_prompt, without_patterns
 from ..core.llm import Chunk, Constraint
@@ -68,9 +68,12 @@ class MlxChatModel:
         temperature: float | None = None,
         session: ChatSession | None = None,
         prompt: list[int] | None = None,
+        ready: Callable[[int], None] | None = None,
     ) -> Iterator[Chunk]:
         """`session`: generate in that session (and its KV cache) instead of this model's own;
-        `prompt`: the tokens of `messages` and `tools` when the caller has them already."""
+        `prompt`: the tokens of `messages` and `tools` when the caller has them already;
+        `ready(prompt_tokens)`: called once the request is known to be good (the prompt renders,
+        the constraint builds), before the prefill, which may take minutes on a long prompt."""
         sampling = sampling or self.sampling
         if temperature is not None:
             sampling = replace(sampling, temperature=temperature)
@@ -91,6 +94,8 @@ class MlxChatModel:
                 processor = ToolCallConstraint(self.loaded.tokenizer, fmt, stripped, constraint.forced)
             processors = [processor]
         tokens = prompt if prompt is not None else self.prompt_tokens(messages, tools)
+        if ready is not None:
+            ready(len(tokens))
         yield from (session or self.session).generate(
             tokens, max_tokens=max_tokens, sampling=sampling,
             stop=stop, logits_processors=processors, cancel=cancel,

@@ -13,6 +13,7 @@ events). Providers are `[providers.NAME]` tables in config.toml:
     # tools = "prompted" for a model whose chat template ignores `tools` (SmolLM2 under
     # mlx_lm.server): the tools then go in the system message and calls come back as text.
     # weak_tools = true: hold every step to a tool call until an edit (small models).
+    # Left out, context_length and weak_tools are what `mlxagent serve` says of its model.
 
 and a model is named `NAME/MODEL` (`--model box/qwen3-coder`, `default_model`, `/model`).
 
@@ -90,11 +91,15 @@ def remote_model(spec: str, providers_table: dict[str, dict[str, Any]], temperat
     if found is None:
         return None
     provider, model = found
+    advertised: dict[str, Any] = {}
     if check:
-        offered = list_models(provider)
+        rows = model_rows(provider)
+        offered = [str(r["id"]) for r in rows]
         if offered and model not in offered:
             raise ModelError(f"{provider.name} has no model '{model}' (it offers: {', '.join(offered[:12])})")
-    return RemoteChatModel(provider, model, temperature=temperature)
+        row = next((r for r in rows if r["id"] == model), {})
+        advertised = row.get("mlxagent") if isinstance(row.get("mlxagent"), dict) else {}
+    return RemoteChatModel(provider, model, temperature=temperature, advertised=advertised)
 
 
 def provider_models(providers_table: dict[str, dict[str, Any]], timeout: float = 3.0) -> list:
@@ -154,6 +159,12 @@ def _http_error(provider: Provider, model: str, e: urllib.error.HTTPError) -> Mo
 def list_models(provider: Provider, timeout: float = 5.0) -> list[str]:
     """The model ids `GET {base_url}/models` names ([] when the server lists none); raises
     OfflineError when unreachable, ModelError when the key is refused."""
+    return [str(r["id"]) for r in model_rows(provider, timeout)]
+
+
+def model_rows(provider: Provider, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """The rows of `GET {base_url}/models` that have an id. `mlxagent serve` adds to each an
+    `mlxagent` object: `context_length`, and `weak_tool_use` (hold steps to tool calls)."""
     req = urllib.request.Request(provider.url("/models"), headers=provider.request_headers())
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -170,7 +181,8 @@ def list_models(provider: Provider, timeout: float = 5.0) -> list[str]:
         return []
     if not isinstance(data, dict):
         return []
-    return [str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict) and m.get("id")]
+    rows = data.get("data", [])
+    return [m for m in rows if isinstance(m, dict) and m.get("id")] if isinstance(rows, list) else []
 
 
 def _wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -189,8 +201,16 @@ def _wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 class RemoteChatModel:
     def __init__(self, provider: Provider, model: str, *, context_length: int | None = None,
-                 tool_mode: str | None = None, temperature: float = 0.0) -> None:
-        options = provider.models.get(model, {})
+                 tool_mode: str | None = None, temperature: float = 0.0,
+                 advertised: dict[str, Any] | None = None) -> None:
+        # What the server says of its model (`mlxagent serve`'s /v1/models), under config.toml's word.
+        hints = advertised or {}
+        options = dict(provider.models.get(model, {}))
+        length = hints.get("context_length")
+        if isinstance(length, int) and not isinstance(length, bool) and length > 0:
+            options.setdefault("context_length", length)
+        if isinstance(hints.get("weak_tool_use"), bool):
+            options.setdefault("weak_tools", hints["weak_tool_use"])
         self.provider = provider
         self.model = model
         self.name = f"{provider.name}/{model}"

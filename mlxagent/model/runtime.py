@@ -43,10 +43,15 @@ class LoadedModel:
 
 
 def _context_length(config: dict[str, Any], tokenizer: Any) -> int:
+    return context_length_of(config, getattr(tokenizer, "model_max_length", None))
+
+
+def context_length_of(config: dict[str, Any], model_max_length: Any = None) -> int:
+    """The context a model's config.json gives (else its tokenizer's limit, else 4096)."""
     for key in ("max_position_embeddings", "max_seq_len", "n_positions", "seq_length"):
         if isinstance(config.get(key), int) and config[key] > 0:
             return config[key]
-    return int(getattr(tokenizer, "model_max_length", 4096) or 4096)
+    return int(model_max_length or 4096)
 
 
 def should_dequantize(config: dict[str, Any], model: Any) -> bool:

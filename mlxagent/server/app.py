@@ -17,7 +17,10 @@ Routes:
 
 Every error is `{"error": {"message", "type", "param", "code"}}` with a 4xx/5xx status (on
 /v1/messages, Anthropic's `{"type": "error", "error": {"type", "message"}}`); no traceback
-ever reaches a client, and no bad request stops the server. Bodies are read up to
+ever reaches a client, and no bad request stops the server. A stream's headers and opening
+event go out as soon as the request is known to be good, before the prefill, and an SSE comment
+(`: keep-alive`) every `keepalive` seconds while nothing else does (clients time out otherwise
+on long prompts). Bodies are read up to
 `server.max_request_bytes` and must arrive within `body_timeout` seconds (`bodies.py`). A
 client that disconnects cancels its generation (or its place in the queue). With an API key
 every route but `GET /health` needs it (`auth.py`); `serve()` refuses a non-loopback host
@@ -54,11 +57,13 @@ from .bodies import BODY_TIMEOUT_SECONDS, json_body
 from .http_guard import HttpGuard
 from .jobs import InstallJobs
 from .model_routes import cancel_job, get_job, get_model, install, list_jobs, list_models
-from .schemas import ApiError, parse_chat_request
+from .schemas import ApiError, on_off, parse_chat_request
 from .store import ModelStore
 from .worker import Channel, Failed, Finished, GenerationJob, ModelWorker, Started, ToolCalls, Delta
 
 log = logging.getLogger("mlxagent.server")
+KEEPALIVE_SECONDS = 10.0
+KEEPALIVE_COMMENT = b": keep-alive\n\n"
 
 
 
@@ -73,6 +78,7 @@ class ServerState:
     edit_tools: frozenset[str]
     body_timeout: float = BODY_TIMEOUT_SECONDS
     api_key: bool = False  # whether requests need a key (the key itself stays in the middleware)
+    keepalive: float = KEEPALIVE_SECONDS
 
 
 def _server_setting(settings: Settings, key: str) -> Any:
@@ -81,7 +87,7 @@ def _server_setting(settings: Settings, key: str) -> Any:
 
 def create_app(*, settings: Settings | None = None, provider: Any = None, store: Any = None,
                preload: str | None = None, api_key: str | None = None,
-               body_timeout: float = BODY_TIMEOUT_SECONDS) -> Starlette:
+               body_timeout: float = BODY_TIMEOUT_SECONDS, keepalive: float = KEEPALIVE_SECONDS) -> Starlette:
     """The ASGI app. `provider` (loads models) and `store` (finds and installs them) may be injected.
     `api_key`: every request but `GET /health` must carry it (Bearer or x-api-key)."""
     if settings is None:
@@ -103,14 +109,14 @@ def create_app(*, settings: Settings | None = None, provider: Any = None, store:
 
     worker = ModelWorker(provider, guard_config, default_max_tokens=settings.max_tokens,
                          default_temperature=settings.temperature, max_queue=_server_setting(settings, "max_queue"),
-                         mlx_lock=mlx_lock)
+                         mlx_lock=mlx_lock, weak_tools=_server_setting(settings, "weak_tools"))
     jobs = InstallJobs(lambda job: store.install(job.plan, job.name, job.report, job.cancel.is_set, mlx_lock))
     state = ServerState(
         settings=settings, store=store, worker=worker, jobs=jobs,
         max_request_bytes=_server_setting(settings, "max_request_bytes"),
         guard_default=bool(_server_setting(settings, "loop_guard") and settings.guard.get("enabled", True)),
         edit_tools=frozenset(_server_setting(settings, "edit_tools")),
-        body_timeout=body_timeout, api_key=bool(api_key),
+        body_timeout=body_timeout, api_key=bool(api_key), keepalive=keepalive,
     )
 
     @contextlib.asynccontextmanager
@@ -272,7 +278,9 @@ async def _generate(request: Request, chat, whole: Callable, writer: Callable) -
     channel = Channel(asyncio.get_running_loop())
     job = GenerationJob(target, chat, emit=channel.put,
                         guard=state.guard_default if chat.guard is None else chat.guard,
-                        edit_tools=state.edit_tools | frozenset(chat.edit_tools))
+                        edit_tools=state.edit_tools | frozenset(chat.edit_tools),
+                        weak_tools=chat.weak_tools if chat.weak_tools is not None
+                        else on_off(request.headers.get("x-mlxagent-weak-tools"), "X-Mlxagent-Weak-Tools"))
     state.worker.submit(job)
     watcher = asyncio.create_task(_watch_disconnect(request, job.cancel))
     handed_over = False
@@ -284,7 +292,7 @@ async def _generate(request: Request, chat, whole: Callable, writer: Callable) -
             return Response(status_code=499)
         if chat.stream:
             handed_over = True
-            return StreamingResponse(_relay(writer(first.model), job, channel, watcher),
+            return StreamingResponse(_relay(writer(first.model), job, channel, watcher, state.keepalive),
                                      media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         content: list[str] = []
@@ -305,12 +313,18 @@ async def _generate(request: Request, chat, whole: Callable, writer: Callable) -
             watcher.cancel()
 
 
-async def _relay(writer, job: GenerationJob, channel: Channel, watcher: asyncio.Task):
+async def _relay(writer, job: GenerationJob, channel: Channel, watcher: asyncio.Task, keepalive: float):
+    pending: asyncio.Task | None = None
     try:
         for chunk in writer.start():
             yield chunk
         while True:
-            event = await channel.get()
+            pending = pending or asyncio.ensure_future(channel.get())
+            done, _ = await asyncio.wait({pending}, timeout=keepalive)
+            if not done:  # still prefilling (or a slow token): a comment every SSE client skips
+                yield KEEPALIVE_COMMENT
+                continue
+            event, pending = pending.result(), None
             if isinstance(event, Delta):
                 chunks = writer.text(event.text)
             elif isinstance(event, ToolCalls):
@@ -330,6 +344,8 @@ async def _relay(writer, job: GenerationJob, channel: Channel, watcher: asyncio.
             for chunk in chunks:
                 yield chunk
     finally:
+        if pending is not None:
+            pending.cancel()
         job.cancel.set()  # the client went away mid-stream (or the stream ended: then a no-op)
         watcher.cancel()
 

@@ -152,7 +152,7 @@ def plan(messages: list[dict[str, Any]], tools: list[dict[str, Any]], tool_choic
     return SteerPlan("explain", messages, state, message=explanation(state))
 
 
-PATH_KEYS = ("path", "file_path", "filepath", "filename", "file")
+PATH_KEYS = ("path", "file_path", "filepath", "filename", "file")  # any case: opencode's is filePath
 _NUMBERED = re.compile(r"^\s*\d+\s*(?:\||\t|:|→)\s?")
 
 
@@ -166,7 +166,8 @@ def what_was_read(messages: list[dict[str, Any]]) -> tuple[list[str], dict[str, 
     for message in reversed(messages):
         for call in reversed(message.get("tool_calls") or []) if message.get("role") == "assistant" else []:
             args = _arguments((call.get("function") or {}).get("arguments"))
-            path = next((args[k] for k in PATH_KEYS if isinstance(args, dict) and isinstance(args.get(k), str)), None)
+            path = next((v for k, v in args.items() if k.lower() in PATH_KEYS and isinstance(v, str)), None) \
+                if isinstance(args, dict) else None
             result = results.get(call.get("id"))
             if not path or not isinstance(result, str) or ERROR_RESULT.match(result):
                 continue

@@ -53,19 +53,18 @@ def _system_text(content: Any, where: str) -> str:
 
 def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The request's `system` and `messages` as chat messages. A `system`-role message inside
-    `messages` (Claude Code sends its environment so) joins the system prompt, in order."""
+    `messages` (Claude Code sends its environment so) stays a system message here; all of them
+    join one system prompt, in order (schemas.template_turns)."""
     messages: list[dict[str, Any]] = []
-    system: list[str] = []
     if body.get("system"):
-        system.append(_system_text(body["system"], "system"))
+        messages.append({"role": "system", "content": _system_text(body["system"], "system")})
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
         raise ApiError(400, "'messages' must be a non-empty list.", param="messages", code="invalid_value")
     for i, message in enumerate(raw):
         where = f"messages[{i}]"
         if isinstance(message, Mapping) and message.get("role") == "system":
-            if text := _system_text(message.get("content", ""), f"{where}.content"):
-                system.append(text)
+            messages.append({"role": "system", "content": _system_text(message.get("content", ""), f"{where}.content")})
             continue
         if not isinstance(message, Mapping) or message.get("role") not in ("user", "assistant"):
             role = message.get("role") if isinstance(message, Mapping) else message
@@ -85,10 +84,10 @@ def chat_messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
                                  "content": f"Error: {result}" if b.get("is_error") else result})
         if text or not any(b["type"] == "tool_result" for b in blocks):
             messages.append({"role": "user", "content": text})
-    if not messages:
+    if all(m["role"] == "system" for m in messages):
         raise ApiError(400, "'messages' holds only system messages: send at least one user message.",
                        param="messages", code="invalid_value")
-    return ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + messages
+    return messages
 
 
 TOOL_SHAPE = ToolShape(

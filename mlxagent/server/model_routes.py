@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from .bodies import json_body
 from .schemas import ApiError, parse_install_request
+from .tool_policy import weak_tool_user
 
 MAX_WAIT_SECONDS = 120.0
 
@@ -21,14 +22,26 @@ def _state(request: Request) -> Any:
     return request.app.state.mlxagent
 
 
+async def _rows(request: Request) -> list[dict[str, Any]]:
+    """The store's rows; each model's `mlxagent` card (context_length, tool_format,
+    weak_tool_use) says what this server does with it (`[server] weak_tools` applied)."""
+    state = _state(request)
+    rows = await run_in_threadpool(state.store.list_models)
+    for row in rows:
+        card = row.get("mlxagent")
+        if isinstance(card, dict):
+            names = f"{row['id']} {row.get('alias_of', '')}"
+            card["weak_tool_use"] = weak_tool_user(state.worker.weak_tools, names, bool(card.get("weak_tool_use")))
+    return rows
+
+
 async def list_models(request: Request) -> Response:
-    rows = await run_in_threadpool(_state(request).store.list_models)
-    return JSONResponse({"object": "list", "data": rows})
+    return JSONResponse({"object": "list", "data": await _rows(request)})
 
 
 async def get_model(request: Request) -> Response:
     model_id = request.path_params["model_id"]
-    rows = await run_in_threadpool(_state(request).store.list_models)
+    rows = await _rows(request)
     for row in rows:
         if row["id"] == model_id:
             return JSONResponse(row)

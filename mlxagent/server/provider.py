@@ -29,13 +29,15 @@ class PooledMlxModel:
         self.name = loaded.name
         self.context_length = loaded.context_length
         self.tool_format = self.inner.tool_format
+        self.weak_tool_use = self.inner.weak_tool_use
 
     def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
         return self.inner.count_tokens(messages, tools)
 
     def stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], *,
                constraint: Constraint | None = None, max_tokens: int = 1024, cancel=None,
-               stop: tuple[str, ...] = (), sampling=None, temperature: float | None = None) -> Iterator[Chunk]:
+               stop: tuple[str, ...] = (), sampling=None, temperature: float | None = None,
+               ready=None) -> Iterator[Chunk]:
         tokens = self.inner.prompt_tokens(messages, tools)
         room = self.context_length - len(tokens)
         if room < 1:
@@ -45,7 +47,7 @@ class PooledMlxModel:
         try:
             yield from self.inner.stream(messages, tools, constraint=constraint, max_tokens=min(max_tokens, room),
                                          cancel=cancel, stop=stop, sampling=sampling, temperature=temperature,
-                                         session=session, prompt=tokens)
+                                         session=session, prompt=tokens, ready=ready)
         except Exception:
             session.reset()  # a generation that broke off with an error: its cache is not trusted again
             raise

@@ -207,6 +207,24 @@ def parse_messages(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def template_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The turns as chat templates take them: every system message (Codex sends two `developer`
+    messages, Claude Code system-role ones mid-conversation) joins one system prompt at the
+    start, in order, and user texts in a row (Codex's environment, then the task) become one
+    turn. Many templates refuse a second system message or two user turns in a row."""
+    system = [m["content"] for m in messages if m["role"] == "system" and m["content"]]
+    out: list[dict[str, Any]] = [{"role": "system", "content": "\n\n".join(system)}] if system else []
+    for m in messages:
+        if m["role"] == "system":
+            continue
+        prev = out[-1] if out else None
+        if m["role"] == "user" and prev is not None and prev["role"] == "user":
+            out[-1] = {**prev, "content": "\n\n".join(t for t in (prev["content"], m["content"]) if t)}
+            continue
+        out.append(m)
+    return out
+
+
 def parse_tools(value: Any) -> list[dict[str, Any]]:
     if value is None:
         return []
@@ -332,6 +350,7 @@ class ChatRequest:
     guard: bool | None = None  # None: as configured
     edit_tools: tuple[str, ...] = ()  # extra names of edit-type tools for the guard
     response_schema: dict[str, Any] | None = None  # response_format: the reply is JSON of this schema
+    weak_tools: bool | None = None  # hold the model to a call on a user's turn (server/tool_policy.py); None: as set
     # What the worker learns while serving it ("prompt_tokens", before a stream starts).
     observed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -368,7 +387,7 @@ def parse_chat_request(body: Mapping[str, Any], guard_header: str | None = None)
         raise _bad("model", "a non-empty string (a model name or alias)", model)
     if "messages" not in body:
         raise ApiError(400, "'messages' is missing.", param="messages", code="missing")
-    messages = parse_messages(body.get("messages"))
+    messages = template_turns(parse_messages(body.get("messages")))
     if body.get("functions") is not None or body.get("function_call") is not None:
         raise ApiError(400, "'functions' and 'function_call' are not supported: use 'tools' and 'tool_choice'.",
                        param="functions", code="unsupported_parameter")
@@ -404,13 +423,14 @@ def parse_chat_request(body: Mapping[str, Any], guard_header: str | None = None)
         if not isinstance(options, dict):
             raise _bad("stream_options", "an object", options)
         include_usage = bool(_optional_bool(options, "include_usage", False))
-    guard, edit_tools = _mlxagent_options(body.get("mlxagent"), guard_header)
+    guard, edit_tools, weak_tools = _mlxagent_options(body.get("mlxagent"), guard_header)
     return ChatRequest(
         model=model.strip(), messages=messages, tools=tools, tool_choice=tool_choice, forced_function=forced,
         temperature=_optional_number(body, "temperature", 0.0, 2.0),
         top_p=_optional_number(body, "top_p", 0.0, 1.0, low_open=True),
         seed=seed, max_tokens=max_tokens, stop=_stop(body.get("stop")), stream=stream,
         include_usage=include_usage, guard=guard, edit_tools=edit_tools, response_schema=response_schema,
+        weak_tools=weak_tools,
     )
 
 
@@ -418,30 +438,35 @@ GUARD_OFF = ("off", "false", "0", "no", "disable", "disabled")
 GUARD_ON = ("on", "true", "1", "yes", "enable", "enabled")
 
 
-def _mlxagent_options(value: Any, guard_header: str | None) -> tuple[bool | None, tuple[str, ...]]:
-    """The `mlxagent` extension object ({"guard": bool, "edit_tools": [...]}) and the X-Mlxagent-Guard header."""
-    guard: bool | None = None
-    if guard_header is not None:
-        word = guard_header.strip().lower()
-        if word in GUARD_OFF:
-            guard = False
-        elif word in GUARD_ON:
-            guard = True
-        else:
-            raise ApiError(400, f"The X-Mlxagent-Guard header must be \"on\" or \"off\", not {guard_header!r}.",
-                           param="X-Mlxagent-Guard", code="invalid_value")
+def on_off(header: str | None, name: str) -> bool | None:
+    """An on/off request header (None when absent); a 400 naming it for any other word."""
+    if header is None:
+        return None
+    word = header.strip().lower()
+    if word in GUARD_OFF or word in GUARD_ON:
+        return word in GUARD_ON
+    raise ApiError(400, f"The {name} header must be \"on\" or \"off\", not {header!r}.", param=name,
+                   code="invalid_value")
+
+
+def _mlxagent_options(value: Any, guard_header: str | None) -> tuple[bool | None, tuple[str, ...], bool | None]:
+    """The `mlxagent` extension object ({"guard": bool, "edit_tools": [...], "weak_tools": bool})
+    and the X-Mlxagent-Guard header: (guard, edit_tools, weak_tools)."""
+    guard = on_off(guard_header, "X-Mlxagent-Guard")
     if value is None:
-        return guard, ()
+        return guard, (), None
     if not isinstance(value, dict):
         raise _bad("mlxagent", "an object like {\"guard\": false}", value)
-    if value.get("guard") is not None:
-        if not isinstance(value["guard"], bool):
-            raise _bad("mlxagent.guard", "true or false", value["guard"])
-        guard = value["guard"]
+    flags: dict[str, bool | None] = {"guard": guard, "weak_tools": None}
+    for key in flags:
+        if value.get(key) is not None:
+            if not isinstance(value[key], bool):
+                raise _bad(f"mlxagent.{key}", "true or false", value[key])
+            flags[key] = value[key]
     edit_tools: tuple[str, ...] = ()
     if value.get("edit_tools") is not None:
         edit_tools = _names_list(value["edit_tools"], "mlxagent.edit_tools")
-    return guard, edit_tools
+    return flags["guard"], edit_tools, flags["weak_tools"]
 
 
 @dataclass(frozen=True)

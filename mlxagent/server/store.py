@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from ..errors import MlxAgentError
 from ..model import catalog, default_model, hub
+from ..model.card import model_card
 from ..model.gguf_header import GGUF_MAGIC
 from ..model.gguf_import import MANIFEST, ProgressFn
 from .schemas import ApiError
@@ -136,9 +137,13 @@ class ModelStore:
             target = model.name if model else (Path(spec).name if _looks_like_path(spec) else spec)
             alias_rows.append({"id": alias, "object": "model", "created": 0, "owned_by": "mlxagent",
                                "alias_of": target, "installed": local is not None})
+        cards = {m.name: model_card(m.path, m.name) for m in installed}
+        for row in alias_rows:
+            if row["alias_of"] in cards:
+                row["mlxagent"] = dict(cards[row["alias_of"]])
         rows = [{"id": m.name, "object": "model", "created": int(_mtime(m.path)), "owned_by": m.source,
                  "aliases": alias_of[m.name], "size_bytes": m.size_bytes,
-                 "quantisation": m.quantisation, "installed": True} for m in installed]
+                 "quantisation": m.quantisation, "installed": True, "mlxagent": cards[m.name]} for m in installed]
         return rows + alias_rows
 
     # ---------------------------------------------------------------- installing

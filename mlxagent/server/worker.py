@@ -23,16 +23,16 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from ..core.events import GenerationStats
 from ..core.formats import ConstraintError, ToolFormat, format_for
 from ..core.guard import GuardConfig
 from ..core.llm import Constraint
-from ..core.textstream import StopStringScanner
+from ..core.textstream import LoopDetector, StopStringScanner
 from ..errors import MlxAgentError, ModelError
 from ..model.kv_cache import SamplingSettings
-from . import guard_steer
+from . import guard_steer, tool_policy
 from .schemas import ApiError, ChatRequest
 from .store import ModelTarget
 
@@ -99,6 +99,7 @@ class GenerationJob:
     emit: Callable[[Any], None]
     guard: bool = True
     edit_tools: frozenset[str] = frozenset()
+    weak_tools: bool | None = None  # this request's word on the weak-tool-user policy (tool_policy.py)
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
@@ -121,6 +122,20 @@ def usage_of(stats: GenerationStats | None) -> dict[str, Any]:
     completion = stats.generated_tokens if stats else 0
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": stats.reused_tokens if stats else 0}}
+
+
+class Halt:
+    """One generation's cancel flag: the client's (it went away), or the worker's own (the
+    text fell into a loop, core/textstream.LoopDetector). Reads like a threading.Event."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.looped = False
+
+    def is_set(self) -> bool:
+        return self.looped or self.cancel.is_set()
+
+    __call__ = is_set
 
 
 class ToolTextSplitter:
@@ -172,9 +187,10 @@ class ToolTextSplitter:
 class ModelWorker:
     def __init__(self, provider: Provider, guard_config: Callable[[str], GuardConfig], *,
                  default_max_tokens: int = 1024, default_temperature: float = 0.0, max_queue: int = 32,
-                 mlx_lock: threading.Lock | None = None) -> None:
+                 mlx_lock: threading.Lock | None = None, weak_tools: Mapping[str, bool] | None = None) -> None:
         self.provider = provider
         self.guard_config = guard_config
+        self.weak_tools = dict(weak_tools or {})  # [server] weak_tools
         self.default_max_tokens = default_max_tokens
         self.default_temperature = default_temperature
         self.max_queue = max_queue
@@ -323,23 +339,42 @@ class ModelWorker:
             job.emit(Delta(plan.message))
             self._finish(job, "stop", None, guard)
             return
-        constraint = self._constraint(chat, tools, plan)
+        hold = plan.action in ("none", "nudge") and chat.response_schema is None \
+            and tool_policy.holds_to_a_call(plan.messages, tools, chat.tool_choice) and self._weak(job, model)
+        constraint = Constraint(tool_policy.held_tools(tools), forced=True) if hold \
+            else self._constraint(chat, tools, plan)
         sampling = SamplingSettings(
             temperature=self.default_temperature if chat.temperature is None else chat.temperature,
             top_p=1.0 if chat.top_p is None else chat.top_p, seed=chat.seed)
         # No max_tokens: what the context leaves after the prompt (the model clamps to that room).
         max_tokens = chat.max_tokens or getattr(model, "context_length", None) or self.default_max_tokens
 
+        started = False
+
+        def ready(prompt_tokens: int | None = None) -> None:
+            """The request is good: the stream's headers go out now, not after the prefill."""
+            nonlocal started
+            if started:
+                return
+            started = True
+            if prompt_tokens is not None:
+                chat.observed["prompt_tokens"] = prompt_tokens
+            elif chat.stream and hasattr(model, "count_tokens"):  # a stream's opening event reports it
+                chat.observed["prompt_tokens"] = model.count_tokens(plan.messages, tools)
+            job.emit(Started(job.target.name))
+
+        halt = Halt(job.cancel)
+
         def start(constraint):
             chunks = model.stream(plan.messages, tools, constraint=constraint, max_tokens=max_tokens,
-                                  cancel=job.cancel, stop=chat.stop, sampling=sampling)
+                                  cancel=halt, stop=chat.stop, sampling=sampling, ready=ready)
             return chunks, next(chunks)
 
         try:
             try:
                 chunks, first = start(constraint)
             except ConstraintError:
-                if constraint is None or constraint.forced:
+                if constraint is None or (constraint.forced and not hold):
                     raise
                 log.warning("tool schemas cannot be constrained; generating without a grammar")
                 chunks, first = start(None)
@@ -350,13 +385,16 @@ class ModelWorker:
             return self._fail(job, ApiError(400, str(e), param="messages", code=code))
         except StopIteration:
             chunks, first = iter(()), None
-        if chat.stream and hasattr(model, "count_tokens"):  # a stream's opening event reports it
-            chat.observed["prompt_tokens"] = model.count_tokens(plan.messages, tools)
-        job.emit(Started(job.target.name))
+        ready()  # a model that does not call it: the response starts with the first token
         splitter = ToolTextSplitter(format_for(model.tool_format)) if tools else None
         finish, stats = "stop", None
+        # A weak model's loop is stopped; a strong model's long run of one piece may be wanted.
+        loop = LoopDetector() if self._weak(job, model) else None
         for chunk in chain([first] if first is not None else [], chunks):
             if chunk.text:
+                if loop is not None and loop.feed(chunk.text) and not halt.looped:
+                    log.info("%s repeats itself; generation stopped", job.target.name)
+                    halt.looped = True
                 shown = splitter.feed(chunk.text) if splitter else chunk.text
                 if shown:
                     job.emit(Delta(shown))
@@ -371,10 +409,18 @@ class ModelWorker:
                 rest = parsed.content if calls else hidden
             if rest:
                 job.emit(Delta(rest))
+        if finish == "cancelled" and halt.looped and not job.cancel.is_set():
+            finish = "stop"  # the worker's own stop: the reply is complete as far as it goes
         if calls and finish != "cancelled":
             job.emit(ToolCalls(calls))
             finish = "tool_calls"
         self._finish(job, FINISH_REASONS.get(finish, finish), stats, guard)
+
+    def _weak(self, job: GenerationJob, model: Any) -> bool:
+        if job.weak_tools is not None:
+            return job.weak_tools
+        names = f"{job.target.name} {job.target.describe} {getattr(model, 'name', '')}"
+        return tool_policy.weak_tool_user(self.weak_tools, names, bool(getattr(model, "weak_tool_use", False)))
 
     def _constraint(self, chat: ChatRequest, tools: list[dict[str, Any]],
                     plan: guard_steer.SteerPlan) -> Constraint | None:

@@ -158,7 +158,8 @@ def forced_edit_tools(
 EDIT_KEYS = ("path", "search", "replace")
 # The argument names of the edit tools agents commonly offer: (file, text to find, its replacement).
 EDIT_SHAPES = (EDIT_KEYS, ("path", "old_str", "new_str"), ("file_path", "old_string", "new_string"),
-               ("path", "old_string", "new_string"), ("file_path", "old_str", "new_str"))
+               ("path", "old_string", "new_string"), ("file_path", "old_str", "new_str"),
+               ("filePath", "oldString", "newString"))  # the last: opencode's
 
 
 def edit_shape(params: Mapping[str, Any]) -> tuple[str, str, str] | None:
