@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tasks.py [--configs a,b,c,d,oracle] [--seed 0] [--count 40] [--limit N]
                                     [--offset K] [--heldout] [--max-steps 12] [--model NAME]
-                                    [--json PATH]
+                                    [--json PATH] [--instructions | --instructions-heldout]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
 in a temp dir. One agent turn runs on it with `--yes` semantics (every proposal accepted), and then the
@@ -17,6 +17,12 @@ task's check runs: the module's tests pass and no test file changed. Configurati
 
 Reported per configuration: success rate, test files modified by a "successful" run (must be 0),
 median tool calls, tokens (generated + prefilled) and wall seconds per task.
+
+--instructions / --instructions-heldout run the instruction tasks instead (mlxagent/tasksuite/
+instructions.py, instructions_heldout.py: plain requests with no test behind them, in repos with no
+test command). The same turn runs with the same configurations; success is exact expected bytes
+(for the held-out "cannot" requests: nothing deleted, every file that parsed still parses).
+Reported per configuration and file kind: exact / total, files left unparseable, median seconds.
 """
 
 from __future__ import annotations
@@ -50,8 +56,18 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--model", default="smollm2-135m",
                         help="the model for a to d: a name as `--model` takes it (e.g. smollm2-135m+mine)")
-    parser.add_argument("--json", default=str(ROOT / "bench" / "results" / "tasks.json"))
+    parser.add_argument("--json", default=None, help="default: bench/results/tasks.json "
+                        "(instructions.json, instructions-heldout.json with those flags)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--instructions", action="store_true", help="the instruction tasks (exact bytes)")
+    which.add_argument("--instructions-heldout", action="store_true",
+                       help="the held-out instruction tasks, with the \"cannot\" requests")
     args = parser.parse_args()
+    instructions = args.instructions or args.instructions_heldout
+    if args.json is None:
+        name = ("instructions-heldout" if args.instructions_heldout
+                else "instructions" if args.instructions else "tasks")
+        args.json = str(ROOT / "bench" / "results" / f"{name}.json")
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown:
@@ -59,8 +75,17 @@ def main() -> int:
 
     from mlxagent import tasksuite
 
-    tasks = (tasksuite.generate(args.seed, args.count, heldout=True) if args.heldout
-             else tasksuite.suite(args.seed, args.count))
+    if args.instructions_heldout:
+        from mlxagent.tasksuite.instructions_heldout import heldout_tasks
+
+        tasks = heldout_tasks()
+    elif args.instructions:
+        from mlxagent.tasksuite.instructions import instruction_tasks
+
+        tasks = instruction_tasks()
+    else:
+        tasks = (tasksuite.generate(args.seed, args.count, heldout=True) if args.heldout
+                 else tasksuite.suite(args.seed, args.count))
     tasks = tasks[args.offset:]
     if args.limit:
         tasks = tasks[:args.limit]
@@ -82,6 +107,8 @@ def main() -> int:
             mark = "PASS" if row["passed"] else "fail"
             print(f"{config:6} {mark} {row['task']:40} {row['reason']:14} calls={row['tool_calls']:2} "
                   f"tokens={row['tokens']:6} {row['seconds']:6.1f}s  {row['detail'][:60]}", flush=True)
+    if instructions:
+        return _report_instructions(args, configs, rows)
     summary = {c: summarise([r for r in rows if r["config"] == c]) for c in configs}
     print(f"\n{'config':8} {'tasks':>5} {'passed':>6} {'rate':>6} {'tests modified':>14} {'calls':>6} "
           f"{'tokens':>7} {'seconds':>8}")
@@ -90,6 +117,17 @@ def main() -> int:
             print(f"{config:8} {s['tasks']:5} {s['passed']:6} {s['success_rate']:6.0%} "
                   f"{s['test_files_modified_in_successes']:14} {s['median_tool_calls']:6} "
                   f"{s['median_tokens']:7} {s['median_seconds']:8.1f}")
+    write_results({"args": vars(args), "summary": summary, "rows": rows}, args.json)
+    return 0
+
+
+def _report_instructions(args, configs: list[str], rows: list[dict]) -> int:
+    from mlxagent.tasksuite.instruction_runner import format_summary, summarise_instructions
+
+    summary = {c: summarise_instructions([r for r in rows if r["config"] == c]) for c in configs}
+    for config, s in summary.items():
+        if s:
+            print(f"\nconfig {config}\n{format_summary(s)}")
     write_results({"args": vars(args), "summary": summary, "rows": rows}, args.json)
     return 0
 

@@ -72,7 +72,7 @@ def build_agent(workspace: Workspace, settings: Settings, model: ChatModel | Non
     config = AgentConfig(max_steps=max_steps or settings.max_steps, max_tokens=max_tokens or settings.max_tokens,
                          review=review, retry=retry, guard=guard, repair=repair,
                          auto_test=settings.auto_test if auto_test is None else auto_test,
-                         context_strategy=settings.context_strategy)
+                         context_strategy=settings.context_strategy, show_refused=settings.show_refused_edits)
     root = workspace.root
     permissions = permissions_for(root) if remember_consent else CommandPermissions(None, root)
     gate = CommandGate(root, permissions, allow=allow_commands, timeout=float(settings.command_timeout))

@@ -93,6 +93,7 @@ class Settings:
     ollama_models: str = ""
     lmstudio_models: list[str] = field(default_factory=list)
     save_sessions: bool = True  # every conversation saved in the data dir (core/saved_sessions.py)
+    show_refused_edits: bool = False  # a refused edit is still shown for review (never applied unasked)
     # When the prompt nears the context: "shorten" old tool results, or "compact" (the model
     # summarises the conversation into one message)
     context_strategy: str = "shorten"
@@ -161,6 +162,7 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
     "ollama_models": (lambda v: isinstance(v, str), "a folder path (empty: $OLLAMA_MODELS or ~/.ollama/models)"),
     "lmstudio_models": TEXT_LIST,
     "save_sessions": BOOL,
+    "show_refused_edits": BOOL,
     "context_strategy": (lambda v: v in ("shorten", "compact"), '"shorten" or "compact"'),
     "instructions_max_chars": COUNT,
 }

@@ -16,7 +16,7 @@ from typing import TextIO
 from .builder import build_session
 from .core import events as ev
 
-EXIT_CODES = {"error": 1, "cancelled": 130, "tests_failing": 1}
+EXIT_CODES = {"error": 1, "cancelled": 130, "tests_failing": 1, "unconfirmed": 1}
 
 
 def _decide(event: ev.ProposalReady, yes: bool, reject: bool, out: TextIO) -> ev.Review:

@@ -41,6 +41,7 @@ from .guard.forced import forced_edit_schemas
 from .llm import ChatModel, Constraint
 from .prompts import SYSTEM_PROMPT
 from .proposals import Proposal, outcome_text
+from .validation.admit import screen
 from .testing.gate import CommandGate
 from .testing.detect import is_test_path
 from .testing.loop import RetryPolicy, TestLoop
@@ -52,6 +53,8 @@ FORCED_MAX_TOKENS = 640
 # After an invalid forced edit, the retry samples: greedy decoding would only repeat it.
 RETRY_TEMPERATURE = 1.0
 REVIEW_POLICIES = ("ask", "apply")
+# How a turn ends before its step limit (besides errors): done, interrupted, or stopped with a question.
+STOPS = ("done", "cancelled", "tests_failing", "unconfirmed")
 
 
 @dataclass
@@ -82,6 +85,8 @@ class AgentConfig:
     # Near the context's end: "shorten" old tool results, or "compact" the turns before this one
     # into a summary (core/compaction.py), shortening only what that leaves too long.
     context_strategy: str = "shorten"
+    # An edit the syntax gate refuses is shown for review anyway (with the reason), never applied unasked.
+    show_refused: bool = False
 
     def __post_init__(self) -> None:
         if self.review not in REVIEW_POLICIES:
@@ -152,7 +157,7 @@ class Agent:
 
     def run_turn(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Event]:
         from . import compaction
-        from .repair import propose as repair
+        from .repair import propose as repair, requested
 
         cancel = cancel or threading.Event()
         started = time.perf_counter()
@@ -183,7 +188,11 @@ class Agent:
                 done = yield from repair.repair(self, cancel)
                 if done is not None:
                     reason, message = done
-            while reason not in ("done", "cancelled", "tests_failing") and steps < self.config.max_steps:
+            elif requested.first(self):
+                done = yield from requested.propose(self, cancel)
+                if done is not None:
+                    reason, message = done
+            while reason not in STOPS and steps < self.config.max_steps:
                 steps += 1
                 yield from compaction.fit_context(self)
                 forced = self.guard.level == "force"
@@ -252,7 +261,7 @@ class Agent:
                         "What should I do: which file and what change?")
                     break
             else:
-                if reason not in ("done", "cancelled", "tests_failing"):
+                if reason not in STOPS:
                     message = f"Stopped after {self.config.max_steps} steps." + self.tests.stopped_message()
         except Exception as exc:  # noqa: BLE001 - the UI gets one clear line, the loop never crashes the app
             reason, message = "error", f"{type(exc).__name__}: {exc}"
@@ -378,8 +387,11 @@ class Agent:
     def review(self, proposal: Proposal, forced: bool, cancel: threading.Event) -> Iterator[Event]:
         """Offer `proposal` for review (or apply it, under the "apply" policy); returns the text
         the model reads about what became of it, the tests' verdict included."""
+        proposal, answer = yield from screen(self, proposal, forced)
+        if proposal is None:
+            return answer  # refused or held: nothing was offered, the model reads why
         event = ProposalReady(proposal)
-        if self.config.review == "apply":
+        if answer == "apply":
             event.reply.set_result(Review.accept_all(len(proposal.hunks)))
         yield event
         review = wait_for_reply(event.reply, cancel)

@@ -174,6 +174,7 @@ class Proposal:
     old: bytes | None = field(repr=False)
     new: bytes = field(repr=False)
     note: str = ""  # e.g. how a fuzzy match was found; shown to the user and the model
+    checked: str = ""  # what validated it before it was offered: "tests" or "request" (a candidate search's)
     id: str = field(default_factory=_new_id)
     diff: str = field(init=False, repr=False)
     hunks: tuple[Hunk, ...] = field(init=False, repr=False)

@@ -9,6 +9,9 @@ Configurations (what the agent runs with; every proposal is accepted, as with `-
           is undone) and the candidate search (core/repair) ranked by the model
   d       as c without the candidate search: only the model's own edits (AgentConfig(repair=False))
   oracle  a scripted model that writes the known fix (a sanity row: must be 100%)
+
+Instruction tasks (instruction_runner.InstructionTask: a request with expected bytes, no test) run
+the same turn with the same configurations and are checked by instruction_runner.check_instruction.
 """
 
 from __future__ import annotations
@@ -70,9 +73,12 @@ def build_agent(repo: Path, config: str, model, max_steps: int, max_tokens: int)
 
 def run_task(task: Task, config: str, loaded: Any, max_steps: int = 12, max_tokens: int = 256) -> dict:
     """One turn of the agent on `task` in a fresh repo (a temp dir), then the task's check.
-    `loaded`: the model (a model.runtime.LoadedModel); unused for the oracle."""
-    from ..core import events as ev
+    `loaded`: the model (a model.runtime.LoadedModel); unused for the oracle. An instruction task
+    (instruction_runner.InstructionTask) runs the same turn and is checked by its expected bytes."""
+    from .instruction_runner import InstructionTask
 
+    if isinstance(task, InstructionTask):
+        return run_instruction_task(task, config, loaded, max_steps, max_tokens)
     with tempfile.TemporaryDirectory(prefix="mlxagent-task-") as tmp:
         repo = materialize(task, Path(tmp) / "repo")
         if config == "oracle":
@@ -82,23 +88,51 @@ def run_task(task: Task, config: str, loaded: Any, max_steps: int = 12, max_toke
 
             model = MlxChatModel(loaded)
         agent = build_agent(repo, config, model, max_steps, max_tokens)
-        calls = generated = prefilled = proposals = 0
-        reason = "?"
-        started = time.perf_counter()
-        for event in agent.run_turn(task.text):
-            if isinstance(event, ev.ToolCallStarted):
-                calls += 1
-            elif isinstance(event, ev.ProposalReady):
-                proposals += 1
-            elif isinstance(event, ev.TurnFinished):
-                reason = event.reason
-                generated, prefilled = event.generated_tokens, event.prefilled_tokens
-        seconds = time.perf_counter() - started
+        stats = play_turn(agent, task.text)
         result = check(task, repo)
     return {"task": task.id, "kind": task.mutation, "source": task.source, "config": config,
             "passed": result.passed, "tests_passed": result.tests_passed,
-            "test_files_changed": list(result.test_files_changed), "detail": result.detail,
-            "reason": reason, "tool_calls": calls, "proposals": proposals,
+            "test_files_changed": list(result.test_files_changed), "detail": result.detail, **stats}
+
+
+def run_instruction_task(task, config: str, loaded: Any, max_steps: int = 12, max_tokens: int = 256) -> dict:
+    """run_task for an instruction task (instruction_runner.InstructionTask): the same turn in a fresh
+    git repo of its files (no test command there), checked by check_instruction (exact bytes)."""
+    from .instruction_runner import CANNOT, check_instruction
+
+    with tempfile.TemporaryDirectory(prefix="mlxagent-instr-") as tmp:
+        repo = materialize(task, Path(tmp) / "repo")
+        if config == "oracle":
+            model = OracleModel(task.expected)
+        else:
+            from ..model.chat_model import MlxChatModel
+
+            model = MlxChatModel(loaded)
+        agent = build_agent(repo, config, model, max_steps, max_tokens)
+        stats = play_turn(agent, task.text)
+        ok, detail, unparseable = check_instruction(task, repo)
+    return {"task": task.id, "kind": task.kind, "source": "instruction", "config": config,
+            "passed": ok, "exact": ok and task.kind != CANNOT, "unparseable": unparseable,
+            "detail": detail, "test_files_changed": [], **stats}
+
+
+def play_turn(agent, text: str) -> dict:
+    """One agent turn on `text`: why it ended, tool calls, proposals, tokens and wall seconds."""
+    from ..core import events as ev
+
+    calls = generated = prefilled = proposals = 0
+    reason = "?"
+    started = time.perf_counter()
+    for event in agent.run_turn(text):
+        if isinstance(event, ev.ToolCallStarted):
+            calls += 1
+        elif isinstance(event, ev.ProposalReady):
+            proposals += 1
+        elif isinstance(event, ev.TurnFinished):
+            reason = event.reason
+            generated, prefilled = event.generated_tokens, event.prefilled_tokens
+    seconds = time.perf_counter() - started
+    return {"reason": reason, "tool_calls": calls, "proposals": proposals,
             "tokens": generated + prefilled, "generated": generated, "seconds": round(seconds, 2)}
 
 

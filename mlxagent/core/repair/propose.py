@@ -90,22 +90,25 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     return (yield from _propose(agent, sources, result.found, cancel))
 
 
-def _propose(agent, sources: Sources, found, cancel: threading.Event) -> Iterator[Event]:
+def _propose(agent, sources: Sources, found, cancel: threading.Event, *, checked: str = "tests",
+             why: str = "A candidate fix passes the tests in a scratch copy",
+             note: str = "found by the candidate search and checked by the tests") -> Iterator[Event]:
+    """Offer `found` (a candidate: .path, .files, .rule, .description) as one edit_file call
+    through the usual review; returns the test loop's verdict (`finished`)."""
     t = agent.tests
     ws = agent.toolbox.workspace
     old = sources.text(found.path) or ""
     search_text, replace_text = first_change(old, dict(found.files)[found.path])
     call = ToolCall(new_call_id(), "edit_file", {"path": found.path, "search": search_text.replace("\r\n", "\n"),
                                                  "replace": replace_text.replace("\r\n", "\n")})
-    agent.append_assistant(f"A candidate fix passes the tests in a scratch copy: {found.description}.", [call])
+    agent.append_assistant(f"{why}: {found.description}.", [call])
     yield ToolCallStarted(call.id, call.name, call.arguments)
     texts = []
     t.new_step()
     for n, (path, text) in enumerate(found.files):
         t.more_edits = n + 1 < len(found.files)
         before = ws.resolve(path).read_bytes()
-        proposal = Proposal(path, before, text.encode("utf-8"),
-                            note=f"found by the candidate search and checked by the tests ({found.rule})")
+        proposal = Proposal(path, before, text.encode("utf-8"), note=f"{note} ({found.rule})", checked=checked)
         agent.toolbox.proposals.add(proposal)
         texts.append((yield from agent.review(proposal, agent.guard.level == "force", cancel)))
         if cancel.is_set() or t.finished is not None:

@@ -24,6 +24,7 @@ FINISH_TEXT = {
     "guard_stopped": "stopped by the read-loop guard",
     "parse_failures": "stopped: malformed tool calls",
     "tests_failing": "stopped: the edits left the tests failing",
+    "unconfirmed": "stopped: an edit nothing confirms was not applied",
 }
 RUNNING_TEXT = {"tests": "running tests…", "command": "running command…", "check": "checking a candidate fix…"}
 

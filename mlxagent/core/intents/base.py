@@ -1,0 +1,157 @@
+"""Shared value types and small text helpers for request-grounded edits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One thing the user's request asks for.
+
+    kind: "set" | "replace" | "rename" | "version" | "typo".
+    old: the literal to go (None where the request does not name it).
+    new: the literal to appear ("" where the request leaves it to the rules, e.g. a typo's fix).
+    key: for "set" the key path; for "version" the part to bump ("major"/"minor"/"patch") when no
+         number is given; for "rename" "all" when strings and comments should change too.
+    files: files the request names, as written.
+    """
+
+    kind: str
+    old: str | None
+    new: str
+    key: str | None = None
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Edit:
+    files: tuple[tuple[str, str], ...]
+    path: str
+    line: int
+    rule: str
+    description: str
+    prior: float = 0.0
+
+
+def split_lines(text: str) -> list[tuple[int, str, str]]:
+    """(start offset, content, line ending) for every line; the ending is "" on a last line without one."""
+    out: list[tuple[int, str, str]] = []
+    pos = 0
+    for m in _EOL.finditer(text):
+        out.append((pos, text[pos:m.start()], m.group()))
+        pos = m.end()
+    if pos < len(text):
+        out.append((pos, text[pos:], ""))
+    return out
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of a character offset."""
+    head = text[:max(0, offset)]
+    return head.count("\n") + head.count("\r") - head.count("\r\n") + 1
+
+
+def first_changed_line(before: str, after: str) -> int:
+    a = before.splitlines(True)
+    b = after.splitlines(True)
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i + 1
+    return min(len(a), len(b)) + 1 if len(a) != len(b) else 1
+
+
+def line_text(text: str, offset: int) -> str:
+    start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+    ends = [i for i in (text.find("\n", offset), text.find("\r", offset)) if i >= 0]
+    return text[start:min(ends) if ends else len(text)]
+
+
+def splice(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """Replace the (start, end, new) spans (non-overlapping) in text."""
+    out, pos = [], 0
+    for start, end, new in sorted(spans):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(new)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def norm_name(name: str) -> str:
+    """Key spelling that ignores case and the difference between _, - and spaces."""
+    return re.sub(r"[\s_\-]+", "_", name.strip().strip("\"'`").lower())
+
+
+def file_matches(path: str, named: str) -> bool:
+    """Whether repo path `path` is the file the request calls `named` (by suffix or base name)."""
+    p = path.replace("\\", "/").lower()
+    n = named.replace("\\", "/").strip().lower() if named else ""
+    while n.startswith("./"):
+        n = n[2:]
+    if not n:
+        return False
+    return p == n or p.endswith("/" + n) or p.rsplit("/", 1)[-1] == n.rsplit("/", 1)[-1] and "/" not in n
+
+
+def scoped(files: dict[str, str], named: tuple[str, ...]) -> list[str]:
+    """Repo paths the request names (sorted); [] when it names none or none match."""
+    if not named:
+        return []
+    return sorted(p for p in files if any(file_matches(p, n) for n in named))
+
+
+def short(text: str, width: int = 60) -> str:
+    text = text.strip()
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def is_text(text: object) -> bool:
+    return isinstance(text, str) and "\x00" not in text[:4096]
+
+
+STOP = set("""a an the of in on at to for from with by into onto as is are be been being should must needs need
+it its it's this that these those our my your their his her and or not instead than rather please so then also
+set change update make use using upgrade downgrade bump raise lower increase decrease point switch turn modify
+configure move value setting option key field entry default currently now new old times time file""".split())
+
+
+def tokens_of(text: str) -> set[str]:
+    """Lower-case tokens of a context (whole dotted/hyphenated tokens and their parts, camelCase split)."""
+    out: set[str] = set()
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text or "")
+    for tok in re.findall(r"[A-Za-z0-9][\w.\-]*", text):
+        tok = tok.lower().strip(".-")
+        if tok:
+            out.add(tok)
+            out.update(p for p in re.split(r"[_\-.]+", tok) if p)
+    return out
+
+
+def word_hit(word: str, toks: set[str]) -> bool:
+    """Whether a request word names one of the context tokens (equal, or a prefix either way of 3+ letters)."""
+    w = word.lower()
+    if w in toks:
+        return True
+    if len(w) < 3 or not w.isalpha():
+        return False
+    for t in toks:
+        if len(t) >= 3 and t.isalpha() and (t.startswith(w) or w.startswith(t)) and min(len(t), len(w)) >= 3:
+            if abs(len(t) - len(w)) <= max(4, len(w)):
+                return True
+    return False
+
+
+def request_words(text: str) -> list[str]:
+    """The content words of a request fragment, in order."""
+    out: list[str] = []
+    for w in re.findall(r"[A-Za-z0-9][\w.\-]*", re.sub(r"'s\b", "", text or "")):
+        w = w.lower().strip(".-")
+        if w and w not in STOP and w not in out:
+            out.append(w)
+    return out

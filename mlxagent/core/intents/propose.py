@@ -1,0 +1,61 @@
+"""Gather candidate edits for a request from every rule, most plausible first."""
+
+from __future__ import annotations
+
+from .base import Edit, Intent
+from .extract import extract
+from .near import change_candidates
+from .rename import rename_candidates
+from .replace import replace_candidates
+from .structured import set_candidates
+from .typos import typo_candidates
+from .versions import version_candidates
+
+
+def _for(files: dict[str, str], intent: Intent) -> list[Edit]:
+    if intent.kind == "set":
+        return set_candidates(files, intent)
+    if intent.kind == "version":
+        out = version_candidates(files, intent)
+        if intent.new:
+            out += [e for e in set_candidates(files, Intent("set", intent.old, intent.new, "version", intent.files))
+                    if not any(e.files == o.files for o in out)]
+        return out
+    if intent.kind == "typo":
+        return typo_candidates(files, intent)
+    if intent.kind == "rename":
+        return rename_candidates(files, intent)
+    if intent.kind == "replace":
+        return replace_candidates(files, intent)
+    if intent.kind == "change":
+        return change_candidates(files, intent)
+    return []
+
+
+def candidates(files: dict[str, str], request: str, limit: int = 12) -> list[Edit]:
+    """Candidate edits for `request` over the repository `files` (path -> text, read with newline=""
+    so CRLF is kept). Most plausible first; [] when the request names nothing these rules handle."""
+    try:
+        if not isinstance(files, dict):
+            return []
+        texts = {p: t for p, t in files.items() if isinstance(p, str) and isinstance(t, str) and "\x00" not in t}
+        intents = extract(request)
+        out: list[Edit] = []
+        for rank, intent in enumerate(intents):
+            try:
+                got = _for(texts, intent)
+            except Exception:  # noqa: BLE001 - one rule failing never sinks the others
+                got = []
+            for e in got:
+                if rank:
+                    e = Edit(e.files, e.path, e.line, e.rule, e.description, round(e.prior - 0.05 * rank, 3))
+                same = next((k for k, o in enumerate(out) if o.files == e.files), None)
+                if same is None:
+                    out.append(e)
+                elif e.prior > out[same].prior:
+                    out[same] = Edit(out[same].files, out[same].path, out[same].line, out[same].rule,
+                                     out[same].description, e.prior)
+        out.sort(key=lambda e: -e.prior)
+        return out[:max(0, int(limit))]
+    except Exception:  # noqa: BLE001
+        return []

@@ -1,0 +1,128 @@
+"""Candidate edits for a plain request, in a turn: no failing test behind it, the request itself
+names what to change ("set the port in settings.ini to 9090", "rename calc_area to area").
+
+Before a weak tool user writes anything, the request's candidates (core/intents) are made,
+validated by the request's literals (the new text there, the old gone, nothing else changed) and
+the syntax gate (core/validation), and ranked: by the rules' priors, and by the model where they
+tie (the model ranks well what it cannot write). The winner is one edit_file call through the
+usual review: shown in the TUI, applied with `--yes`. When it is applied the turn is done; when
+nothing validates the model goes on, and what it writes is held to the same bar under `--yes`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, Iterator
+
+from ..events import Event, RepairProgress
+from ..validation import syntax_problem
+from .propose import _propose, scorer, weak
+from .sources import Sources
+
+MAX_RANKED = 6  # candidates the model ranks when the rules' priors tie
+
+
+def first(agent) -> bool:
+    """Look for the request's own candidates before the model writes (default: weak tool users),
+    when no failing test drives the turn."""
+    wanted = agent.config.repair_first
+    if wanted is None:
+        wanted = weak(agent)
+    return bool(agent.config.repair and wanted and agent.tests.baseline is None)
+
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _code_uses(files: dict[str, str], name: str) -> int:
+    from ..intents.rename import CODE_EXTS, code_spans, ext_of
+
+    return sum(len(code_spans(p, t, name)) for p, t in files.items() if ext_of(p) in CODE_EXTS)
+
+
+def _renamed_names(intents: list[Any], files: dict[str, str]) -> list[tuple[str, str]]:
+    """(old, new) identifiers a request changes that the code uses as names: such a change is a
+    rename through every reference, whatever words the request used for it."""
+    out = []
+    for it in intents:
+        old, new = getattr(it, "old", None), getattr(it, "new", None)
+        if old and new and IDENTIFIER.fullmatch(old) and IDENTIFIER.fullmatch(new) and _code_uses(files, old):
+            out.append((old, new))
+    return out
+
+
+def _partial(edit: Any, names: list[tuple[str, str]], files: dict[str, str]) -> bool:
+    """The edit changes some of a renamed name's uses in code but leaves others: the code breaks."""
+    after = {**files, **dict(edit.files)}
+    return any(0 < _code_uses(after, old) < _code_uses(files, old) for old, _ in names)
+
+
+def validated(files: dict[str, str], request: str) -> list[Any]:
+    """The request's candidates that its literals confirm and that leave every file parsing (and,
+    for an identifier the code uses, every reference renamed or none)."""
+    from ..intents import Intent, candidates, confirms, extract
+    from ..intents.rename import rename_candidates
+
+    intents = extract(request)
+    if not intents:
+        return []
+    names = _renamed_names(intents, files)
+    edits = list(candidates(files, request))
+    for old, new in names:
+        if not any(it.kind == "rename" for it in intents):
+            try:
+                edits += rename_candidates(files, Intent("rename", old, new))
+            except Exception:  # noqa: BLE001 - no rename candidates: the others stand
+                pass
+    out = []
+    for edit in edits:
+        try:
+            if not confirms(edit, intents, files) or _partial(edit, names, files):
+                continue
+        except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
+            continue
+        if any(syntax_problem(path, files.get(path, "").encode("utf-8") if path in files else None,
+                              text.encode("utf-8")) for path, text in edit.files):
+            continue
+        out.append(edit)
+    return out
+
+
+def _ranked(agent, edits: list[Any], sources: Sources, request: str, cancel: threading.Event) -> list[Any]:
+    edits = sorted(edits, key=lambda e: -e.prior)
+    tied = [e for e in edits if e.prior == edits[0].prior][:MAX_RANKED]
+    rank = scorer(agent, cancel) if len(tied) > 1 else None
+    if rank is None:
+        return edits
+    scores: dict[int, float] = {}
+    for edit in tied:
+        base = sources.text(edit.path) or ""
+        try:
+            scores[id(edit)] = rank(edit.path, request, base, [dict(edit.files)[edit.path]])[0]
+        except Exception:  # noqa: BLE001 - unscored: the rules' order stands
+            return edits
+    return sorted(tied, key=lambda e: -scores[id(e)]) + [e for e in edits if e not in tied]
+
+
+def propose(agent, cancel: threading.Event) -> Iterator[Event]:
+    """Offer the best validated candidate for the turn's request. Returns ("done", message) when
+    it was applied, else None (the turn goes on with the model)."""
+    ws = agent.toolbox.workspace
+    sources = Sources(ws.root, ws.list_files())
+    files = {p: text for p in sources.paths if (text := sources.text(p)) is not None}
+    request = agent.tests.request
+    edits = validated(files, request)
+    if not edits:
+        return None
+    yield RepairProgress("request", len(edits), len(edits), f"{len(edits)} candidate edit(s) do what the request names")
+    best = _ranked(agent, edits, sources, request, cancel)[0]
+    if cancel.is_set():
+        return None
+    finished = yield from _propose(agent, sources, best, cancel, checked="request",
+                                   why="An edit that does what the request names",
+                                   note="made from the request and checked against its words")
+    if finished is not None:
+        return finished
+    done = all((ws.resolve(path).read_bytes() == text.encode("utf-8")) for path, text in best.files)
+    return ("done", f"Done: {best.description}.") if done else None
