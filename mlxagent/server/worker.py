@@ -339,8 +339,9 @@ class ModelWorker:
             job.emit(Delta(plan.message))
             self._finish(job, "stop", None, guard)
             return
-        hold = plan.action in ("none", "nudge") and chat.response_schema is None \
-            and tool_policy.holds_to_a_call(plan.messages, tools, chat.tool_choice) and self._weak(job, model)
+        weak = self._weak(job, model)
+        hold = weak and plan.action in ("none", "nudge") and chat.response_schema is None \
+            and tool_policy.holds_to_a_call(plan.messages, tools, chat.tool_choice)
         constraint = Constraint(tool_policy.held_tools(tools), forced=True) if hold \
             else self._constraint(chat, tools, plan)
         sampling = SamplingSettings(
@@ -389,7 +390,7 @@ class ModelWorker:
         splitter = ToolTextSplitter(format_for(model.tool_format)) if tools else None
         finish, stats = "stop", None
         # A weak model's loop is stopped; a strong model's long run of one piece may be wanted.
-        loop = LoopDetector() if self._weak(job, model) else None
+        loop = LoopDetector() if weak else None
         for chunk in chain([first] if first is not None else [], chunks):
             if chunk.text:
                 if loop is not None and loop.feed(chunk.text) and not halt.looped:

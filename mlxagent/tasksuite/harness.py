@@ -81,14 +81,7 @@ def run_task(task: Task, config: str, loaded: Any, max_steps: int = 12, max_toke
         return run_instruction_task(task, config, loaded, max_steps, max_tokens)
     with tempfile.TemporaryDirectory(prefix="mlxagent-task-") as tmp:
         repo = materialize(task, Path(tmp) / "repo")
-        if config == "oracle":
-            model = OracleModel(task.fixed)
-        else:
-            from ..model.chat_model import MlxChatModel
-
-            model = MlxChatModel(loaded)
-        agent = build_agent(repo, config, model, max_steps, max_tokens)
-        stats = play_turn(agent, task.text)
+        stats = _turn(repo, config, loaded, task.fixed, task.text, max_steps, max_tokens)
         result = check(task, repo)
     return {"task": task.id, "kind": task.mutation, "source": task.source, "config": config,
             "passed": result.passed, "tests_passed": result.tests_passed,
@@ -102,18 +95,24 @@ def run_instruction_task(task, config: str, loaded: Any, max_steps: int = 12, ma
 
     with tempfile.TemporaryDirectory(prefix="mlxagent-instr-") as tmp:
         repo = materialize(task, Path(tmp) / "repo")
-        if config == "oracle":
-            model = OracleModel(task.expected)
-        else:
-            from ..model.chat_model import MlxChatModel
-
-            model = MlxChatModel(loaded)
-        agent = build_agent(repo, config, model, max_steps, max_tokens)
-        stats = play_turn(agent, task.text)
+        stats = _turn(repo, config, loaded, task.expected, task.text, max_steps, max_tokens)
         ok, detail, unparseable = check_instruction(task, repo)
     return {"task": task.id, "kind": task.kind, "source": "instruction", "config": config,
             "passed": ok, "exact": ok and task.kind != CANNOT, "unparseable": unparseable,
             "detail": detail, "test_files_changed": [], **stats}
+
+
+def _turn(repo: Path, config: str, loaded: Any, fixed: dict[str, str], text: str, max_steps: int,
+          max_tokens: int) -> dict:
+    """One turn of configuration `config` on `repo`: the real model, or for the oracle a scripted
+    one that writes `fixed` (path -> text)."""
+    if config == "oracle":
+        model = OracleModel(fixed)
+    else:
+        from ..model.chat_model import MlxChatModel
+
+        model = MlxChatModel(loaded)
+    return play_turn(build_agent(repo, config, model, max_steps, max_tokens), text)
 
 
 def play_turn(agent, text: str) -> dict:

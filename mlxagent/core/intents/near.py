@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Edit, Intent, file_matches, line_of, line_text, short, split_lines, tokens_of, word_hit
+from .base import Edit, Intent, file_matches, line_of, line_text, short, splice, split_lines, tokens_of, word_hit
 from .phrases import shape
 
 _SKIP = re.compile(r"(?:^|/)(?:package-lock\.json|yarn\.lock|poetry\.lock|pnpm-lock\.yaml|cargo\.lock|uv\.lock|"
@@ -129,12 +129,7 @@ def change_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
         for path, spans in by_path.items():
             if len(spans) > 1:
                 text = files[path]
-                parts, pos = [], 0
-                for s, e in sorted(spans):
-                    parts.append(text[pos:s] + new)
-                    pos = e
-                parts.append(text[pos:])
-                after = "".join(parts)
+                after = splice(text, [(s, e, new) for s, e in spans])
                 out.append(Edit(((path, after),), path, line_of(text, spans[0][0]), "change",
                                 f"{path}: {short(intent.old, 30)} → {short(new, 30)} (every occurrence)",
                                 round(0.5 + (0.1 if named else 0.0), 3)))

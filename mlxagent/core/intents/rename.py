@@ -8,7 +8,7 @@ import io
 import re
 import tokenize
 
-from .base import Edit, Intent, file_matches, first_changed_line, short
+from .base import Edit, Intent, file_matches, first_changed_line, short, splice
 
 CODE_EXTS = {"py", "pyi", "js", "mjs", "cjs", "jsx", "ts", "tsx", "go", "rs", "java", "kt", "kts", "c", "h", "cc",
              "cpp", "cxx", "hpp", "hh", "cs", "rb", "php", "swift", "scala", "lua", "sh", "bash", "zsh", "dart",
@@ -134,14 +134,7 @@ def _apply(files: dict[str, str], paths: list[str], old: str, new: str, strings:
         spans = code_spans(path, text, old, strings)
         if not spans:
             continue
-        parts, pos = [], 0
-        for s, e in sorted(set(spans)):
-            if s < pos:
-                continue
-            parts.append(text[pos:s] + new)
-            pos = e
-        parts.append(text[pos:])
-        changed.append((path, "".join(parts)))
+        changed.append((path, splice(text, [(s, e, new) for s, e in set(spans)])))
     return changed
 
 

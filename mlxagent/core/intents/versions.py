@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Edit, Intent, file_matches, first_changed_line, line_text, short, split_lines
+from .base import Edit, Intent, file_matches, first_changed_line, line_text, short, splice, split_lines
 from .structured import scan_json, scan_toml, scan_ini
 
 _V = r"v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.\-+]+|(?:a|b|rc|dev|post)\d*)?"
@@ -124,17 +124,7 @@ def version_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
     def make(groups: dict[str, set[tuple[int, int]]], prior: float, what: str) -> None:
         if not groups:
             return
-        changed = []
-        for path in sorted(groups):
-            text = files[path]
-            parts, pos = [], 0
-            for s, e in sorted(groups[path]):
-                if s < pos:
-                    continue
-                parts.append(text[pos:s] + new)
-                pos = e
-            parts.append(text[pos:])
-            changed.append((path, "".join(parts)))
+        changed = [(path, splice(files[path], [(s, e, new) for s, e in groups[path]])) for path in sorted(groups)]
         main = next((p for p, _ in changed if p in named), None) or max(
             changed, key=lambda pc: (max((d[4] for d in decl if d[0] == pc[0]), default=0), -len(pc[0])))[0]
         before = files[main]

@@ -35,27 +35,33 @@ def first(agent) -> bool:
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _code_uses(files: dict[str, str], name: str) -> int:
+def _code_uses(path: str, text: str, name: str) -> int:
     from ..intents.rename import CODE_EXTS, code_spans, ext_of
 
-    return sum(len(code_spans(p, t, name)) for p, t in files.items() if ext_of(p) in CODE_EXTS)
+    return len(code_spans(path, text, name)) if ext_of(path) in CODE_EXTS else 0
 
 
-def _renamed_names(intents: list[Any], files: dict[str, str]) -> list[tuple[str, str]]:
-    """(old, new) identifiers a request changes that the code uses as names: such a change is a
-    rename through every reference, whatever words the request used for it."""
+def _renamed_names(intents: list[Any], files: dict[str, str]) -> list[tuple[str, str, dict[str, int]]]:
+    """(old, new, its uses per code file) for each identifier a request changes that the code uses
+    as a name: such a change is a rename through every reference, whatever words the request used."""
     out = []
     for it in intents:
         old, new = getattr(it, "old", None), getattr(it, "new", None)
-        if old and new and IDENTIFIER.fullmatch(old) and IDENTIFIER.fullmatch(new) and _code_uses(files, old):
-            out.append((old, new))
+        if old and new and IDENTIFIER.fullmatch(old) and IDENTIFIER.fullmatch(new):
+            uses = {p: n for p, t in files.items() if (n := _code_uses(p, t, old))}
+            if uses:
+                out.append((old, new, uses))
     return out
 
 
-def _partial(edit: Any, names: list[tuple[str, str]], files: dict[str, str]) -> bool:
+def _partial(edit: Any, names: list[tuple[str, str, dict[str, int]]]) -> bool:
     """The edit changes some of a renamed name's uses in code but leaves others: the code breaks."""
-    after = {**files, **dict(edit.files)}
-    return any(0 < _code_uses(after, old) < _code_uses(files, old) for old, _ in names)
+    for old, _, uses in names:
+        before = sum(uses.values())
+        after = before + sum(_code_uses(p, t, old) - uses.get(p, 0) for p, t in edit.files)
+        if 0 < after < before:
+            return True
+    return False
 
 
 def validated(files: dict[str, str], request: str) -> list[Any]:
@@ -69,8 +75,8 @@ def validated(files: dict[str, str], request: str) -> list[Any]:
         return []
     names = _renamed_names(intents, files)
     edits = list(candidates(files, request))
-    for old, new in names:
-        if not any(it.kind == "rename" for it in intents):
+    if not any(it.kind == "rename" for it in intents):
+        for old, new, _ in names:
             try:
                 edits += rename_candidates(files, Intent("rename", old, new))
             except Exception:  # noqa: BLE001 - no rename candidates: the others stand
@@ -78,12 +84,12 @@ def validated(files: dict[str, str], request: str) -> list[Any]:
     out = []
     for edit in edits:
         try:
-            if not confirms(edit, intents, files) or _partial(edit, names, files):
+            if not confirms(edit, intents, files) or _partial(edit, names):
                 continue
         except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
             continue
-        if any(syntax_problem(path, files.get(path, "").encode("utf-8") if path in files else None,
-                              text.encode("utf-8")) for path, text in edit.files):
+        if any(syntax_problem(path, files[path].encode("utf-8") if path in files else None, text.encode("utf-8"))
+               for path, text in edit.files):
             continue
         out.append(edit)
     return out

@@ -86,9 +86,10 @@ def screen(agent: Any, proposal: Any, forced: bool) -> Iterator[Event]:
         shown = dataclasses.replace(proposal, note=f"Refused by the syntax gate: {verdict.reason}")
         agent.toolbox.proposals.add(shown)
         return shown, "ask"
-    agent._forced_invalid = forced  # a retry must differ
     if forced:
-        agent.guard.on_forced_edit_invalid(verdict.reason[:200])
+        agent._forced_edit_invalid(verdict.reason[:200])  # the guard counts it; a retry must differ
+    else:
+        agent._forced_invalid = False
     if verdict.action == "hold":
         t.finished = ("unconfirmed", "I did not apply an edit I could not confirm. Which file should change, "
                                      "and what exact text should it have?")
