@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/tasks.py [--configs a,b,c,d,oracle] [--seed 0] [--count 40] [--limit N]
                                     [--offset K] [--heldout] [--max-steps 12] [--model NAME]
-                                    [--json PATH] [--instructions | --instructions-heldout]
+                                    [--json PATH] [--instructions | --instructions-heldout |
+                                     --instructions-blind]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
 in a temp dir. One agent turn runs on it with `--yes` semantics (every proposal accepted), and then the
@@ -62,10 +63,14 @@ def main() -> int:
     which.add_argument("--instructions", action="store_true", help="the instruction tasks (exact bytes)")
     which.add_argument("--instructions-heldout", action="store_true",
                        help="the held-out instruction tasks, with the \"cannot\" requests")
+    which.add_argument("--instructions-blind", action="store_true",
+                       help="the blind instruction sets (instructions_blind.py, instructions_fresh.py), "
+                            "written without reading the rules, with their \"cannot\" requests")
     args = parser.parse_args()
-    instructions = args.instructions or args.instructions_heldout
+    instructions = args.instructions or args.instructions_heldout or args.instructions_blind
     if args.json is None:
         name = ("instructions-heldout" if args.instructions_heldout
+                else "instructions-blind" if args.instructions_blind
                 else "instructions" if args.instructions else "tasks")
         args.json = str(ROOT / "bench" / "results" / f"{name}.json")
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -79,6 +84,15 @@ def main() -> int:
         from mlxagent.tasksuite.instructions_heldout import heldout_tasks
 
         tasks = heldout_tasks()
+    elif args.instructions_blind:
+        from mlxagent.tasksuite.instructions_blind import blind_tasks
+
+        tasks = blind_tasks()
+        try:
+            from mlxagent.tasksuite.instructions_fresh import fresh_tasks
+        except ImportError:
+            fresh_tasks = list
+        tasks += fresh_tasks()
     elif args.instructions:
         from mlxagent.tasksuite.instructions import instruction_tasks
 

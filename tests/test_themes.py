@@ -201,3 +201,20 @@ def test_high_contrast_is_black_and_white_with_undimmed_text():
     assert contrast(theme.variables["input-selection-foreground"],
                     theme.variables["input-selection-background"]) >= 7.0
     assert style != pygments_style_for("mlxagent-dark")
+
+
+@pytest.mark.parametrize("path, lines", [
+    ("service.yaml", ["service:", "  port: 7000  # public", "  name: tiles", "  tags: [a, 'b']"]),
+    ("Dockerfile", ["FROM python:3.12", "RUN pip install x"]),
+    ("x.toml", ['[tool]', 'a = "b"']),
+])
+def test_every_bundled_pygments_style_colours_every_lexers_tokens(path, lines):
+    """A lexer's own token subtypes (YAML's Literal.Scalar.Plain) take their parent's colour: the
+    review screen once crashed with KeyError on a YAML diff."""
+    from pygments.styles import get_all_styles
+
+    from mlxagent.ui.widgets.diff_view import CodeHighlighter
+
+    for style in sorted(get_all_styles()):
+        out = CodeHighlighter(style).highlight(path, lines)
+        assert [t.plain for t in out] == lines

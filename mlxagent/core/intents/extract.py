@@ -58,7 +58,8 @@ def _files(text: str) -> tuple[str, tuple[str, ...]]:
 
     pat = re.compile(r"(\s*\b(?:in|of|inside|within|from|for|across)\s+(?:the\s+)?(?:file\s+)?)?"
                      + _FILE.pattern + r"(\s+file\b)?", re.I)
-    text = re.sub(r"(?<![\w/.\-])\w+://\S+", lambda m: m.group(0).replace(".", "\x01"), text)
+    text = re.sub(r"(?<![\w/.\-])\w+://\S+|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", lambda m: m.group(0).replace(".", "\x01"),
+                  text)  # URLs and e-mail addresses are not file names
     text = pat.sub(lambda m: keep(m), text)
     text = text.replace("\x01", ".")
     text = re.sub(r"\(\s*\)|\[\s*\]", " ", text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .base import Edit, Intent
 from .extract import extract
 from .near import change_candidates
+from .remove import remove_candidates
 from .rename import rename_candidates
 from .replace import replace_candidates
 from .structured import set_candidates
@@ -29,6 +30,8 @@ def _for(files: dict[str, str], intent: Intent) -> list[Edit]:
         return replace_candidates(files, intent)
     if intent.kind == "change":
         return change_candidates(files, intent)
+    if intent.kind == "remove":
+        return remove_candidates(files, intent)
     return []
 
 

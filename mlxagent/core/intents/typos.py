@@ -157,7 +157,9 @@ def typo_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
             for w in re.findall(r"[A-Za-z]+", files[p] if isinstance(files[p], str) else ""):
                 if w.lower() in MISSPELLINGS and w.lower() not in seen and "_" not in MISSPELLINGS[w.lower()]:
                     seen.append(w.lower())
-        words = seen
+        spelled = _dictionary_misspellings(files, [p for p in scope if re.search(r"\.(?:md|markdown|rst|txt)$", p, re.I)])
+        extra = {w: fix for w, fix in spelled if w not in seen}
+        words = seen + list(extra)
     out: list[Edit] = []
     fixes: list[tuple[str, str]] = []
     for word in words:
@@ -168,6 +170,8 @@ def typo_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
         elif intent.old:
             rest = {p: t for p, t in files.items() if isinstance(t, str)}
             options = suggestions(word, rest)
+        elif word in extra:
+            options = [(extra[word], 0.8)]
         else:
             options = [(MISSPELLINGS[word.lower()], 0.9)]
         if options:
@@ -181,6 +185,29 @@ def typo_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
         if edit:
             out.append(edit)
     return out
+
+
+def _dictionary_misspellings(files: dict[str, str], docs: list[str]) -> list[tuple[str, str]]:
+    """Lower-case words of the prose files that an English dictionary (pyspellchecker) does not know,
+    the repository writes at most twice, and whose correction it knows well or the repository uses:
+    ("occurence", "occurrence"). Names, code and words the project coins are left alone."""
+    if not docs:
+        return []
+    spell = speller()
+    if spell is None:
+        return []
+    vocab = vocabulary(files)
+    out = []
+    for p in docs:
+        text = re.sub(r"`[^`\n]*`|\]\([^)\n]*\)|https?://\S+", " ", files.get(p) or "")
+        for w in dict.fromkeys(re.findall(r"(?<![\w.@/\-])[a-z]{4,}(?![\w@/\-]|\.\w)", text)):
+            if w in spell or vocab.get(w, 0) > 2 or w in COMMON:
+                continue
+            fix = spell.correction(w)
+            if fix and fix != w and "_" not in fix and (fix in COMMON or vocab.get(fix) or
+                                                        spell.word_usage_frequency(fix) > 1e-6):
+                out.append((w, fix))
+    return out[:6]
 
 
 def _present(files: dict[str, str], scope: list[str], word: str) -> bool:
@@ -229,3 +256,18 @@ def _apply(files: dict[str, str], scope: list[str], fixes: list[tuple[str, str]]
         prior -= 0.05
     return Edit(tuple(changed), path, first_changed_line(files[path], after), "typo",
                 f"{short(', '.join(p for p, _ in changed), 60)}: {what}", prior)
+
+
+_SPELLER: list = []
+
+
+def speller():
+    """pyspellchecker's English dictionary (loaded once), or None where it is not installed."""
+    if not _SPELLER:
+        try:
+            from spellchecker import SpellChecker
+
+            _SPELLER.append(SpellChecker(distance=2))
+        except Exception:  # noqa: BLE001 - no dictionary: no typo hypotheses
+            _SPELLER.append(None)
+    return _SPELLER[0]

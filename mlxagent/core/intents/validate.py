@@ -9,7 +9,8 @@ from .base import Edit, Intent
 from .rename import code_spans
 from .versions import target
 
-_FAMILY = {"set": "set", "rename": "rename", "typo": "typo", "version": "version", "replace": "replace", "change": "change"}
+_FAMILY = {"set": "set", "rename": "rename", "typo": "typo", "version": "version", "replace": "replace", "change": "change",
+           "remove": "remove"}
 
 
 def _family(rule: str) -> str:
@@ -31,6 +32,10 @@ def _word_in(word: str, text: str, case: bool = True) -> bool:
 
 
 def _satisfies(edit: Edit, intent: Intent, before: dict[str, str], changed: list[tuple[str, str]]) -> bool:
+    if intent.kind == "remove":
+        from .remove import removed
+
+        return removed(edit, intent, before)
     new, old = intent.new, intent.old
     if intent.kind == "version":
         old, new = target(before, intent)

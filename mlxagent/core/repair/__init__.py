@@ -7,11 +7,16 @@ does not ask the model to *write* the replacement. Instead:
 
 1. `suspects()` (localise.py) lists the lines that matter, most suspicious first: the failing
    traceback's frames outside the tests, the functions those frames are in, the functions the
-   failing test lines call, and the functions and files the user's request names.
+   failing test lines call, the functions and files the user's request names, and (pytest
+   projects) the lines the failing tests run and the passing ones don't: an Ochiai score from a
+   coverage run with one context per test (spectrum.py, run once per set of failing tests).
 2. `candidates()` (candidates.py) makes small edits of those lines (`CandidateMaker`'s rules):
    an operator swapped for its neighbours, a number or bound ±1, a literal changed towards a
    literal of the request or the tests, a call or name replaced by another in scope, arguments
-   or operands swapped, a `None`/empty guard added, a rename the request asks for.
+   or operands swapped, a `None`/empty guard added, a rename the request asks for; and
+   shapes.py's fix shapes (a missing import, return, break or loop update, a call wrapped or
+   unwrapped, a condition added or removed, a key or attribute swapped, bitwise and augmented
+   operators, raise vs return, container literals). Docstrings and comments are never changed.
 3. `rank()` (ranking.py) orders them by the model's score of each candidate file against the
    buggy one (the scorer passed in: `ChatModel.score_texts` after the chat `scoring_messages()`
    builds, a prefill over a shared prefix: dozens cost about one sampled edit).
@@ -22,7 +27,7 @@ does not ask the model to *write* the replacement. Instead:
 
 The repository is read once through `Sources` (sources.py), which also says which paths are
 tests (`is_test_path`). Each module imports only from those listed before it: sources,
-localise, candidates, ranking, scratch, search.
+scratch, spectrum, localise, shapes, candidates, ranking, search.
 
 Nothing here imports a model or a UI: the scorer and the test runner are passed in.
 """

@@ -14,6 +14,7 @@ from typing import Iterator
 
 from ..testing.report import TestReport
 from .localise import _IDENT, suspects
+from .shapes import ShapeMaker, comment_start, first_changed_line, protected_lines
 from .sources import Sources, _body_lines, _enclosing, is_test_path
 
 COMPARE = ("<", "<=", ">", ">=", "==", "!=")
@@ -43,7 +44,12 @@ _SHORT_WORD = re.compile(r"[A-Za-z]{2,}")
 # How often each kind of edit is the fix, roughly: a multiplier on where it is (the prior).
 RULE_WEIGHT = {"rename": 1.0, "literal": 1.2, "compare": 1.0, "arith": 1.0, "string": 1.0, "word": 1.0,
                "number": 0.9, "call": 0.9, "swap": 0.9, "logic": 0.85, "guard": 0.8, "sign": 0.8,
-               "bound": 0.7, "name": 0.5}
+               "bound": 0.7, "name": 0.5,
+               # shapes.py's (modest: the checks see only the best-ranked few)
+               "import": 1.2, "raise": 0.75, "bitwise": 0.7, "augment": 0.45, "container": 0.5,
+               "unwrap": 0.45, "yield": 0.5, "attr": 0.45, "key": 0.45, "return": 0.65, "unguard": 0.4,
+               "loop_exit": 0.4, "update": 0.4, "recurse": 0.35, "delete": 0.3, "wrap": 0.3, "cond": 0.25}
+SHAPE_LIMIT = 240  # shapes.py candidates at most, besides the `limit` of the others
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,14 @@ class CandidateMaker:
         self.hint_numbers = list(dict.fromkeys(self.request_numbers + _literals(messages)[1]))
         self.exceptions = list(dict.fromkeys(re.findall(r"\b([A-Z][A-Za-z]*(?:Error|Exception))\b", messages)))
         self.failure_text = messages
+        self._protected: dict[str, set[int]] = {}
+
+    def protected(self, path: str) -> set[int]:
+        """Lines of `path` no rule changes: docstrings and comment-only lines (Python files)."""
+        if path not in self._protected:
+            self._protected[path] = protected_lines(self.sources.text(path) or "", self.sources.tree(path)) \
+                if path.endswith(".py") else set()
+        return self._protected[path]
 
     # each rule yields (new line text or lines, rule, description)
     def line_variants(self, path: str, line_no: int) -> Iterator[tuple[str, str, str]]:
@@ -108,8 +122,13 @@ class CandidateMaker:
         ending = line[len(body):]
         indent = body[: len(body) - len(body.lstrip())]
         seen = {body}
+        if line_no in self.protected(path):
+            return  # a docstring or a comment
+        comment = comment_start(body) if path.endswith(".py") else None
 
         def out(new: str, rule: str):
+            if comment is not None and not new.endswith(body[comment:]):
+                return None  # the comment changed
             if new not in seen:
                 seen.add(new)
                 return (new + ending, rule, f"{body.strip()} → {new.strip()}")
@@ -343,7 +362,7 @@ class CandidateMaker:
         lines = self.sources.lines(path)
         text = lines[line_no - 1]
         m = re.match(r"(\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=[^=]", text)
-        if m is None or line_no >= len(lines):
+        if m is None or line_no >= len(lines) or line_no in self.protected(path):
             return
         indent, name = m.group(1), m.group(2)
         above = [l for l in lines[: line_no - 1] if l.strip()]
@@ -376,13 +395,15 @@ class CandidateMaker:
                                 + ", ".join(p for p, _ in files), prior=20.0)
 
 
-def candidates(sources: Sources, request: str, report: TestReport | None, limit: int = 400) -> list[Candidate]:
+def candidates(sources: Sources, request: str, report: TestReport | None, limit: int = 400,
+               spectrum: dict[tuple[str, int], float] | None = None) -> list[Candidate]:
     """Candidate fixes, most promising first by where they are (not yet by the model)."""
     maker = CandidateMaker(sources, request, report)
+    shaper, shaped = ShapeMaker(maker), []  # shapes.py's candidates, kept apart until the end
     out: list[Candidate] = list(maker.renames())
     seen_texts = {c.files for c in out}
     found_guard_for: set[tuple[str, int]] = set()
-    for suspect in suspects(sources, report, request):
+    for suspect in suspects(sources, report, request, spectrum):
         if len(out) >= limit:
             break
         lines = sources.lines(suspect.path)
@@ -408,6 +429,7 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
                     seen_texts.add(files)
                     out.append(Candidate(files, suspect.path, at, "guard", f"{suspect.path}:{at}: add {description}",
                                          prior=suspect.weight * RULE_WEIGHT["guard"]))
+        shaped += _shaped(shaper, suspect, seen_texts, SHAPE_LIMIT - len(shaped))
         fn = _enclosing(sources.functions(suspect.path), suspect.line)
         if fn is not None and (suspect.path, fn.lineno) not in found_guard_for:
             found_guard_for.add((suspect.path, fn.lineno))
@@ -420,4 +442,28 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
                 out.append(Candidate(files, suspect.path, at, "guard", f"{suspect.path}:{at}: add {description}",
                                      prior=suspect.weight * RULE_WEIGHT["guard"] * (0.75 if " if " in f" {description}"
                                                                                     and any(o in description for o in (" > ", " >= ", " < ")) else 1.0)))
-    return out[:limit]
+    return _merged(out[:limit], shaped, limit)
+
+
+def _shaped(shaper: ShapeMaker, suspect, seen_texts: set, room: int) -> list[Candidate]:
+    """shapes.py's new candidates for one suspect line, `room` at most."""
+    out: list[Candidate] = []
+    old = shaper.sources.text(suspect.path) or ""
+    for new_text, rule, description in (shaper.shapes(suspect.path, suspect.line) if room > 0 else ()):
+        files = ((suspect.path, new_text),)
+        if files in seen_texts:
+            continue
+        seen_texts.add(files)
+        line = first_changed_line(old, new_text)
+        out.append(Candidate(files, suspect.path, line, rule, f"{suspect.path}:{line}: {description}",
+                             prior=suspect.weight * RULE_WEIGHT.get(rule, 0.3)))
+        if len(out) >= room:
+            break
+    return out
+
+
+def _merged(out: list[Candidate], shaped: list[Candidate], limit: int) -> list[Candidate]:
+    """The two lists together, `limit` at most: the lowest priors go (on ties, the shapes)."""
+    both = out + shaped
+    keep = sorted(sorted(range(len(both)), key=lambda i: -both[i].prior)[:limit])
+    return [both[i] for i in keep]

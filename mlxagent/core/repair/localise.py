@@ -27,8 +27,13 @@ def _called_names(text: str) -> list[str]:
     return [n for n in dict.fromkeys(names) if not keyword.iskeyword(n)]
 
 
-def suspects(sources: Sources, report: TestReport | None, request: str) -> list[Suspect]:
-    """Lines worth changing, most suspicious first (see the package doc, step 1)."""
+def suspects(sources: Sources, report: TestReport | None, request: str,
+             spectrum: dict[tuple[str, int], float] | None = None) -> list[Suspect]:
+    """Lines worth changing, most suspicious first (see the package doc, step 1).
+
+    `spectrum`: Ochiai scores of the lines the tests ran (spectrum.py's `measure()`), 0..1; a
+    line the failing tests run and the passing ones do not weighs about as much as a failing
+    frame, merged with the other evidence (comments and docstrings are never added)."""
     weights: dict[tuple[str, int], tuple[float, str]] = {}
 
     def add(path: str, line: int, weight: float, why: str) -> None:
@@ -84,5 +89,71 @@ def suspects(sources: Sources, report: TestReport | None, request: str) -> list[
                 and len(sources.lines(path)) <= 150:
             for line in range(1, len(sources.lines(path)) + 1):
                 add(path, line, 1.5, "file named in the request")
+    if spectrum:
+        _merge_spectrum(sources, spectrum, weights, add)
     ranked = sorted(weights.items(), key=lambda item: (-item[1][0], item[0]))
     return [Suspect(path, line, w, why) for (path, line), (w, why) in ranked]
+
+
+SPECTRUM_WEIGHT = 8.0  # a line only the failing tests run: a little below the failing frame (10)
+SPECTRUM_MIN = 0.3  # lower scores say little (a line most passing tests run too)
+SPECTRUM_UNRUN = 0.5  # a line in a measured file that no failing test ran: its weight times this
+
+
+def _merge_spectrum(sources: Sources, spectrum: dict[tuple[str, int], float],
+                    weights: dict[tuple[str, int], tuple[float, str]], add) -> None:
+    """Merge the Ochiai scores into `weights`: each statement's score spreads over all its lines
+    (coverage names a statement by its first line); a line in a function of a measured file that
+    no failing test ran counts less (module-level lines run at import, outside any test)."""
+    by_path: dict[str, dict[int, float]] = {}
+    for (path, line), score in spectrum.items():
+        if isinstance(line, int) and score > 0:
+            by_path.setdefault(path, {})[line] = max(score, by_path.get(path, {}).get(line, 0.0))
+    for path, scores in by_path.items():
+        code = _code_lines(sources, path)
+        spread: dict[int, float] = {}
+        for first, lines in _statement_lines(sources, path).items():
+            if first in scores:
+                for line in lines:
+                    spread[line] = max(spread.get(line, 0.0), scores[first])
+        for line, score in scores.items():
+            spread.setdefault(line, score)
+        in_functions = {line for fn in sources.functions(path) for line in _body_lines(fn)}
+        for key in [k for k in weights if k[0] == path and k[1] in in_functions and k[1] not in spread]:
+            weight, why = weights[key]
+            weights[key] = (weight * SPECTRUM_UNRUN, why + ", not run by the failing tests")
+        for line, score in sorted(spread.items()):
+            if line not in code or score < SPECTRUM_MIN:
+                continue
+            add(path, line, SPECTRUM_WEIGHT * min(1.0, score), f"run by the failing tests (Ochiai {score:.2f})")
+
+
+def _statement_lines(sources: Sources, path: str) -> dict[int, range]:
+    """First line of each statement -> the lines it covers (a compound statement: its header)."""
+    tree = sources.tree(path)
+    out: dict[int, range] = {}
+    if tree is None:
+        return out
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt):
+            continue
+        end = node.end_lineno or node.lineno
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body:
+            end = max(node.lineno, body[0].lineno - 1)
+        out[node.lineno] = range(node.lineno, end + 1)
+    return out
+
+
+def _code_lines(sources: Sources, path: str) -> set[int]:
+    """Lines of `path` that hold code: not blank, not comments only, not in a docstring."""
+    lines = sources.lines(path)
+    out = {i for i, text in enumerate(lines, 1) if text.strip() and not text.lstrip().startswith("#")}
+    tree = sources.tree(path)
+    if tree is not None:
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                out -= set(range(body[0].lineno, (body[0].end_lineno or body[0].lineno) + 1))
+    return out

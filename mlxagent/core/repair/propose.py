@@ -16,6 +16,7 @@ from ..events import ErrorEvent, Event, RepairProgress, ToolCallFinished, ToolCa
 from ..formats.calls import ToolCall, new_call_id
 from ..proposals import Proposal
 from . import Sources, first_change, scoring_messages, search
+from .spectrum import measure
 
 MAX_SEARCHES = 2  # candidate searches in one turn
 
@@ -32,11 +33,12 @@ def possible(agent) -> bool:
 
 
 def first(agent) -> bool:
-    """Search before the model writes anything (default: for weak tool users)."""
+    """Search before the model writes anything (default: for weak tool users), when a test failed
+    (a run in which no test ran leaves the turn to the request's own candidates)."""
     wanted = agent.config.repair_first
     if wanted is None:
         wanted = weak(agent)
-    return wanted and possible(agent)
+    return wanted and getattr(agent.tests.baseline, "ran", True) and possible(agent)
 
 
 def scorer(agent, cancel: threading.Event):
@@ -51,6 +53,40 @@ def scorer(agent, cancel: threading.Event):
     return rank
 
 
+def spectrum(agent, sources: Sources, cancel: threading.Event) -> dict[tuple[str, int], float] | None:
+    """Ochiai scores of the lines the tests run (spectrum.py) for a pytest project, measured once
+    and kept on `agent.tests` while the failing tests and the files stay the same; None when they
+    cannot be had (another runner, no coverage in the tests' Python, a timeout, any error)."""
+    t = agent.tests
+    command = t.command
+    if command is None or getattr(command, "runner", None) != "pytest" or t.last is None or t.last.ok:
+        return None
+    try:
+        key = (frozenset(f.name for f in t.last.failures), _fingerprint(sources))
+        cached = getattr(t, "spectrum_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        scores = measure(sources.root, sources.paths, command, cancel=cancel)
+        if cancel.is_set():
+            return None  # cut short: measure again next time
+        t.spectrum_cache = (key, scores)
+        return scores
+    except Exception:  # noqa: BLE001 - localisation goes on without the spectrum
+        return None
+
+
+def _fingerprint(sources: Sources) -> tuple:
+    """The files as they are now (size and change time): a spectrum of other files is stale."""
+    out = []
+    for path in sources.paths:
+        try:
+            st = (sources.root / path).stat()
+        except OSError:
+            continue
+        out.append((path, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     """Search candidate fixes, checked by the tests in a scratch copy; the winner is proposed like
     any edit. Returns (reason, message) when the turn should end, else None."""
@@ -61,7 +97,8 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     sources = Sources(ws.root, ws.list_files())
     outcome: dict[str, Any] = {}
     steps = search(sources, t.request, t.last, scorer(agent, cancel),
-                   lambda root: agent.gate.check(command, root, cancel), cancel=cancel.is_set, exclude=t.tried)
+                   lambda root: agent.gate.check(command, root, cancel), cancel=cancel.is_set, exclude=t.tried,
+                   spectrum=spectrum(agent, sources, cancel))
     try:
         while True:
             try:

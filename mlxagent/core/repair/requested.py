@@ -20,16 +20,18 @@ from ..validation import syntax_problem
 from .propose import _propose, scorer, weak
 from .sources import Sources
 
-MAX_RANKED = 6  # candidates the model ranks when the rules' priors tie
+MAX_RANKED = 6  # candidates the model ranks when the rules' priors tie (or come close)
+CLOSE = 0.1  # literal-only candidates: priors this close to the best are the model's to order
 
 
 def first(agent) -> bool:
     """Look for the request's own candidates before the model writes (default: weak tool users),
-    when no failing test drives the turn."""
+    when no failing test drives the turn (no failing run, or a run in which no test ran)."""
     wanted = agent.config.repair_first
     if wanted is None:
         wanted = weak(agent)
-    return bool(agent.config.repair and wanted and agent.tests.baseline is None)
+    base = agent.tests.baseline
+    return bool(agent.config.repair and wanted and (base is None or not getattr(base, "ran", True)))
 
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -64,9 +66,36 @@ def _partial(edit: Any, names: list[tuple[str, str, dict[str, int]]]) -> bool:
     return False
 
 
+def _parses(edit: Any, files: dict[str, str]) -> bool:
+    return not any(syntax_problem(path, files[path].encode("utf-8") if path in files else None, text.encode("utf-8"))
+                   for path, text in edit.files)
+
+
 def validated(files: dict[str, str], request: str) -> list[Any]:
     """The request's candidates that its literals confirm and that leave every file parsing (and,
-    for an identifier the code uses, every reference renamed or none)."""
+    for an identifier the code uses, every reference renamed or none): from the phrase rules when
+    they read the request, else from its literals alone (core/intents/broad.py)."""
+    return _stated(files, request) or _broad(files, request)
+
+
+def _broad(files: dict[str, str], request: str) -> list[Any]:
+    from ..intents import confirms
+    from ..intents.broad import broad_candidates
+
+    out = []
+    for edit, intent in broad_candidates(files, request):
+        try:
+            names = _renamed_names([intent], files) if intent.kind in ("rename", "replace", "change") else []
+            if not confirms(edit, [intent], files) or _partial(edit, names):
+                continue
+        except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
+            continue
+        if _parses(edit, files):
+            out.append(edit)
+    return out
+
+
+def _stated(files: dict[str, str], request: str) -> list[Any]:
     from ..intents import Intent, candidates, confirms, extract
     from ..intents.rename import rename_candidates
 
@@ -88,16 +117,15 @@ def validated(files: dict[str, str], request: str) -> list[Any]:
                 continue
         except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
             continue
-        if any(syntax_problem(path, files[path].encode("utf-8") if path in files else None, text.encode("utf-8"))
-               for path, text in edit.files):
-            continue
-        out.append(edit)
+        if _parses(edit, files):
+            out.append(edit)
     return out
 
 
-def _ranked(agent, edits: list[Any], sources: Sources, request: str, cancel: threading.Event) -> list[Any]:
+def _ranked(agent, edits: list[Any], sources: Sources, request: str, cancel: threading.Event,
+            close: float = 0.0) -> list[Any]:
     edits = sorted(edits, key=lambda e: -e.prior)
-    tied = [e for e in edits if e.prior == edits[0].prior][:MAX_RANKED]
+    tied = [e for e in edits if e.prior >= edits[0].prior - close][:MAX_RANKED]
     rank = scorer(agent, cancel) if len(tied) > 1 else None
     if rank is None:
         return edits
@@ -118,11 +146,13 @@ def propose(agent, cancel: threading.Event) -> Iterator[Event]:
     sources = Sources(ws.root, ws.list_files())
     files = {p: text for p in sources.paths if (text := sources.text(p)) is not None}
     request = agent.tests.request
-    edits = validated(files, request)
+    edits, close = _stated(files, request), 0.0
+    if not edits:  # the phrase rules did not read it: its literals alone, more of them for the model
+        edits, close = _broad(files, request), CLOSE
     if not edits:
         return None
     yield RepairProgress("request", len(edits), len(edits), f"{len(edits)} candidate edit(s) do what the request names")
-    best = _ranked(agent, edits, sources, request, cancel)[0]
+    best = _ranked(agent, edits, sources, request, cancel, close)[0]
     if cancel.is_set():
         return None
     finished = yield from _propose(agent, sources, best, cancel, checked="request",

@@ -34,13 +34,15 @@ class RepairResult:
 def search(sources: Sources, request: str, report: TestReport | None, scorer: Scorer | None,
            checker: Checker, *, max_checked: int = MAX_CHECKED, check_seconds: float = CHECK_SECONDS,
            cancel: Callable[[], bool] = lambda: False,
-           exclude: Iterable[tuple[tuple[str, str], ...]] = ()) -> Iterator[tuple[str, int, int, str]]:
+           exclude: Iterable[tuple[tuple[str, str], ...]] = (),
+           spectrum: dict[tuple[str, int], float] | None = None) -> Iterator[tuple[str, int, int, str]]:
     """The whole search: candidates → ranked → checked in a scratch copy until one passes.
 
     A generator: yields (stage, candidates, checked, message) as it goes and returns the
-    RepairResult (`result = yield from search(...)`)."""
+    RepairResult (`result = yield from search(...)`). `spectrum`: Ochiai scores of the lines the
+    tests ran (spectrum.py), for where to look; None: the traceback and the request only."""
     excluded = set(exclude)
-    cands = [c for c in candidates(sources, request, report) if c.files not in excluded]
+    cands = [c for c in candidates(sources, request, report, spectrum=spectrum) if c.files not in excluded]
     yield ("candidates", len(cands), 0, f"{len(cands)} candidate edits near the failure")
     result = RepairResult(None, considered=len(cands))
     if not cands:

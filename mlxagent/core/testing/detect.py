@@ -4,6 +4,11 @@ In order: the `--test-cmd` override, `[project] test_command` in the repository'
 `.mlxagent.toml`, the command from the user's settings, and last what the files in
 the repository suggest (pytest, npm, cargo, go, make).
 
+An npm test script that runs node's own test runner (`node --test`), mocha or vitest
+gives its command that runner ("node", "mocha", "vitest"), so its output is read by the
+right parser and one test file runs without the script: `node --test FILE`,
+`npx --no mocha FILE`, `npx --no vitest run FILE`.
+
 A detected pytest runs in the project's own environment: its virtualenv's python (`.venv`,
 `venv`), else `uv run` (uv.lock), else `poetry run` (poetry.lock or [tool.poetry]), else the
 `pytest` on PATH, else mlxagent's own Python when pytest is importable there; otherwise no
@@ -38,7 +43,7 @@ class TestCommand:
     __test__ = False  # not a pytest test class
 
     argv: tuple[str, ...]
-    runner: str  # "pytest" | "npm" | "cargo" | "go" | "make" | "custom"
+    runner: str  # "pytest" | "npm" | "node" | "mocha" | "vitest" | "cargo" | "go" | "make" | "custom"
     source: str  # where it came from, for the user: "config .mlxagent.toml", "--test-cmd", ...
 
     def narrowed(self, target: str | None) -> tuple[str, ...]:
@@ -69,6 +74,8 @@ class TestCommand:
             return (*argv, "-run", target)
         if self.runner == "npm":
             return (*argv, target) if "--" in argv else (*argv, "--", target)
+        if self.runner in _JS_ONE_FILE:
+            return _narrowed_js(self.runner, argv, target)
         return (*argv, target)
 
     def display(self) -> str:
@@ -77,6 +84,59 @@ class TestCommand:
 
 def _looks_like_path(target: str) -> bool:
     return "::" in target or "/" in target or os.sep in target or target.endswith(".py")
+
+
+# node's test runner, mocha and vitest: how to run one file when the tests run through a
+# package script (whose own arguments are unknown here), and the option that picks tests by name.
+_JS_ONE_FILE = {
+    "node": ("node", "--test"),
+    "mocha": ("npx", "--no", "mocha"),
+    "vitest": ("npx", "--no", "vitest", "run"),
+}
+_JS_NAME_OPTION = {"node": "--test-name-pattern", "mocha": "--grep", "vitest": "-t"}
+_JS_FILE = re.compile(r"\.[cm]?[jt]sx?$")
+_PACKAGE_MANAGERS = ("npm", "yarn", "pnpm")
+
+
+def _narrowed_js(runner: str, argv: list[str], target: str) -> tuple[str, ...]:
+    """A test file, or a test name (a pattern: node and vitest read it as a regular
+    expression, so it is escaped; mocha escapes it itself)."""
+    base = list(_JS_ONE_FILE[runner]) if argv and Path(argv[0]).name in _PACKAGE_MANAGERS else argv
+    if "/" in target or os.sep in target or _JS_FILE.search(target):
+        return (*base, target)
+    pattern = target if runner == "mocha" else re.sub(r"[\\^$.*+?()[\]{}|/]", lambda m: "\\" + m[0], target)
+    if runner == "node" and "--test" in base:  # node reads what follows a file as more files
+        at = base.index("--test") + 1
+        return (*base[:at], _JS_NAME_OPTION[runner], pattern, *base[at:])
+    return (*base, _JS_NAME_OPTION[runner], pattern)
+
+
+def _js_runner(words: list[str]) -> str | None:
+    """node (with --test), mocha or vitest, when one of them is what these words run."""
+    for k, word in enumerate(words):
+        name = Path(word).name
+        if name in ("mocha", "_mocha"):
+            return "mocha"
+        if name == "vitest":
+            return "vitest"
+        if name in ("node", "node.exe"):
+            return "node" if "--test" in words[k + 1 :] else None
+        if name in ("jest", "tsc", "eslint", "npm", "yarn", "pnpm"):
+            return None
+    return None
+
+
+def _script_runner(script: str) -> str:
+    """The runner an npm test script runs: the first of its commands that is one we know."""
+    for part in re.split(r"&&|\|\||;|\|", script):
+        try:
+            words = shlex.split(part)
+        except ValueError:
+            words = part.split()
+        runner = _js_runner(words)
+        if runner is not None:
+            return runner
+    return "npm"
 
 
 def read_project_config(root: Path | str) -> dict:
@@ -121,6 +181,9 @@ def _runner_of(argv: list[str] | tuple[str, ...]) -> str:
     """The runner a configured command most likely is, for narrowing and parsing."""
     words = [Path(a).name for a in argv[:4]]
     first = words[0] if words else ""
+    js = _js_runner(list(argv[:6])) if first not in _PACKAGE_MANAGERS else None
+    if js is not None:
+        return js
     if first == "pytest" or first.startswith("py.test") or ("-m" in words and "pytest" in words):
         return "pytest"
     if first in ("npm", "yarn", "pnpm", "npx"):
@@ -139,8 +202,9 @@ def detect_test_command(root: Path | str) -> TestCommand | None:
     root = Path(root)
     if _has_python_tests(root) and (found := _pytest_in_project_env(root)) is not None:
         return TestCommand((*found[0], *PYTEST_FLAGS), "pytest", found[1])
-    if _npm_has_test(root):
-        return TestCommand(("npm", "test"), "npm", "detected (package.json scripts.test)")
+    script = _npm_test_script(root)
+    if script is not None:
+        return TestCommand(("npm", "test"), _script_runner(script), "detected (package.json scripts.test)")
     if (root / "Cargo.toml").is_file():
         return TestCommand(("cargo", "test"), "cargo", "detected (Cargo.toml)")
     if (root / "go.mod").is_file():
@@ -215,14 +279,17 @@ def _has_python_tests(root: Path) -> bool:
     return False
 
 
-def _npm_has_test(root: Path) -> bool:
+def _npm_test_script(root: Path) -> str | None:
+    """package.json's scripts.test, unless it is missing or npm's placeholder."""
     try:
         data = json.loads((root / "package.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
     scripts = data.get("scripts") if isinstance(data, dict) else None
     test = scripts.get("test") if isinstance(scripts, dict) else None
-    return isinstance(test, str) and bool(test.strip()) and test.strip() != NPM_DEFAULT_TEST
+    if isinstance(test, str) and test.strip() and test.strip() != NPM_DEFAULT_TEST:
+        return test.strip()
+    return None
 
 
 _MAKE_TEST = re.compile(r"^test\s*:(?!=)", re.M)

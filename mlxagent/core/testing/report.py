@@ -1,7 +1,8 @@
 """Test runner output, boiled down for a small model.
 
-`parse_test_output` reads what pytest, unittest, cargo test, go test or jest
-printed and returns a `TestReport`: the counts, and for each failure its name, its
+`parse_test_output` reads what pytest, unittest, cargo test, go test, jest,
+vitest, mocha or node's own test runner (`node --test`, TAP or spec) printed
+and returns a `TestReport`: the counts, and for each failure its name, its
 message and the frames of the traceback that lie inside the repository (outermost
 first), each with the source line read from the file. `TestReport.summary()` is
 the short text the model sees; output that is not recognised falls back to its
@@ -9,8 +10,9 @@ last lines.
 
 This module holds `TestReport` and the dispatcher; `Frame`, `Failure` and the
 helpers the parsers share live in `parse_common`, the parsers themselves in
-`parse_python` (pytest, unittest) and `parse_other` (cargo, go, jest). `Frame`,
-`Failure` and the message limits are imported here too, so
+`parse_python` (pytest, unittest), `parse_other` (cargo, go, jest) and `parse_js`
+(vitest, mocha, node --test). `Frame`, `Failure` and the message limits are
+imported here too, so
 `from mlxagent.core.testing.report import Failure, Frame, TestReport, parse_test_output` works.
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 
 # Frame and Failure are the report's parts: callers import them from here.
 from .parse_common import Failure, Frame, _clip, _Paths  # noqa: F401
+from .parse_js import _parse_mocha, _parse_node_spec, _parse_node_tap, _parse_vitest
 from .parse_other import _parse_cargo, _parse_go, _parse_jest
 from .parse_python import _parse_pytest, _parse_unittest
 
@@ -35,7 +38,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07")
 class TestReport:
     __test__ = False  # not a pytest test class
 
-    runner: str  # "pytest" | "unittest" | "cargo" | "go" | "jest" | "unknown"
+    runner: str  # "pytest" | "unittest" | "cargo" | "go" | "jest" | "vitest" | "mocha" | "node" | "unknown"
     exit_code: int | None
     passed: int = 0
     failed: int = 0
@@ -48,6 +51,12 @@ class TestReport:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and self.failed == 0 and self.errors == 0
+
+    @property
+    def ran(self) -> bool:
+        """Some test ran (or failed to load): a run with none (a missing test folder, a runner that
+        is not installed) says nothing about the code."""
+        return bool(self.failures or self.passed or self.failed or self.errors)
 
     def summary(self, max_failures: int = 5) -> str:
         """A few short lines for a small model."""
@@ -174,6 +183,11 @@ def parse_test_output(
     return TestReport(runner=hint if hint in _PARSERS else "unknown", exit_code=exit_code, tail=tail)
 
 
+def _parse_node(lines: list[str], paths: _Paths):
+    """node --test: TAP (its reporter when the output is not a terminal, up to node 22) or spec."""
+    return _parse_node_tap(lines, paths) or _parse_node_spec(lines, paths)
+
+
 def _last_lines(lines: list[str], count: int) -> list[str]:
     end = len(lines)
     while end and not lines[end - 1].strip():
@@ -187,4 +201,8 @@ _PARSERS: dict[str, Callable] = {
     "cargo": _parse_cargo,
     "go": _parse_go,
     "jest": _parse_jest,
+    # After the others, which they must not take output from: each wants its runner's own closing counts.
+    "vitest": _parse_vitest,
+    "mocha": _parse_mocha,
+    "node": _parse_node,
 }

@@ -47,7 +47,13 @@ class CodeHighlighter:
 
     def _rich_style(self, token_type) -> Style:
         if token_type not in self._styles:
-            spec = self._style.style_for_token(token_type)
+            known = token_type
+            while not self._style.styles_token(known) and known.parent is not None:
+                known = known.parent  # a lexer's own subtype (YAML's Literal.Scalar.Plain): its parent's colour
+            try:
+                spec = self._style.style_for_token(known)
+            except KeyError:
+                spec = {}
             self._styles[token_type] = Style(
                 color=f"#{spec['color']}" if spec.get("color") else None,
                 bold=spec.get("bold") or None,

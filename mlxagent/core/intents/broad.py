@@ -1,0 +1,380 @@
+"""Hypotheses from a request's literals alone, with no wording rules.
+
+The phrase rules (extract.py) read "set X to Y", "rename A to B", "bump the version". Users also
+write "we now listen on 8443", "drawPixel should be called paintPixel everywhere", "README says
+'teh' twice" or "switch the cache off". Those still name literals, and the repository tells which
+literal is old and which is new: a token the files hold is there to go, a token they lack is there to
+appear. So, from tokens and files only:
+
+- pair: an old token the files hold and a new one of the same kind they lack -> a rename (names in
+  code), a replacement (anything), a changed value or version;
+- set: a new value (number, version, URL, short code like py311 or 512Mi) and every slot of the
+  same kind in the structured files (INI/TOML/YAML/JSON keys, NAME = value assignments); the
+  request's other words name the slot, and a value of the same size as the old one is likelier;
+- switch: a boolean key named by a request word, turned off by an off word (off, disable, non-,
+  no, not, stop) or on by an on word, else flipped;
+- typo: a word of the request the files hold that is a misspelling (a known one, or one edit from a
+  common English word it is not).
+
+Each hypothesis is an Intent for the ordinary rules; `confirms` checks their edits against the
+hypothesis and the model ranks what is left (core/repair/requested.py). Requests to add, write or
+refactor something are not literal edits: no hypotheses for them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .base import STOP, Edit, Intent, file_matches, request_words, tokens_of, word_hit
+from .extract import _files, _Lits
+from .phrases import _TOKEN, shape
+from .structured import SCANNERS, _bool_of, fmt_of, render
+
+_CREATE = re.compile(r"^\W*(?:please\s+|pls\s+|can you\s+|could you\s+)?(?:add|create|write|implement|refactor|"
+                     r"explain|document|translate|split|extract|generate|introduce|make\s+\w+\s+(?:check|retry|"
+                     r"support|handle|log|cache|validate)|cache|support|handle|describe|why|how|what)\b", re.I)
+_OFF = {"off", "false", "disable", "disabled", "no", "not", "non", "stop", "without", "never", "quiet", "silence",
+        "dont", "don't", "deactivate", "unset", "drop"}
+_ON = {"on", "true", "enable", "enabled", "yes", "activate", "always", "start"}
+_IDLIKE = re.compile(r"[A-Za-z_$][\w$]*")
+_SKIP = re.compile(r"(?:^|/)(?:package-lock\.json|yarn\.lock|poetry\.lock|pnpm-lock\.yaml|cargo\.lock|uv\.lock|"
+                   r"node_modules/|\.git/)", re.I)
+MAX_SLOTS = 40  # set hypotheses kept per request, best first
+
+
+class Token:
+    __slots__ = ("value", "quoted", "kind")
+
+    def __init__(self, value: str, quoted: bool):
+        self.value, self.quoted = value, quoted
+        self.kind = _kind(value, quoted)
+
+    def __repr__(self) -> str:
+        return f"Token({self.value!r}, {self.kind})"
+
+
+def _kind(value: str, quoted: bool) -> str:
+    if re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", value):
+        return "ip"
+    if re.fullmatch(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", value):
+        return "email"
+    if re.fullmatch(r"[A-Za-z][\w\-]*(?:\.[A-Za-z][\w\-]*){2,}", value) and not quoted:
+        return "host"
+    k = shape(value)
+    if k == "word":
+        if _IDLIKE.fullmatch(value) and ("_" in value or re.search(r"[a-z][A-Z]", value)
+                                         or (value.isupper() and len(value) >= 2)):
+            return "ident"
+        if re.search(r"\d", value):
+            return "code"  # py311, 512Mi, utf8mb4
+        return "quoted" if quoted else "word"
+    if k == "other" and re.fullmatch(r"[\w.\-/:@+]+", value) and len(value) <= 60:
+        return "code"
+    return "quoted" if quoted and k == "other" else k
+
+
+def _sig(value: str) -> str:
+    return re.sub(r"[A-Za-z]+", "a", re.sub(r"\d+", "9", value))
+
+
+def _compatible(new: Token, old: str) -> bool:
+    """Can a slot (or a token) holding `old` take `new`?"""
+    ok = _kind(old, False)
+    if new.kind in ("number", "version", "url", "date", "ip", "email", "host"):
+        return ok == new.kind
+    if new.kind == "code":
+        return ok == "code" and _sig(old) == _sig(new.value)
+    if new.kind == "ident":
+        return ok in ("ident", "word") and _IDLIKE.fullmatch(old) is not None
+    if new.kind == "quoted":
+        return _bool_of(old) is None and ok not in ("number", "version")
+    return False
+
+
+def tokens(request: str) -> tuple[list[Token], tuple[str, ...], str]:
+    """The request's literal tokens, the files it names, and its text without them."""
+    lits = _Lits(request)
+    text, named = _files(lits.text)
+    out: list[Token] = []
+    seen = set()
+    for m in _TOKEN.finditer(text):
+        raw = m.group()
+        if raw.startswith("\x00"):
+            value, quoted = lits.value(raw)
+        else:
+            value, quoted = raw.rstrip(".,;:!?)"), False
+        value = value if quoted else value.strip()
+        if value.strip() and value not in seen:
+            seen.add(value)
+            out.append(Token(value, quoted))
+    plain = re.sub(r"\x00\d+\x00", " ", text)
+    return out, named, plain
+
+
+def _present(texts: list[str], value: str) -> int:
+    if re.match(r"[\w$]", value[:1]) and re.match(r"[\w$]", value[-1:]):
+        pat = re.compile(r"(?<![\w$.])" + re.escape(value) + r"(?![\w$]|\.\d)")
+        return sum(len(pat.findall(t)) for t in texts)
+    return sum(t.count(value) for t in texts)
+
+
+def _closeness(old: str, new: str) -> float:
+    """1 for values of the same size, less the further apart (numbers); for other values the share
+    of the new value's parts the old one has (a URL on the same host, an image of the same name)."""
+    try:
+        a, b = float(old.replace("_", "")), float(new.replace("_", ""))
+    except ValueError:
+        parts = {t for t in tokens_of(new) if not t.isdigit()} - {"http", "https", "www", "com", "org", "io"}
+        return 0.5 if not parts else 0.2 + 0.8 * len(parts & tokens_of(old)) / len(parts)
+    if a <= 0 or b <= 0:
+        return 0.5 if a == b == 0 else 0.3
+    return max(0.0, 1.0 - abs(math.log10(a / b)) / 2)
+
+
+def _code_name(texts: dict[str, str], name: str) -> bool:
+    """Whether code uses `name` as a name (then changing it is a rename through every reference)."""
+    from .rename import CODE_EXTS, code_spans, ext_of
+
+    return any(ext_of(p) in CODE_EXTS and code_spans(p, t, name) for p, t in texts.items())
+
+
+_LITERAL = {"url": re.compile(r"[A-Za-z][\w+.\-]*://[^\s'\"`<>()\[\]{}]+"),
+            "host": re.compile(r"(?<![\w.@\-])[A-Za-z][\w\-]*(?:\.[A-Za-z][\w\-]*){2,}(?![\w\-]|\.\w)"),
+            "email": re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")}
+
+
+def _similar(texts: dict[str, str], scope: list[str], n: Token) -> list[tuple[str, float]]:
+    """Literals of the new one's kind (URLs, addresses) in the files, with how much they share with it."""
+    pat = _LITERAL.get(n.kind)
+    if pat is None:
+        return []
+    found: dict[str, float] = {}
+    for p in scope:
+        for m in pat.finditer(texts[p]):
+            v = m.group().rstrip(".,;:")
+            if v != n.value and v not in found:
+                found[v] = _closeness(v, n.value)
+    return sorted(((v, c) for v, c in found.items() if c > 0.3), key=lambda x: -x[1])[:4]
+
+
+def _hit(word: str, toks: set[str]) -> bool:
+    """A request word names a key token: word_hit, or the same stem ("succeeds" / "success")."""
+    if len(word) < 4:
+        return word in toks
+    if word_hit(word, toks):
+        return True
+    if len(word) < 5 or not word.isalpha():
+        return False
+    for t in toks:
+        if len(t) >= 5 and t.isalpha():
+            k = 0
+            while k < min(len(t), len(word)) and t[k] == word[k]:
+                k += 1
+            if k >= 5 and k >= min(len(t), len(word)) - 3:
+                return True
+    return False
+
+
+def _closeness_version(old: str, new: str) -> float:
+    """1 when the new version is the next step of the old one (same major, or the next major)."""
+    a = [int(x) for x in re.findall(r"\d+", old)[:3]]
+    b = [int(x) for x in re.findall(r"\d+", new)[:3]]
+    if not a or not b:
+        return 0.0
+    if a[0] == b[0]:
+        return 1.0
+    return 0.6 if b[0] == a[0] + 1 else 0.0
+
+
+def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]]:
+    """(intent, prior) for what the request's literals could mean in these files, best first."""
+    if not isinstance(request, str) or not request.strip() or _CREATE.match(request):
+        return []
+    toks, named, plain = tokens(request.strip())
+    texts = {p: t for p, t in files.items() if isinstance(t, str) and not _SKIP.search(p)}
+    scope = [p for p in sorted(texts) if any(file_matches(p, n) for n in named)] or sorted(texts)
+    bodies = [texts[p] for p in scope]
+    present = {t.value: _present(bodies, t.value) for t in toks}
+    new_values = {t.value.lower() for t in toks if t.kind != "word" and not present[t.value]}
+    words = []
+    for w in request_words(plain) + [t.value.lower() for t in toks if t.kind == "ident" and present[t.value]]:
+        for part in [w] + (w.split("-") if "-" in w else []):
+            if part and part not in new_values and part not in _OFF | _ON and part not in STOP and part not in words:
+                words.append(part)
+    out: list[tuple[Intent, float]] = []
+
+    def add(intent: Intent, prior: float) -> None:
+        if all(intent != i for i, _ in out):
+            out.append((intent, round(prior, 3)))
+
+    olds = [t for t in toks if present[t.value] and t.kind != "word"]
+    news = [t for t in toks if not present[t.value] and t.kind != "word"]
+    # pair: old token held by the files, new token they lack
+    for o in olds:
+        for n in news:
+            if o.value == n.value or not _compatible(n, o.value):
+                continue
+            if o.kind == "ident" and not _IDLIKE.fullmatch(n.value):
+                continue  # a name becomes a name, not a phrase
+            if (n.kind == "ident" or (o.kind == "ident" and n.kind in ("quoted", "code")
+                                      and _IDLIKE.fullmatch(n.value))) and _code_name(texts, o.value):
+                add(Intent("rename", o.value, n.value, files=named), 0.75)
+            if n.kind == "version":
+                add(Intent("version", o.value, n.value, files=named), 0.72)
+            kind = "change" if n.kind in ("number", "version", "date", "code") else "replace"
+            add(Intent(kind, o.value, n.value, files=named), 0.7)
+    # bump: "bump hearth's minor version", "increment the patch version of the assets package"
+    bump = re.search(r"\b(?:bump|increment|increase|raise)\b.*?\b(major|minor|patch|micro)?\b\s*(?:version|release)\b",
+                     request, re.I)
+    if bump and not any(t.kind == "version" for t in toks):
+        part = (bump.group(1) or "patch").lower().replace("micro", "patch")
+        owned = [p for p in scope if any(_hit(w, tokens_of(p.replace("/", " ").replace(".", " "))) for w in words
+                                         if w not in ("version", "release", part))]
+        add(Intent("version", None, "", key=part, files=named or tuple(owned)), 0.66 if owned else 0.62)
+    # set: a new value into a slot of the same kind
+    slots = []
+    for n in toks:
+        if n.kind not in ("number", "version", "url", "date", "code", "quoted", "ip", "email"):
+            continue
+        if present[n.value] and n.kind not in ("number", "quoted"):
+            continue  # a distinctive value the files already hold is the old one, not the new
+        if n.kind == "version":
+            from .versions import current
+
+            now = current(texts, named)
+            if now and _closeness_version(now, n.value):
+                add(Intent("version", None, n.value, files=named), 0.5 + 0.12 * _closeness_version(now, n.value))
+        if n.kind in ("number", "version", "url", "date") and words:
+            add(Intent("change", None, n.value, " ".join(words), named), 0.5)
+        for path in scope:
+            fmt = fmt_of(path)
+            if fmt is None:
+                continue
+            try:
+                entries = SCANNERS[fmt](texts[path])
+            except Exception:  # noqa: BLE001 - a file the scanner cannot read offers no slots
+                continue
+            ptoks = tokens_of(path.replace("/", " "))
+            for e in entries:
+                bare = e.raw[1:-1] if e.raw[:1] in "\"'" and len(e.raw) >= 2 else e.raw
+                if bare == n.value or not _compatible(n, bare):
+                    continue
+                ktoks = tokens_of(" ".join(e.path))
+                hits = sum(1 for w in words if _hit(w, ktoks))
+                vtoks = tokens_of(bare) if n.kind in ("url", "quoted", "code") else set()
+                fhits = sum(1 for w in words if not word_hit(w, ktoks) and (word_hit(w, ptoks) or word_hit(w, vtoks)))
+                if n.kind == "quoted" and not hits:
+                    continue  # free text goes only where a word names the key
+                prior = 0.45 + 0.08 * min(hits, 3) + 0.03 * min(fhits, 2) + 0.06 * _closeness(bare, n.value)
+                prior += 0.1 if named else 0.0
+                prior -= 0.05 if fmt == "assign" else 0.0
+                prior -= 0.05 if present[n.value] else 0.0
+                prior -= 0.01 * min(3, len(re.findall(r"[A-Za-z0-9]+", e.path[-1])) - 1)  # port before backup_port
+                slots.append((Intent("set", bare, n.value, ".".join(e.path), (path,)), prior, hits + fhits))
+    if slots:
+        best_hits = max(h for _, _, h in slots)
+        kept = [s for s in slots if s[2] or best_hits == 0 and (named or len(slots) <= 3)]
+        for intent, prior, _ in sorted(kept, key=lambda s: -s[1])[:MAX_SLOTS]:
+            add(intent, prior)
+            old = intent.old or ""
+            if len(old) >= 6 and not re.fullmatch(r"[\d.]+", old) and _bool_of(old) is None \
+                    and sum(t.count(old) for t in bodies) > 1:
+                # a distinctive value written in more places than the key: all of them change
+                add(Intent("replace", old, intent.new, files=named), prior + 0.04)
+    for n in news:
+        for old, close in _similar(texts, scope, n):
+            add(Intent("replace", old, n.value, files=named), 0.5 + 0.2 * close)
+    # switch: a boolean key a request word names
+    low = set(re.findall(r"[a-z']+", request.lower()))
+    # "on"/"off" are switch words at a clause's end or after turn/switch ("put it on INFO" is not)
+    edge = {m.group(1).lower() for m in re.finditer(
+        r"\b(on|off)\b(?=\s*(?:[.,;:!?)]|$|(?:and|please|pls|too|again|now|for|in)\b))", request, re.I)}
+    edge |= {m.group(1).lower() for m in re.finditer(r"\b(?:turn|switch|flip|set)\s+(on|off)\b", request, re.I)}
+    off = bool(low & (_OFF - {"off"})) or "off" in edge or bool(re.search(r"\bnon-?\w|\bno\s+longer\b", request, re.I))
+    on = (bool(low & (_ON - {"on"})) or "on" in edge) and not off
+    flip = bool(low & {"flip", "toggle", "switch", "turn", "enable", "disable"})
+    off = off or (bool(re.search(r"\btoo\s+\w+", request, re.I)) and (on or flip))
+    for path in (scope if off or on or flip else []):  # no word of switching: no switch
+        fmt = fmt_of(path)
+        if fmt is None:
+            continue
+        try:
+            entries = SCANNERS[fmt](texts[path])
+        except Exception:  # noqa: BLE001
+            continue
+        for e in entries:
+            now = _bool_of(e.raw.strip("\"'"))
+            if now is None or e.raw.strip("\"'").isdigit():
+                continue
+            hits = sum(1 for w in words if _hit(w, tokens_of(" ".join(e.path))))
+            if not hits:
+                continue
+            agrees = (off and now) or (on and not now)  # the only change a switch has is the flip
+            bare = e.raw.strip("\"'")
+            add(Intent("set", bare, render(fmt, bare, "false" if now else "true"), ".".join(e.path), (path,)),
+                0.5 + 0.08 * min(hits, 3) + (0.1 if agrees else 0.0) + (0.1 if named else 0.0))
+    # remove: an entry the files hold, with a word that says it goes
+    from .remove import asks_removal
+
+    if asks_removal(request):
+        for t in toks:
+            if present[t.value] and t.value.lower() not in STOP and len(t.value) >= 3 and t.value.lower() not in _OFF:
+                add(Intent("remove", t.value, "", files=named), 0.72 if t.kind != "word" else 0.66)
+    # typo: a misspelled word of the request that the files hold, or the right spelling of one
+    for intent in _typos(toks, texts, bodies, named):
+        add(intent, 0.7)
+    out.sort(key=lambda x: -x[1])
+    return out
+
+
+def _typos(toks: list[Token], texts: dict[str, str], bodies: list[str], named: tuple[str, ...]) -> list[Intent]:
+    from .typos import COMMON, MISSPELLINGS, speller, vocabulary
+
+    spell = speller()
+    if spell is None:
+        return []
+    blob = "\n".join(bodies)
+    vocab = vocabulary({str(i): t for i, t in enumerate(bodies)})
+    out = []
+    for t in toks:
+        w = t.value
+        if not re.fullmatch(r"[A-Za-z]{3,}", w) or w.lower() in STOP:
+            continue
+        held = len(re.findall(r"(?<![A-Za-z])" + re.escape(w) + r"(?![A-Za-z])", blob, re.I))
+        low = w.lower()
+        if held and low not in spell and low not in COMMON and held <= 3:
+            fix = MISSPELLINGS.get(low) or spell.correction(low)
+            if fix and fix != low and "_" not in fix and (low in MISSPELLINGS or fix in COMMON or vocab.get(fix)):
+                out.append(Intent("typo", w, fix, files=named))
+        elif not held and t.quoted and len(low) >= 5 and low in spell:
+            out.append(Intent("typo", None, w, files=named))  # the right spelling: find the wrong one
+    return out
+
+
+def broad_candidates(files: dict[str, str], request: str, limit: int = 60) -> list[tuple[Edit, Intent]]:
+    """The ordinary rules' edits for each hypothesis, with the hypothesis that made each, best first
+    (the hypothesis's prior, then the rule's own)."""
+    from .propose import _for
+
+    texts = {p: t for p, t in files.items() if isinstance(p, str) and isinstance(t, str) and "\x00" not in t}
+    out: list[tuple[Edit, Intent]] = []
+    seen: set = set()
+    try:
+        hyps = hypotheses(texts, request)
+    except Exception:  # noqa: BLE001 - odd input offers nothing
+        return []
+    for intent, prior in hyps:
+        try:
+            got = _for(texts, intent)
+        except Exception:  # noqa: BLE001 - one rule failing never sinks the others
+            continue
+        for e in got:
+            if intent.kind == "version" and not e.rule.startswith("version"):
+                continue  # the project's version, not a key that happens to end in "version"
+            if e.files in seen:
+                continue
+            seen.add(e.files)
+            out.append((Edit(e.files, e.path, e.line, e.rule, e.description, round(prior + 0.1 * e.prior, 3)), intent))
+    out.sort(key=lambda x: -x[0].prior)
+    return out[:limit]

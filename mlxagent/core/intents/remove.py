@@ -1,0 +1,117 @@
+"""Remove an entry the request names ("drop the node-fetch dependency", "remove http://localhost:3000
+from the CORS origins"): a line that holds the literal and little else (a list item, a key with a
+version, an array element) goes, or the element goes from an inline list; a JSON/JS comma left
+dangling before a closing bracket goes with it. Everything else stays byte for byte."""
+
+from __future__ import annotations
+
+import re
+
+from .base import Edit, Intent, file_matches, first_changed_line, short, split_lines
+
+_VERBS = re.compile(r"\b(?:remove|drop|delete|get\s+rid\s+of|take\s+(?:\w+\s+)?out|no\s+longer\s+(?:use|need)|"
+                    r"(?:do\s*n[o']?t|dont)\s+(?:use|need)\s+\S+\s+any\s*more)\b", re.I)
+_SPEC = re.compile(r"[\^~><=!]=?\s*v?[\d*x][\w.*\-+]*")
+_LEFT = re.compile(r"[\s\"',:=\-\[\]{}()#;]+")
+
+
+def asks_removal(request: str) -> bool:
+    return bool(_VERBS.search(request or ""))
+
+
+def _bounded(value: str) -> re.Pattern:
+    return re.compile(r"(?<![\w$.@/])" + re.escape(value) + r"(?![\w$@])")
+
+
+def _only_entry(line: str, value: str) -> bool:
+    """The line holds the entry and little else: a list item, "name": "^1.2", name = "1.2", "name>=2"."""
+    rest = _bounded(value).sub(" ", line, count=1)
+    rest = _SPEC.sub(" ", rest)
+    rest = re.sub(r"\b(?:python|js|node|py|lib)\b", " ", rest)  # python-dateutil for "dateutil"
+    rest = _LEFT.sub("", rest)
+    return len(rest) <= 12 and " " not in rest.strip()
+
+
+def _drop_line(text: str, lines: list[tuple[int, str, str]], i: int, fmt_json: bool) -> str:
+    start, body, eol = lines[i]
+    end = start + len(body) + len(eol)
+    out = text[:start] + text[end:]
+    if fmt_json and not body.rstrip().endswith(","):
+        # the last element went: the one before it must lose its comma
+        j = i - 1
+        while j >= 0 and not lines[j][1].strip():
+            j -= 1
+        if j >= 0 and lines[j][1].rstrip().endswith(","):
+            s, b, _ = lines[j]
+            k = s + len(b.rstrip()) - 1
+            out = out[:k] + out[k + 1:]
+    return out
+
+
+def _drop_inline(line: str, value: str) -> str | None:
+    """Take one element out of an inline list on the line: ["a", "dateutil>=2", "b"] or [a, b]."""
+    el = r"(?:\"[^\"\n]*?" + re.escape(value) + r"[^\"\n]*\"|'[^'\n]*?" + re.escape(value) + r"[^'\n]*'|" \
+         + r"(?<![\w.\-])" + re.escape(value) + r"(?![\w\-]))"
+    for pat in (el + r"\s*,\s*", r"\s*,\s*" + el):
+        m = re.search(pat, line)
+        if m and re.search(r"[\[(]", line[:m.start() + 1]):
+            return line[:m.start()] + line[m.end():]
+    return None
+
+
+def remove_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
+    value = intent.old or ""
+    if not value or len(value) < 2:
+        return []
+    named = [p for p in sorted(files) if any(file_matches(p, n) for n in intent.files)]
+    scope = named or sorted(files)
+    pat = _bounded(value)
+    changed: list[tuple[str, str]] = []
+    for path in scope:
+        text = files[path]
+        if not isinstance(text, str) or not pat.search(text) or path.endswith("lock"):
+            continue
+        prose = path.lower().endswith((".md", ".markdown", ".rst", ".txt"))
+        fmt_json = path.endswith((".json", ".js", ".mjs", ".cjs", ".ts"))
+        lines = split_lines(text)
+        hits = [i for i, (_, body, _) in enumerate(lines) if pat.search(body)
+                and not (prose and not re.match(r"\s*(?:[-*+]|\d+[.)])\s", body))]
+        if len(hits) != 1:
+            continue  # one entry to go; more is not "the" entry
+        i = hits[0]
+        body = lines[i][1]
+        if prose and not re.match(r"\s*(?:[-*+]|\d+[.)])\s", body):
+            continue  # in prose only a list item is an entry
+        if prose or _only_entry(body, value):
+            after = _drop_line(text, lines, i, fmt_json)
+        else:
+            new_body = _drop_inline(body, value)
+            if new_body is None:
+                continue
+            start = lines[i][0]
+            after = text[:start] + new_body + text[start + len(body):]
+        changed.append((path, after))
+    out = []
+    for path, after in changed:
+        out.append(Edit(((path, after),), path, first_changed_line(files[path], after), "remove",
+                        f"{path}: remove {short(value, 40)}", 0.8 + (0.1 if named else 0.0)))
+    if len(changed) > 1:
+        out.append(Edit(tuple(changed), changed[0][0], first_changed_line(files[changed[0][0]], changed[0][1]),
+                        "remove", f"remove {short(value, 40)} from {len(changed)} files", 0.85))
+    return out
+
+
+def removed(edit: Edit, intent: Intent, before: dict[str, str]) -> bool:
+    """The named entry is gone from every changed file, and nothing but it (and a comma) went."""
+    pat = _bounded(intent.old or "")
+    for path, after in edit.files:
+        prev = before.get(path)
+        if prev is None or len(after) >= len(prev):
+            return False
+        prose = path.lower().endswith((".md", ".markdown", ".rst", ".txt"))
+        if (len(pat.findall(after)) >= len(pat.findall(prev))) if prose else pat.search(after):
+            return False  # in prose the list item went (a sentence may still name it); elsewhere every mention
+        gone = len(prev) - len(after)
+        if gone > 200:
+            return False
+    return bool(edit.files)
