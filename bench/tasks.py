@@ -3,7 +3,7 @@
     .venv/bin/python bench/tasks.py [--configs a,b,c,d,oracle] [--seed 0] [--count 40] [--limit N]
                                     [--offset K] [--heldout] [--max-steps 12] [--model NAME]
                                     [--json PATH] [--instructions | --instructions-heldout |
-                                     --instructions-blind]
+                                     --instructions-blind | --bugs-blind]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
 in a temp dir. One agent turn runs on it with `--yes` semantics (every proposal accepted), and then the
@@ -24,6 +24,10 @@ instructions.py, instructions_heldout.py: plain requests with no test behind the
 test command). The same turn runs with the same configurations; success is exact expected bytes
 (for the held-out "cannot" requests: nothing deleted, every file that parsed still parses).
 Reported per configuration and file kind: exact / total, files left unparseable, median seconds.
+
+--bugs-blind runs the held-out bug tasks instead (mlxagent/tasksuite/bugs_blind.py: 16 Python and
+8 JavaScript projects, written without reading the fixer's rules), checked like the generated tasks
+(the JavaScript ones with `node --test`).
 """
 
 from __future__ import annotations
@@ -64,14 +68,19 @@ def main() -> int:
     which.add_argument("--instructions-heldout", action="store_true",
                        help="the held-out instruction tasks, with the \"cannot\" requests")
     which.add_argument("--instructions-blind", action="store_true",
-                       help="the blind instruction sets (instructions_blind.py, instructions_fresh.py), "
+                       help="the blind instruction sets (instructions_blind.py, instructions_fresh.py, "
+                            "instructions_third.py), "
                             "written without reading the rules, with their \"cannot\" requests")
+    which.add_argument("--bugs-blind", action="store_true",
+                       help="the held-out bug tasks (bugs_blind.py: Python and JavaScript projects "
+                            "written without reading the fixer's rules)")
     args = parser.parse_args()
     instructions = args.instructions or args.instructions_heldout or args.instructions_blind
     if args.json is None:
         name = ("instructions-heldout" if args.instructions_heldout
                 else "instructions-blind" if args.instructions_blind
-                else "instructions" if args.instructions else "tasks")
+                else "instructions" if args.instructions
+                else "bugs-blind" if args.bugs_blind else "tasks")
         args.json = str(ROOT / "bench" / "results" / f"{name}.json")
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in configs if c not in CONFIGS]
@@ -88,15 +97,18 @@ def main() -> int:
         from mlxagent.tasksuite.instructions_blind import blind_tasks
 
         tasks = blind_tasks()
-        try:
-            from mlxagent.tasksuite.instructions_fresh import fresh_tasks
-        except ImportError:
-            fresh_tasks = list
-        tasks += fresh_tasks()
+        from mlxagent.tasksuite.instructions_fresh import fresh_tasks
+        from mlxagent.tasksuite.instructions_third import third_tasks
+
+        tasks += fresh_tasks() + third_tasks()
     elif args.instructions:
         from mlxagent.tasksuite.instructions import instruction_tasks
 
         tasks = instruction_tasks()
+    elif args.bugs_blind:
+        from mlxagent.tasksuite.bugs_blind import blind_bug_tasks
+
+        tasks = blind_bug_tasks()
     else:
         tasks = (tasksuite.generate(args.seed, args.count, heldout=True) if args.heldout
                  else tasksuite.suite(args.seed, args.count))

@@ -6,13 +6,17 @@ double (the real SmolLM2 ranks request candidates in test_requested_edits.py).
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from mlxagent.core import events as ev
 from mlxagent.core.agent import Agent, AgentConfig
 from mlxagent.core.proposals import ProposalManager
 from mlxagent.core.testing.consent import CommandPermissions
+from mlxagent.core.testing.detect import resolve_test_command
 from mlxagent.core.testing.gate import CommandGate
 from mlxagent.core.testing.loop import RetryPolicy
 from mlxagent.core.tools import Toolbox
@@ -135,3 +139,26 @@ def test_changing_a_name_the_code_uses_is_a_rename_of_every_reference_or_nothing
         changed = {**files, **dict(edit.files)}
         text = "".join(changed.values())
         assert "tidy" not in text or "neat" not in text
+
+
+@pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="needs node and npm")
+def test_a_test_command_that_runs_no_test_neither_drives_the_turn_nor_undoes_the_request(tmp_path):
+    """`npm test` runs `node --test test/` and there is no test/ folder: exit 1 with no test run. The
+    request's own candidate is made, applied under --yes and kept (it was once undone as
+    "leaving the tests failing", and the model flailed after it)."""
+    pkg = '{\n  "name": "tides",\n  "scripts": {\n    "test": "node --test test/"\n  },\n' \
+          '  "dependencies": {\n    "chalk": "^5.3.0",\n    "node-fetch": "^3.3.2"\n  }\n}\n'
+    repo = repo_with(tmp_path, {"package.json": pkg, "index.js": "console.log(1);\n"})
+    model = WeakModel([hermes_call("edit_file", path="index.js", search="1", replace="2")])
+    ws = Workspace.open(repo)
+    gate = CommandGate(ws.root, CommandPermissions(None, ws.root), allow=True)
+    agent = Agent(Toolbox(ws, ProposalManager(ws, journal=None)), model,
+                  AgentConfig(review="apply", retry=RetryPolicy.unattended(True), auto_test=True), gate=gate)
+    agent.toolbox.context.test_command = resolve_test_command(ws.root)
+    assert agent.tests.command is not None and agent.tests.command.argv[:2] == ("npm", "test")
+    events = drive(agent, "drop the node-fetch dependency, we use the built-in fetch")
+    assert [e for e in events if isinstance(e, ev.TestResult)]  # the tests did run, before and after
+    assert (repo / "package.json").read_text() == pkg.replace('"chalk": "^5.3.0",', '"chalk": "^5.3.0"').replace(
+        '    "node-fetch": "^3.3.2"\n', "")
+    assert finished(events).reason == "done" and not model.calls
+    assert not [e for e in events if isinstance(e, ev.ErrorEvent) and "undone" in e.message]

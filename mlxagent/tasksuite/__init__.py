@@ -243,6 +243,27 @@ def check(task: Task, repo: Path, timeout: float = 120) -> CheckResult:
         path = repo / rel
         if not path.is_file() or path.read_bytes() != task.files[rel].encode("utf-8"):
             changed.append(rel)
+    if task.test_files and all(rel.endswith((".js", ".mjs", ".cjs")) for rel in task.test_files):
+        # JavaScript tests run with `node --test <test files>`: passing means exit status 0 and
+        # node's summary showing at least one pass and no fail (nor cancelled, skipped or todo).
+        env = {k: v for k, v in _clean_env().items() if k not in ("NODE_OPTIONS", "NODE_TEST_CONTEXT")}
+        try:
+            done = subprocess.run(["node", "--test", *task.test_files], cwd=repo, env=env,
+                                  capture_output=True, text=True, timeout=timeout)
+            counts = {word: int(number) for word, number in re.findall(
+                r"(?m)^(?:#|\u2139) (tests|pass|fail|cancelled|skipped|todo) (\d+)\s*$", done.stdout)}
+            summary = (", ".join(f"{counts[w]} {w}" for w in ("pass", "fail", "cancelled", "skipped", "todo")
+                                 if w in ("pass", "fail") and w in counts or counts.get(w))
+                       or ((done.stdout + done.stderr).strip().splitlines() or ["no output"])[-1])
+            tests_passed = (done.returncode == 0 and counts.get("pass", 0) > 0
+                            and not any(counts.get(k) for k in ("fail", "cancelled", "skipped", "todo")))
+        except FileNotFoundError:
+            summary, tests_passed = "node is not installed", False
+        except subprocess.TimeoutExpired:
+            summary, tests_passed = f"node --test timed out after {timeout:g}s", False
+        detail = f"test files changed: {', '.join(changed)}; {summary}" if changed else summary
+        return CheckResult(passed=tests_passed and not changed, tests_passed=tests_passed,
+                           test_files_changed=tuple(changed), detail=detail)
     env = _clean_env(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *task.test_files]
     try:

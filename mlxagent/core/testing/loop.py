@@ -158,6 +158,8 @@ class TestLoop:
                                          f"Changed {proposal.path}.")
             return out
         policy = self.policy
+        if not report.ran and (before is None or not before.ran):
+            return out  # no test ran before the edit nor after it (a missing test folder): nothing to judge by
         if policy.undo_failing and made_worse_or_no_better(before, report):
             applied = self.step_applied or [proposal]
             proposals = self.agent.toolbox.proposals
@@ -180,6 +182,8 @@ class TestLoop:
         """While tests the turn was to fix still fail, what to tell a model that stopped (once)."""
         if self.baseline is None or not self.still_failing() or self.pushbacks >= self.policy.max_pushbacks:
             return None
+        if not self.baseline.ran:
+            return None  # no test ran: there is nothing the model could make pass
         self.pushbacks += 1
         return ("The tests still fail:\n" + self.last.summary()
                 + "\nFix the code (not the tests), or explain why they cannot pass.")
