@@ -210,6 +210,21 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
 
     olds = [t for t in toks if present[t.value] and t.kind != "word"]
     news = [t for t in toks if not present[t.value] and t.kind != "word"]
+    scanned: list[tuple[str, str, list]] = []
+
+    def slots_of() -> list[tuple[str, str, list]]:
+        """(path, format, entries) of the structured files in scope, scanned once per request."""
+        if not scanned:
+            for path in scope:
+                fmt = fmt_of(path)
+                if fmt is None:
+                    continue
+                try:
+                    scanned.append((path, fmt, SCANNERS[fmt](texts[path])))
+                except Exception:  # noqa: BLE001 - a file the scanner cannot read offers no slots
+                    continue
+        return scanned
+
     # pair: old token held by the files, new token they lack
     for o in olds:
         for n in news:
@@ -247,14 +262,7 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
                 add(Intent("version", None, n.value, files=named), 0.5 + 0.12 * _closeness_version(now, n.value))
         if n.kind in ("number", "version", "url", "date") and words:
             add(Intent("change", None, n.value, " ".join(words), named), 0.5)
-        for path in scope:
-            fmt = fmt_of(path)
-            if fmt is None:
-                continue
-            try:
-                entries = SCANNERS[fmt](texts[path])
-            except Exception:  # noqa: BLE001 - a file the scanner cannot read offers no slots
-                continue
+        for path, fmt, entries in slots_of():
             ptoks = tokens_of(path.replace("/", " "))
             for e in entries:
                 bare = e.raw[1:-1] if e.raw[:1] in "\"'" and len(e.raw) >= 2 else e.raw
@@ -295,14 +303,7 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
     on = (bool(low & (_ON - {"on"})) or "on" in edge) and not off
     flip = bool(low & {"flip", "toggle", "switch", "turn", "enable", "disable"})
     off = off or (bool(re.search(r"\btoo\s+\w+", request, re.I)) and (on or flip))
-    for path in (scope if off or on or flip else []):  # no word of switching: no switch
-        fmt = fmt_of(path)
-        if fmt is None:
-            continue
-        try:
-            entries = SCANNERS[fmt](texts[path])
-        except Exception:  # noqa: BLE001
-            continue
+    for path, fmt, entries in (slots_of() if off or on or flip else []):  # no word of switching: no switch
         for e in entries:
             now = _bool_of(e.raw.strip("\"'"))
             if now is None or e.raw.strip("\"'").isdigit():

@@ -65,6 +65,19 @@ def _partial(edit: Any, names: list[tuple[str, str, dict[str, int]]]) -> bool:
     return False
 
 
+def _admitted(edit: Any, intents: list[Any], names: list, files: dict[str, str]) -> bool:
+    """The intents confirm the edit, it renames a name the code uses everywhere or nowhere, and
+    every file it touches still parses."""
+    from ..intents import confirms
+
+    try:
+        if not confirms(edit, intents, files) or _partial(edit, names):
+            return False
+    except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
+        return False
+    return _parses(edit, files)
+
+
 def _parses(edit: Any, files: dict[str, str]) -> bool:
     return not any(syntax_problem(path, files[path].encode("utf-8") if path in files else None, text.encode("utf-8"))
                    for path, text in edit.files)
@@ -90,24 +103,20 @@ def _combined(files: dict[str, str], request: str) -> list[Any]:
 
 
 def _broad(files: dict[str, str], request: str) -> list[Any]:
-    from ..intents import confirms
     from ..intents.broad import broad_candidates
 
+    names: dict[Any, list] = {}  # per hypothesis: many edits share one
     out = []
     for edit, intent in broad_candidates(files, request):
-        try:
-            names = _renamed_names([intent], files) if intent.kind in ("rename", "replace", "change") else []
-            if not confirms(edit, [intent], files) or _partial(edit, names):
-                continue
-        except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
-            continue
-        if _parses(edit, files):
+        if intent not in names:
+            names[intent] = _renamed_names([intent], files) if intent.kind in ("rename", "replace", "change") else []
+        if _admitted(edit, [intent], names[intent], files):
             out.append(edit)
     return out
 
 
 def _stated(files: dict[str, str], request: str) -> list[Any]:
-    from ..intents import Intent, candidates, confirms, extract
+    from ..intents import Intent, candidates, extract
     from ..intents.rename import rename_candidates
 
     intents = extract(request)
@@ -121,16 +130,7 @@ def _stated(files: dict[str, str], request: str) -> list[Any]:
                 edits += rename_candidates(files, Intent("rename", old, new))
             except Exception:  # noqa: BLE001 - no rename candidates: the others stand
                 pass
-    out = []
-    for edit in edits:
-        try:
-            if not confirms(edit, intents, files) or _partial(edit, names):
-                continue
-        except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
-            continue
-        if _parses(edit, files):
-            out.append(edit)
-    return out
+    return [edit for edit in edits if _admitted(edit, intents, names, files)]
 
 
 def _ranked(agent, edits: list[Any], sources: Sources, request: str, cancel: threading.Event) -> list[Any]:
