@@ -3,7 +3,7 @@
     .venv/bin/python bench/tasks.py [--configs a,b,c,d,oracle] [--seed 0] [--count 40] [--limit N]
                                     [--offset K] [--heldout] [--max-steps 12] [--model NAME]
                                     [--json PATH] [--instructions | --instructions-heldout |
-                                     --instructions-blind | --bugs-blind]
+                                     --instructions-blind | --instructions-fourth | --bugs-blind]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
 in a temp dir. One agent turn runs on it with `--yes` semantics (every proposal accepted), and then the
@@ -54,6 +54,8 @@ def main() -> int:
     parser.add_argument("--configs", default="c,oracle")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--no-sampled", action="store_true",
+                        help="the candidate search without the model's sampled rewrites (core/repair/sampled.py)")
     parser.add_argument("--limit", type=int, default=0, help="run only this many tasks (0: all)")
     parser.add_argument("--offset", type=int, default=0, help="skip this many tasks first")
     parser.add_argument("--heldout", action="store_true", help="generated tasks from the held-out modules only")
@@ -71,14 +73,21 @@ def main() -> int:
                        help="the blind instruction sets (instructions_blind.py, instructions_fresh.py, "
                             "instructions_third.py), "
                             "written without reading the rules, with their \"cannot\" requests")
+    which.add_argument("--instructions-fourth", action="store_true",
+                       help="the fourth blind instruction set (instructions_fourth.py, 2026-12-06), measured once")
     which.add_argument("--bugs-blind", action="store_true",
                        help="the held-out bug tasks (bugs_blind.py: Python and JavaScript projects "
                             "written without reading the fixer's rules)")
     args = parser.parse_args()
-    instructions = args.instructions or args.instructions_heldout or args.instructions_blind
+    if args.no_sampled:
+        from mlxagent.tasksuite import harness
+
+        harness.SAMPLED = False
+    instructions = args.instructions or args.instructions_heldout or args.instructions_blind or args.instructions_fourth
     if args.json is None:
         name = ("instructions-heldout" if args.instructions_heldout
                 else "instructions-blind" if args.instructions_blind
+                else "instructions-fourth" if args.instructions_fourth
                 else "instructions" if args.instructions
                 else "bugs-blind" if args.bugs_blind else "tasks")
         args.json = str(ROOT / "bench" / "results" / f"{name}.json")
@@ -101,6 +110,10 @@ def main() -> int:
         from mlxagent.tasksuite.instructions_third import third_tasks
 
         tasks += fresh_tasks() + third_tasks()
+    elif args.instructions_fourth:
+        from mlxagent.tasksuite.instructions_fourth import fourth_tasks
+
+        tasks = fourth_tasks()
     elif args.instructions:
         from mlxagent.tasksuite.instructions import instruction_tasks
 

@@ -2,7 +2,8 @@
 
 Every front end gets its agent here: the TUI (`build_agent`, before its model has loaded, then
 `attach_model`), `mlxagent run` (`build_session`: settings, workspace, model and agent), and the
-task suite (tasksuite/harness.py), and later ACP. What the settings hold is turned into the
+task suite (tasksuite/harness.py), and `mlxagent acp` (acp/agent.py: `load_model` once, then
+`build_agent` per session). What the settings hold is turned into the
 agent's policies here and nowhere else:
 
 * review: "ask" (each edit waits for the user) or "apply" (`auto_approve`, `--yes`);
@@ -10,7 +11,9 @@ agent's policies here and nowhere else:
   and a weak model with no validated candidate stops and asks instead of guessing;
 * the test command (`--test-cmd`, `.mlxagent.toml`, the settings, detection) and the command
   gate with its consent (`allow_commands`: True runs, False refuses, None asks);
-* the read-loop guard's thresholds for the model, and the project's instructions.
+* the read-loop guard's thresholds for the model, and the project's instructions;
+* the permission mode (core/modes.py: plan, ask, accept-edits, auto), which sets the review
+  policy and the command consent above; an explicit mode wins over `auto_approve` / `allow_commands`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from .core.agent import Agent, AgentConfig
 from .core.guard import ReadLoopGuard
 from .core.instructions import apply_instructions
 from .core.llm import ChatModel
+from .core.modes import mode_named, resolve as resolve_mode
 from .core.proposals import ProposalManager
 from .core.testing.consent import CommandPermissions
 from .core.testing.detect import TestCommand, resolve_test_command
@@ -59,13 +63,19 @@ def build_agent(workspace: Workspace, settings: Settings, model: ChatModel | Non
                 guard_enabled: bool = True, auto_approve: bool | None = None, max_steps: int | None = None,
                 max_tokens: int | None = None, test_cmd: str | None = None, tests: bool = True,
                 allow_commands: bool | None = None, auto_test: bool | None = None, repair: bool = True,
-                remember_consent: bool = True, lenient: bool = False) -> Agent:
+                remember_consent: bool = True, lenient: bool = False, mode: str | None = None) -> Agent:
     """An agent for `workspace` with `model` (None: the TUI attaches one once it has loaded).
 
     `tests`: look for a test command at all; `lenient`: a broken `.mlxagent.toml` leaves the agent
     without a test command (the TUI says why on `/test`) instead of being an error;
-    `remember_consent`: commands allowed "always" are saved for the repository."""
-    review, retry = policies(settings.auto_approve if auto_approve is None else auto_approve, settings)
+    `remember_consent`: commands allowed "always" are saved for the repository; `mode`: the
+    permission mode (None: `settings.default_mode`, lifted by `auto_approve` and `allow_commands`;
+    given, it wins over both)."""
+    yes = settings.auto_approve if auto_approve is None else auto_approve
+    chosen = mode_named(resolve_mode(mode, settings.default_mode, yes=yes, allow_commands=allow_commands))
+    if mode is not None or allow_commands is None:
+        allow_commands = chosen.run_commands
+    review, retry = policies(chosen.apply_edits, settings)
     guard = guard_config_for(settings, model.name if model is not None else "")
     if not guard_enabled:
         guard = replace(guard, enabled=False)
@@ -77,7 +87,9 @@ def build_agent(workspace: Workspace, settings: Settings, model: ChatModel | Non
     permissions = permissions_for(root) if remember_consent else CommandPermissions(None, root)
     gate = CommandGate(root, permissions, allow=allow_commands, timeout=float(settings.command_timeout))
     agent = Agent(Toolbox(workspace, ProposalManager(workspace, auto_commit=settings.auto_commit)),
-                  model, config, gate=gate)  # type: ignore[arg-type] - a model arrives later in the TUI
+                  model, config, gate=gate,  # type: ignore[arg-type] - a model arrives later in the TUI
+                  hooks=settings.hooks)
+    agent.mode = chosen
     apply_instructions(agent, settings.instructions_max_chars)
     if tests:
         try:
@@ -104,8 +116,9 @@ def load_model(spec: str | None, settings: Settings, runtime, progress=None) -> 
 def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, auto_approve: bool = False,
                   max_steps: int | None = None, max_tokens: int | None = None, progress=None,
                   test_cmd: str | None = None, allow_commands: bool | None = False, auto_test: bool | None = None,
-                  speculative: bool | None = None):
-    """Settings, workspace, model and agent for `mlxagent run`; returns (agent, runtime, warnings)."""
+                  speculative: bool | None = None, mode: str | None = None):
+    """Settings, workspace, model and agent for `mlxagent run`; returns (agent, runtime, warnings).
+    `mode`: the permission mode; given, it wins over `auto_approve` and `allow_commands`."""
     from .config import load_settings
     from .model.runtime import ModelRuntime
 
@@ -116,7 +129,8 @@ def build_session(repo: str, model_spec: str | None, *, no_guard: bool = False, 
     agent = build_agent(workspace, settings, model, guard_enabled=not no_guard,
                         auto_approve=auto_approve or settings.auto_approve, max_steps=max_steps,
                         max_tokens=max_tokens, test_cmd=test_cmd, allow_commands=allow_commands,
-                        auto_test=auto_test)
+                        auto_test=auto_test, mode=mode)
+    warnings = list(warnings) + start_mcp(agent, settings)  # MCP servers: failures and left-out tools, one line each
     return agent, runtime, warnings
 
 
@@ -145,9 +159,60 @@ def set_guard_enabled(agent: Agent, enabled: bool) -> None:
 
 
 def set_auto_approve(agent: Agent, on: bool, settings: Settings) -> None:
-    """Auto-approve on or off for the rest of the session: both policies follow (between turns)."""
-    agent.config.review, agent.config.retry = policies(on, settings)
+    """Auto-approve on or off for the rest of the session: both policies follow (between turns),
+    and the mode with them (on: accept-edits unless it is auto; off: ask)."""
+    from .core.modes import with_auto_approve
+
+    set_mode(agent, with_auto_approve(agent.mode, on), settings)
+
+
+def set_mode(agent: Agent, mode: str, settings: Settings) -> None:
+    """Switch the permission mode for the rest of the session (between turns): the review and
+    retry policies and the command consent follow it. ModeError for a name that is no mode."""
+    chosen = mode_named(mode)
+    agent.mode = chosen
+    agent.config.review, agent.config.retry = policies(chosen.apply_edits, settings)
+    agent.gate.allow = chosen.run_commands
 
 
 def auto_approving(agent: Agent) -> bool:
     return agent.config.review == "apply"
+
+
+# -- MCP servers (mlxagent/mcp_client) --------------------------------------------------------
+
+
+def start_mcp(agent: Agent, settings: Settings, *, wait: bool = True) -> list[str]:
+    """Start the MCP servers of the user's settings (never a repository's) for this session:
+    `agent.mcp` holds them, and with `wait` their tools are added to the agent's toolbox once
+    they have started (else call `add_mcp_tools` later). Returns the one-line notices: servers
+    that failed, tools left out of the prompt. `stop_mcp` stops them."""
+    from .mcp_client import McpManager
+
+    agent.mcp = None
+    if not any(table.get("enabled", True) for table in settings.mcp_servers.values()):
+        return []
+    agent.mcp = McpManager(settings.mcp_servers).start()
+    if not wait:
+        return []
+    agent.mcp.wait()
+    return add_mcp_tools(agent)
+
+
+def add_mcp_tools(agent: Agent) -> list[str]:
+    """Add the started MCP servers' tools that fit the model's context; returns the notices."""
+    from .mcp_client import add_tools
+
+    manager = getattr(agent, "mcp", None)
+    if manager is None:
+        return []
+    fitted = add_tools(agent.toolbox, manager, getattr(agent.model, "context_length", None))
+    notices = [f"MCP server {s.line()}" for s in manager.statuses() if s.state == "failed"]
+    return notices + ([fitted.notice()] if fitted.notice() else [])
+
+
+def stop_mcp(agent: Agent | None) -> None:
+    """Stop the session's MCP servers (their processes end with them)."""
+    manager = getattr(agent, "mcp", None)
+    if manager is not None:
+        manager.close()

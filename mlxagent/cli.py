@@ -1,4 +1,4 @@
-"""Command line: `mlxagent [PATH]` (TUI), `run`, `serve`, `models`, `sessions`, `tune`, `doctor`.
+"""Command line: `mlxagent [PATH]` (TUI), `run`, `serve`, `acp`, `models`, `sessions`, `tune`, `doctor`.
 
 Only the standard library is imported at module level so that `--help` and
 `--version` answer at once; MLX, Textual and the engine load on demand.
@@ -12,9 +12,14 @@ import sys
 from . import __version__
 from .progress import progress_printer
 
-SUBCOMMANDS = ("run", "serve", "models", "sessions", "tune", "doctor")
+SUBCOMMANDS = ("run", "serve", "acp", "models", "sessions", "tune", "doctor", "mcp")
 NO_SPECULATIVE_HELP = ("decode one token per forward pass (no prompt-lookup drafts or grammar jump-forward; "
                        "the setting is `speculative`)")
+MODES = ("plan", "ask", "accept-edits", "auto")  # core/modes.py (not imported here: --help stays quick)
+MODE_HELP = ("permission mode: plan (read-only: the model reads and writes a plan; no edit, no command), ask "
+             "(each edit reviewed, commands asked), accept-edits (edits applied, commands asked), auto (edits "
+             "applied, commands run); default: the setting default_mode. Given, it wins over --yes and "
+             "--allow-commands")
 
 
 def _tui_parser() -> argparse.ArgumentParser:
@@ -26,6 +31,7 @@ def _tui_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default=".", help="git repository to work on (default: current directory)")
     p.add_argument("--model", help="model to load (catalogue name, directory, .gguf or owner/name)")
     p.add_argument("--no-speculative", action="store_true", help=NO_SPECULATIVE_HELP)
+    p.add_argument("--mode", choices=MODES, help=MODE_HELP + " (shift+tab cycles the modes)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("-c", "--continue", dest="continue_session", action="store_true",
                        help="reopen this repository's last session")
@@ -56,6 +62,7 @@ def _sub_parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-commands", action="store_true",
                      help="run commands (the tests too) without asking; otherwise they are refused headless")
     run.add_argument("--no-speculative", action="store_true", help=NO_SPECULATIVE_HELP)
+    run.add_argument("--mode", choices=MODES, help=MODE_HELP)
     run.add_argument("--no-auto-test", action="store_true",
                      help="do not run the tests before the turn and after each applied edit")
     which = run.add_mutually_exclusive_group()
@@ -90,6 +97,13 @@ def _sub_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote", action="store_true",
                        help="allow a --host that is not loopback (needs an API key)")
 
+    acp = sub.add_parser("acp", help="an Agent Client Protocol agent on stdio (for Zed, Toad)")
+    acp.add_argument("--model", help="model to load at the first session (default: the settings' default model)")
+    acp.add_argument("--mode", choices=MODES, help=MODE_HELP.split(". Given")[0] + "; the client can switch it")
+    acp.add_argument("--max-steps", type=int)
+    acp.add_argument("--max-tokens", type=int)
+    acp.add_argument("--verbose", action="store_true", help="log sessions and turns to stderr")
+
     models = sub.add_parser("models", help="list, provision and install models")
     msub = models.add_subparsers(dest="models_command", required=True)
     msub.add_parser("list", help="installed and catalogue models")
@@ -103,6 +117,10 @@ def _sub_parser() -> argparse.ArgumentParser:
 
     _tune_parser(sub)
     sub.add_parser("doctor", help="backend, BLAS, speed, default model and paths")
+    mcp = sub.add_parser("mcp", help="MCP servers from your settings ([mcp.servers.NAME])")
+    mlist = mcp.add_subparsers(dest="mcp_command", required=True).add_parser(
+        "list", help="start each server, show its state and its tools, stop it")
+    mlist.add_argument("--json", action="store_true", help="one JSON object")
     return p
 
 
@@ -144,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
         resume = "last" if args.continue_session else args.resume
         return run_tui(args.path, model=args.model, speculative=False if args.no_speculative else None,
-                       resume=resume)
+                       resume=resume, mode=args.mode)
     except MlxAgentError as e:
         print(f"mlxagent: {e}", file=sys.stderr)
         return 1
@@ -206,6 +224,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return serve(host=args.host, port=args.port, model=args.model, api_key=args.api_key,
                      allow_remote=args.allow_remote, speculative=False if args.no_speculative else None)
+    if args.command == "acp":
+        from .acp.stdio import run_acp
+
+        return run_acp(args)
     if args.command == "sessions":
         from .session_cli import sessions_command
 
@@ -218,6 +240,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .doctor import doctor
 
         return doctor()
+    if args.command == "mcp":
+        from .mcp_client.report import list_command
+
+        return list_command(args.json)
     return _models(args)
 
 

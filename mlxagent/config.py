@@ -35,6 +35,7 @@ except ImportError:  # Windows: no advisory locks; stray temp files are left alo
 
 from . import paths
 from .core.guard import GuardConfig, GuardConfigError, thresholds_for_model
+from .config_tables import MODES, hooks_table, mcp_table
 from .core.tomlfile import TomlReadError, TomlSyntaxError, read_toml
 from .errors import MlxAgentError
 
@@ -98,6 +99,12 @@ class Settings:
     # summarises the conversation into one message)
     context_strategy: str = "shorten"
     instructions_max_chars: int = 6000  # AGENTS.md and the like: the share read into the system prompt
+    # the permission mode a session starts in: plan, ask, accept-edits or auto (core/modes.py)
+    default_mode: str = "ask"
+    # [hooks]: commands after an applied edit, before a command, at a turn's end (config_tables.py)
+    hooks: dict[str, list[list[str]]] = field(default_factory=dict)
+    # [mcp.servers.NAME]: Model Context Protocol servers whose tools the agent may call
+    mcp_servers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class SettingsError(MlxAgentError):
@@ -165,6 +172,7 @@ TOP_LEVEL_CHECKS: dict[str, Check] = {
     "show_refused_edits": BOOL,
     "context_strategy": (lambda v: v in ("shorten", "compact"), '"shorten" or "compact"'),
     "instructions_max_chars": COUNT,
+    "default_mode": (lambda v: v in MODES, " or ".join(f'"{m}"' for m in MODES)),
 }
 SERVER_CHECKS: dict[str, Check] = {"host": TEXT, "port": PORT, "loop_guard": BOOL, "edit_tools": TEXT_LIST,
                                    "max_request_bytes": COUNT, "max_queue": COUNT, "cache_sessions": COUNT,
@@ -205,6 +213,10 @@ def settings_from_mapping(raw: dict[str, Any], source: str = "config") -> tuple[
             settings.aliases = _aliases_table(value, source, warnings)
         elif key == "providers":
             settings.providers = _providers_table(value, source, warnings)
+        elif key == "hooks":
+            settings.hooks = hooks_table(value, source, warnings)
+        elif key == "mcp":
+            settings.mcp_servers = mcp_table(value, source, warnings)
         else:
             warnings.append(f"{_at(source)}unknown setting {key!r} ignored")
     return settings, warnings
@@ -371,7 +383,14 @@ def _at(source: str) -> str:
 def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> None:
     """Write all settings (atomically; creates the folder)."""
     file = Path(path) if path is not None else paths.config_file()
-    _write_toml(file, dataclasses.asdict(settings))
+    _write_toml(file, settings_table(settings))
+
+
+def settings_table(settings: Settings) -> dict[str, Any]:
+    """The settings as the file holds them: every field, the MCP servers as [mcp.servers.NAME]."""
+    data = dataclasses.asdict(settings)
+    data["mcp"] = {"servers": data.pop("mcp_servers")}
+    return data
 
 
 def update_setting(key: str, value: Any, path: str | os.PathLike[str] | None = None) -> Settings:

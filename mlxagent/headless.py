@@ -13,7 +13,7 @@ import sys
 import threading
 from typing import TextIO
 
-from .builder import build_session
+from .builder import build_session, stop_mcp
 from .core import events as ev
 
 EXIT_CODES = {"error": 1, "cancelled": 130, "tests_failing": 1, "unconfirmed": 1}
@@ -39,9 +39,12 @@ def _decide_command(event: ev.CommandApproval, out: TextIO) -> ev.CommandDecisio
     if not sys.stdin.isatty():
         return ev.CommandDecision.refuse("commands are not allowed in this run (start it with --allow-commands)")
     origin = f"\n  {event.origin}" if getattr(event, "origin", "") else ""
-    print(f"\n$ {event.display}   (in {event.cwd}){origin}", file=out)
+    tool = event.purpose == "mcp"  # an MCP server's tool: SERVER.tool {arguments}
+    print(f"\nMCP tool {event.display}{origin}" if tool else f"\n$ {event.display}   (in {event.cwd}){origin}",
+          file=out)
     once = "this session" if event.purpose == "tests" else "this time only"
-    answer = input(f"Run it? [y = run ({once}) / a = always for this repo (saved) / N / reason] ").strip()
+    answer = input(f"Call it? [y = call ({once}) / a = always allow this tool for this repo (saved) / N / reason] "
+                   if tool else f"Run it? [y = run ({once}) / a = always for this repo (saved) / N / reason] ").strip()
     if answer.lower() in ("y", "yes"):
         return ev.CommandDecision.once()
     if answer.lower() in ("a", "always"):
@@ -89,13 +92,18 @@ def print_event(event: ev.Event, out: TextIO) -> None:
 def run_task(args) -> int:
     out = sys.stdout
     _check_resume(args)  # before the model loads: a session that is not there is a quick answer
+    task = expand_slash_task(args.task, args.repo)  # "/NAME args": a custom command (core/slash.py)
+    if task is None:
+        return 2
     progress = None if args.json else _stderr_progress()
     agent, _runtime, warnings = build_session(args.repo, args.model, no_guard=args.no_guard, auto_approve=args.yes,
                                               max_steps=args.max_steps, max_tokens=args.max_tokens,
                                               progress=progress, test_cmd=args.test_cmd,
                                               allow_commands=True if args.allow_commands else None,
                                               auto_test=False if args.no_auto_test else None,
-                                              speculative=False if args.no_speculative else None)
+                                              speculative=False if args.no_speculative else None,
+                                              mode=getattr(args, "mode", None))
+    yes = args.yes and not getattr(args, "mode", None)  # an explicit --mode wins over --yes
     recorder, _record, warning = _session(agent, args)
     for warning in warnings + ([warning] if warning else []):
         print(f"mlxagent: {warning}", file=sys.stderr)
@@ -103,9 +111,9 @@ def run_task(args) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     reason = "error"
     try:
-        for event in recorder.record(agent.run_turn(args.task, cancel)):
+        for event in recorder.record(agent.run_turn(task, cancel)):
             if isinstance(event, ev.ProposalReady) and not event.reply.done():
-                event.reply.set_result(_decide(event, args.yes, args.reject, sys.stderr if args.json else out))
+                event.reply.set_result(_decide(event, yes, args.reject, sys.stderr if args.json else out))
             if isinstance(event, ev.CommandApproval) and not event.reply.done():
                 event.reply.set_result(_decide_command(event, sys.stderr if args.json else out))
             if args.json:
@@ -117,6 +125,9 @@ def run_task(args) -> int:
                 reason = event.reason
     finally:
         signal.signal(signal.SIGINT, previous)
+        stop_mcp(agent)  # the session's MCP servers end with it
+    if agent.mode.read_only and not args.json:  # plan mode: the plan is printed, nothing to carry on here
+        print(f"({agent.mode.name} mode: no file was changed and no command was run)", file=out)
     if recorder.notice:  # another `run --continue` wrote to the session meanwhile: this one forked
         print(f"mlxagent: {recorder.notice}", file=sys.stderr)
     if recorder.problem and recorder.store is not None:
@@ -126,6 +137,31 @@ def run_task(args) -> int:
     elif recorder.session_id:
         print(f"(session {recorder.session_id}; continue it with `mlxagent run --continue \"…\"`)", file=out)
     return EXIT_CODES.get(reason, 0)
+
+
+def expand_slash_task(task: str, repo: str) -> str | None:
+    """A task that starts with `/NAME` is a custom command: its expansion (None, with one line on
+    stderr, when there is no such command). Any other task, "/tmp/x fix this" too, is as given."""
+    from .core.slash import load_commands, parse_invocation
+    from .core.workspace import Workspace
+    from .errors import MlxAgentError
+
+    invocation = parse_invocation(task)
+    if invocation is None:
+        return task
+    try:
+        root = Workspace.open(repo).root
+    except MlxAgentError:
+        root = None  # not a repository: the user's commands only (the run then says what is wrong)
+    found = load_commands(root)
+    command = found.get(invocation[0])
+    if command is None:
+        known = ", ".join("/" + c.name for c in found.listed()) or "none"
+        print(f"mlxagent: unknown command /{invocation[0]} (custom commands: {known})", file=sys.stderr)
+        return None
+    for note in found.notes:
+        print(f"mlxagent: {note}", file=sys.stderr)
+    return command.expand(invocation[1])
 
 
 def _resume_spec(args) -> str | None:

@@ -271,5 +271,7 @@ def test_failed_save_keeps_the_old_file_and_cleans_up(monkeypatch):
 def test_saved_file_is_plain_toml_with_every_setting():
     save_settings(Settings())
     raw = _read_raw()
-    assert set(raw) == {f.name for f in dataclasses.fields(Settings)}
+    # every field under its own name, but the MCP servers as the user writes them: [mcp.servers.NAME]
+    assert set(raw) == {f.name for f in dataclasses.fields(Settings)} - {"mcp_servers"} | {"mcp"}
+    assert raw["mcp"] == {"servers": {}}
     assert os.path.getsize(paths.config_file()) > 0

@@ -38,11 +38,13 @@ from .formats import format_for, with_path_enums
 from .formats.calls import ToolCall
 from .guard import GuardConfig, ReadLoopGuard, RepeatedReads
 from .guard.forced import forced_edit_schemas
+from .modes import ASK, Mode
 from .llm import ChatModel, Constraint
 from .prompts import SYSTEM_PROMPT
 from .proposals import Proposal, outcome_text
 from .validation.admit import screen
 from .testing.gate import CommandGate
+from .hooks import Hooks
 from .testing.detect import is_test_path
 from .testing.loop import RetryPolicy, TestLoop
 from .textstream import StopStringScanner
@@ -82,6 +84,9 @@ class AgentConfig:
     # Run that search right after the first failing test run, before the model writes anything.
     # None: for models that are weak tool users (they write fixes badly but rank them well).
     repair_first: bool | None = None
+    # When no rule-made candidate passes: the model's own sampled rewrites of the suspect lines
+    # (core/repair/sampled.py), for a local model that can sample a batch.
+    sampled: bool = True
     # Near the context's end: "shorten" old tool results, or "compact" the turns before this one
     # into a summary (core/compaction.py), shortening only what that leaves too long.
     context_strategy: str = "shorten"
@@ -95,17 +100,20 @@ class AgentConfig:
 
 class Agent:
     def __init__(self, toolbox: Toolbox, model: ChatModel, config: AgentConfig | None = None,
-                 system_prompt: str = SYSTEM_PROMPT, gate: CommandGate | None = None):
+                 system_prompt: str = SYSTEM_PROMPT, gate: CommandGate | None = None,
+                 hooks: dict[str, list[list[str]]] | None = None):
         self.toolbox = toolbox
         self.model = model
         self.config = config or AgentConfig()
         self.gate = gate or CommandGate(toolbox.workspace.root)
+        self.hooks = Hooks(hooks)  # [hooks] from the user's settings (core/hooks.py)
         self.tests = TestLoop(self)
         self.guard = ReadLoopGuard(self.config.guard)
         self.repeats = RepeatedReads(self.config.guard.enabled, READ_ONLY_TOOLS)
         self.messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}]
         self.base_prompt = system_prompt  # before project instructions (core/instructions.py)
         self.instructions = None  # ProjectInstructions | None, read into the system prompt
+        self.mode: Mode = ASK  # the permission mode (core/modes.py; builder.set_mode changes it)
         self.turn_start = 1  # index of this turn's user message in `messages`
         self._proposal_resolved = False
         self._forced_invalid = False
@@ -163,6 +171,7 @@ class Agent:
         started = time.perf_counter()
         totals = {"generated": 0, "prefilled": 0}
         self.guard.reset_task(user_text)
+        self.guard.config = self.mode.guard_config(self.config.guard)  # plan mode: never forces an edit
         self.repeats.new_turn(self.config.guard.enabled)
         self.tests.new_turn(user_text)
         self._proposal_resolved = False
@@ -172,7 +181,7 @@ class Agent:
         request = user_text
         if attached:
             request = attached.text + ("\n\n[Not attached: " + " ".join(attached.notes) + "]" if attached.notes else "")
-        self.messages.append({"role": "user", "content": request})
+        self.messages.append({"role": "user", "content": request + self.mode.request_note()})
         yield TurnStarted(user_text)
         if attached:
             for note in attached.notes:
@@ -180,22 +189,22 @@ class Agent:
         yield self.guard.state()
         reason, message, steps, parse_failures = "max_steps", "", 0, 0
         try:
-            if self.tests.enabled():
+            if self.tests.enabled() and self.mode.commands:
                 self.messages[-1]["content"] += yield from self.tests.before_turn(cancel)
             if cancel.is_set():
                 reason = "cancelled"
-            elif repair.first(self):
+            elif self.mode.edits and repair.first(self):
                 done = yield from repair.repair(self, cancel)
                 if done is not None:
                     reason, message = done
-            elif requested.first(self):
+            elif self.mode.edits and requested.first(self):
                 done = yield from requested.propose(self, cancel)
                 if done is not None:
                     reason, message = done
             while reason not in STOPS and steps < self.config.max_steps:
                 steps += 1
                 yield from compaction.fit_context(self)
-                forced = self.guard.level == "force"
+                forced = self.guard.level == "force" and self.mode.edits
                 if forced and repair.possible(self):
                     done = yield from repair.repair(self, cancel)
                     if done is not None:
@@ -268,6 +277,8 @@ class Agent:
             yield ErrorEvent(message)
         if message and reason != "error":
             self.messages.append({"role": "assistant", "content": message})
+        if reason != "cancelled" and self.mode.commands:  # plan mode runs no command, hooks included
+            yield from self.hooks.turn_end(self.gate, cancel)
         yield TurnFinished(reason, steps, totals["generated"], totals["prefilled"],
                            time.perf_counter() - started, message)
 
@@ -287,7 +298,8 @@ class Agent:
 
     def _generate(self, forced: bool, cancel: threading.Event):
         """Stream one generation; yields (event, None) pairs, then (None, (text, finish, stats))."""
-        tools = self.toolbox.schemas()  # the prompt always lists every tool: a stable prompt keeps the KV cache
+        # the prompt lists every tool the mode offers: a stable prompt keeps the KV cache
+        tools = self.toolbox.schemas(self.mode.tools(self.toolbox.names()))
         max_tokens, temperature = self.config.max_tokens, None
         if self.tests.attempts:  # an edit was undone for failing the tests: the retry must differ
             temperature = RETRY_TEMPERATURE
@@ -327,7 +339,7 @@ class Agent:
         required = self.config.require_tool_calls
         if required is None:
             required = bool(getattr(self.model, "weak_tool_use", False))
-        return required and not self._proposal_resolved
+        return required and not self._proposal_resolved and self.mode.edits  # a plan is text
 
     def _workspace_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
         files = self.toolbox.workspace.list_files()
@@ -356,9 +368,13 @@ class Agent:
         before = self.guard.state()
         yield ToolCallStarted(call.id, call.name, call.arguments)
         decision = self.guard.before_tool(call.name, call.arguments, self._fingerprint)
-        repeat = self.repeats.check(call.name, call.arguments, self._unread) if decision.action == "run" else None
+        refused = self.mode.refusal(call.name)  # plan mode: no edit, no command (core/modes.py)
+        repeat = self.repeats.check(call.name, call.arguments, self._unread) \
+            if decision.action == "run" and refused is None else None
         command = None
-        if repeat is not None:
+        if refused is not None:
+            text, is_error, proposal = refused, True, None
+        elif repeat is not None:
             text, is_error, proposal = repeat, False, None
         elif decision.action == "run":
             result = self.toolbox.execute(call.name, call.arguments)
@@ -375,7 +391,7 @@ class Agent:
                               seen_paths=paths_in_result(call.name, text))
         if repeat is None:
             self.repeats.record(call.name, call.arguments, self.guard.step, ok=not is_error)
-        if note := self.guard.note():
+        if note := self.mode.guard_note(self.guard.note()):
             text += "\n\n" + note
         step_text = f"[step {self.guard.step}] {text}"
         self.messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": step_text})
@@ -387,6 +403,9 @@ class Agent:
     def review(self, proposal: Proposal, forced: bool, cancel: threading.Event) -> Iterator[Event]:
         """Offer `proposal` for review (or apply it, under the "apply" policy); returns the text
         the model reads about what became of it, the tests' verdict included."""
+        if not self.mode.edits:  # plan mode: whatever proposed it, nothing is offered or written
+            self.toolbox.proposals.discard(proposal)
+            return self.mode.edit_refusal()
         proposal, answer = yield from screen(self, proposal, forced)
         if proposal is None:
             return answer  # refused or held: nothing was offered, the model reads why
@@ -406,11 +425,22 @@ class Agent:
         self.repeats.edited()
         text = outcome_text(resolved)
         if resolved.outcome in ("applied", "partly applied"):
+            text += yield from self.hooks.after_edit(self.gate, self.toolbox.proposals, proposal, cancel)
             text += yield from self.tests.applied(proposal, cancel)
         return text
 
     def _command(self, call, request, cancel: threading.Event) -> Iterator[Event]:
         """Run a command tool's request; returns (text for the model, is_error)."""
+        if request.purpose == "mcp":  # an MCP server's tool (core/tools/external.py)
+            from .tools.external import run_external
+
+            text, is_error = yield from run_external(self.gate, call.id, request, cancel)
+            # a weak tool user held to tool calls may answer in words once a server's tool answered
+            self._proposal_resolved = self._proposal_resolved or not is_error
+            return text, is_error
+        blocked = yield from self.hooks.before_command(self.gate, request.argv, cancel)
+        if blocked is not None:
+            return blocked, True
         if request.purpose == "tests":
             report, text = yield from self.tests.run(call.id, cancel, target=call.arguments.get("target"))
             return text, report is None

@@ -209,7 +209,7 @@ class CommandApproval(Event):
 
     @property
     def display(self) -> str:
-        return display_command(self.argv)
+        return display_request(self.argv, self.purpose)
 
     @property
     def origin(self) -> str:
@@ -219,14 +219,28 @@ class CommandApproval(Event):
 MODEL_ASKED = "the model asked"
 
 
+def display_request(argv, purpose: str = "") -> str:
+    """What waits for consent, as the user should read it: a command shell-quoted; an MCP tool's
+    call (argv `("mcp", "SERVER.tool", "<JSON arguments>")`) as `SERVER.tool {"arg": …}`; both
+    with control characters shown as escapes (display_command)."""
+    argv = tuple(argv)
+    if purpose == "mcp" and len(argv) >= 2:
+        return _escaped(" ".join(argv[1:]))
+    return display_command(argv)
+
+
 def display_command(argv) -> str:
     """The command as the user should read it: shell-quoted, with every control or invisible
     character (escape sequences, carriage returns, newlines, bidi overrides) shown as an
     escape like `\\x1b`, `\\r`, `\\n`, so nothing in it can redraw or hide part of the prompt."""
     import shlex
+
+    return _escaped(shlex.join(tuple(argv)))
+
+
+def _escaped(text: str) -> str:
     import unicodedata
 
-    text = shlex.join(tuple(argv))
     out = []
     for ch in text:
         if ch in _NAMED_ESCAPES:
@@ -308,7 +322,7 @@ class TestResult(Event):
 class RepairProgress(Event):
     """The candidate search (core/repair): what was considered, ranked and checked."""
 
-    stage: str  # "candidates" | "ranked" | "checked" | "found" | "none" | "interrupted"
+    stage: str  # "candidates" | "ranked" | "sampled" | "checked" | "found" | "none" | "interrupted"
     candidates: int = 0
     checked: int = 0
     message: str = ""

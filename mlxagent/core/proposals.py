@@ -21,7 +21,7 @@ import unidiff
 
 from ..errors import MlxAgentError
 from .events import ProposalResolved, Review
-from .undo_store import FileChange, UndoJournal, UndoRecord, default_folder, remove_empty_dirs
+from .undo_store import FileChange, UndoJournal, UndoRecord, default_folder, remove_empty_dirs, sha256
 from .workspace import Workspace, atomic_write
 
 CONTEXT_LINES = 3
@@ -432,6 +432,34 @@ class ProposalManager:
                     return self._undo_last(records)
             except (MlxAgentError, OSError) as exc:
                 return f"Cannot undo {summary}: {exc}"
+
+    def adopt_rewrites(self, proposal_id: str) -> list[str]:
+        """After an after_edit hook (a formatter) rewrote files of the last applied proposal: the
+        undo record takes their bytes now as its "after", so undo still puts back the bytes from
+        before the edit (the formatting goes with it). Returns the paths that had changed. A
+        proposal that is no longer the newest record is left alone (undo then refuses as usual)."""
+        with self._lock:
+            try:
+                with self._journal.locked(write=True):
+                    records = self._journal.load()
+                    if not records or records[-1].proposal_id != proposal_id or records[-1].state != "done":
+                        return []
+                    changed, files = [], []
+                    for f in records[-1].files:
+                        try:
+                            data = self.workspace.resolve(f.path).read_bytes()
+                        except (OSError, MlxAgentError):
+                            data = None  # gone or unreadable: left as recorded (undo refuses it)
+                        if data is not None and sha256(data) != f.after:
+                            f = replace(f, after=self._journal.put(data))
+                            changed.append(f.path)
+                        files.append(f)
+                    if changed:
+                        records[-1] = replace(records[-1], files=tuple(files))
+                        self._journal.save(records)
+                    return changed
+            except OSError:
+                return []
 
     def _undo_last(self, records: list[UndoRecord]) -> str:
         journal, record = self._journal, records[-1]

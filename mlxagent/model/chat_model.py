@@ -55,6 +55,19 @@ class MlxChatModel:
         encode = self.session.encode
         return score_variants(self.loaded, prompt, encode(base), [encode(v) for v in variants], cancel=cancel)
 
+    def sample_batch(self, messages: list[dict[str, Any]], n: int, *, temperature: float = 0.8,
+                     top_p: float = 0.95, max_tokens: int = 64, stop: tuple[str, ...] = ("\n", "```"),
+                     prefix: str = "", cancel=None) -> list[str]:
+        """N sampled replies to `messages` decoded together (model/batch_sample.py); `prefix`: text
+        the reply starts with (not returned). The candidate search's sampled rewrites (core/repair)."""
+        from .batch_sample import sample_batch
+
+        prompt = self.session.encode(render_prompt(self.loaded.tokenizer, format_for(self.tool_format),
+                                                   messages, []) + prefix)
+        with self.session._lock:  # the model's weights are shared with the chat session
+            return sample_batch(self.loaded, prompt, n, temperature=temperature, top_p=top_p,
+                                max_tokens=max_tokens, stop=stop, cancel=cancel)
+
     def stream(
         self,
         messages: list[dict[str, Any]],

@@ -57,6 +57,9 @@ class OracleModel:
         yield Chunk("", "stop", GenerationStats(generated_tokens=len(text) // 4))
 
 
+SAMPLED = True  # the candidate search's sampled rewrites (bench/tasks.py --no-sampled turns them off)
+
+
 def build_agent(repo: Path, config: str, model, max_steps: int, max_tokens: int):
     """The agent of configuration `config` for the task repository `repo` (builder.build_agent)."""
     from ..builder import build_agent as build
@@ -66,9 +69,11 @@ def build_agent(repo: Path, config: str, model, max_steps: int, max_tokens: int)
     if config not in CONFIGS:
         raise ValueError(f"unknown configuration {config!r}; choose from {', '.join(CONFIGS)}")
     tests = config in TESTS_ON
-    return build(Workspace.open(repo), Settings(), model, guard_enabled=config != "a", auto_approve=True,
-                 max_steps=max_steps, max_tokens=max_tokens, tests=tests, auto_test=tests,
-                 allow_commands=True, remember_consent=False, repair=config in ("c", "oracle"))
+    agent = build(Workspace.open(repo), Settings(), model, guard_enabled=config != "a", auto_approve=True,
+                  max_steps=max_steps, max_tokens=max_tokens, tests=tests, auto_test=tests,
+                  allow_commands=True, remember_consent=False, repair=config in ("c", "oracle"))
+    agent.config.sampled = SAMPLED
+    return agent
 
 
 def run_task(task: Task, config: str, loaded: Any, max_steps: int = 12, max_tokens: int = 256) -> dict:

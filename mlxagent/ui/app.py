@@ -34,7 +34,7 @@ from .screens.command_approval import CommandApprovalScreen
 from .screens.models import ModelSwitcher
 from .screens.not_a_repo import NotARepoScreen
 from .screens.review import ReviewScreen
-from ..builder import attach_model, build_agent, set_auto_approve
+from ..builder import add_mcp_tools, attach_model, build_agent, set_auto_approve, set_mode, start_mcp, stop_mcp
 from .themes import register_themes
 
 FALLBACK_THEME = "mlxagent-dark"
@@ -104,8 +104,10 @@ class MlxAgentApp(App[int]):
         total_memory: int | None = None,
         cursor_blink: bool = True,
         resume: str | None = None,
+        mode: str | None = None,
     ) -> None:
         super().__init__()
+        self.start_mode = mode  # --mode (None: the setting default_mode)
         if settings is None:
             settings, settings_warnings = load_settings()
         self.settings = settings
@@ -148,7 +150,11 @@ class MlxAgentApp(App[int]):
         except NotAGitRepoError as exc:
             self.push_screen(NotARepoScreen(self.path.resolve(), str(exc)), self._not_a_repo_closed)
             return
-        self.agent = build_agent(workspace, self.settings, lenient=True)  # commands are asked about on screen
+        # commands are asked about on screen (unless the mode runs them)
+        self.agent = build_agent(workspace, self.settings, lenient=True, mode=self.start_mode)
+        start_mcp(self.agent, self.settings, wait=False)  # MCP servers start beside the model; tools when ready
+        if self.agent.mcp is not None:
+            self._wait_for_mcp()
         self.new_session()
         self.chat = ChatScreen()
         self.push_screen(self.chat)
@@ -169,6 +175,17 @@ class MlxAgentApp(App[int]):
     def on_unmount(self) -> None:
         # Quitting mid-download or mid-load: the worker stops at its next cancel check.
         self._job_cancel.set()
+        stop_mcp(getattr(self, "agent", None))  # the session's MCP servers end with it
+
+    @work(thread=True, exit_on_error=False, group="mcp")
+    def _wait_for_mcp(self) -> None:
+        """Once the MCP servers have started (or failed), add their tools; one line per problem."""
+        self.agent.mcp.wait()
+        self.call_from_thread(self._mcp_started)
+
+    def _mcp_started(self) -> None:
+        for notice in add_mcp_tools(self.agent):
+            self.notify(notice, title="MCP", severity="warning", timeout=12)
 
     def _not_a_repo_closed(self, outcome: str | None) -> None:
         if outcome == "initialized":
@@ -432,6 +449,15 @@ class MlxAgentApp(App[int]):
             set_auto_approve(self.agent, on, self.settings)
         if self.chat is not None:
             self.chat.status.show_auto_approve(on)
+            self.chat.mode_changed()
+
+    def set_mode(self, name: str) -> None:
+        """Another permission mode for the rest of the session (between turns)."""
+        if self.agent is not None:
+            set_mode(self.agent, name, self.settings)
+        if self.chat is not None:
+            self.chat.status.show_auto_approve(self.agent is not None and self.agent.config.review == "apply")
+            self.chat.mode_changed()
 
     # -- themes ---------------------------------------------------------------------------------
 
@@ -476,6 +502,9 @@ class MlxAgentApp(App[int]):
             PaletteCommand("Cancel download", "stop the model download or load in progress", self.cancel_model_job),
             PaletteCommand("Help", "commands and keys", slash("help")),
         ]
+        if chat is not None:  # custom slash commands (core/slash.py), with their description
+            commands += [PaletteCommand(f"/{c.name}", c.description, slash(c.name))
+                         for c in chat.custom_commands().listed()]
         current = self.model_state.name
         commands += [PaletteCommand(f"Model: {name}", "load this installed model (the conversation is kept)",
                                     partial(self.switch_model, name))
@@ -483,12 +512,13 @@ class MlxAgentApp(App[int]):
         return commands if chat is not None else commands[:1]
 
 
-def run_tui(path: str, model: str | None = None, speculative: bool | None = None, resume: str | None = None) -> int:
+def run_tui(path: str, model: str | None = None, speculative: bool | None = None, resume: str | None = None,
+            mode: str | None = None) -> int:
     """`mlxagent [PATH]`: run the TUI until the user quits; returns the exit code.
     `speculative`: False for --no-speculative; None takes the setting."""
     settings, warnings = load_settings()
     if speculative is not None:
         settings = replace(settings, speculative=speculative)
-    app = MlxAgentApp(path, model=model, settings=settings, settings_warnings=warnings, resume=resume)
+    app = MlxAgentApp(path, model=model, settings=settings, settings_warnings=warnings, resume=resume, mode=mode)
     result = app.run()
     return int(result or app.return_code or 0)

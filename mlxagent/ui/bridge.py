@@ -24,7 +24,7 @@ from typing import Callable
 from textual.message import Message
 
 from ..core.events import (CommandApproval, CommandDecision, Event, ProposalReady, Review, command_origin,
-                           display_command)
+                           display_request)
 
 
 class EngineEvent(Message):
@@ -78,7 +78,7 @@ class PendingCommand:
     @property
     def display(self) -> str:
         """Shell-quoted, control characters shown as escapes (nothing can hide in it)."""
-        return display_command(self.argv)
+        return display_request(self.argv, self.purpose)
 
     @property
     def origin(self) -> str:

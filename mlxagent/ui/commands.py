@@ -33,6 +33,8 @@ SLASH_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("init", "", "draft an AGENTS.md (project instructions) from the repository, as an edit to review"),
     SlashCommand("guard", "[on|off]", "show the read-loop guard, or turn it on or off"),
     SlashCommand("approve", "[on|off]", "auto-approve edits without review (toggle)"),
+    SlashCommand("mode", "[NAME]", "show the permission mode, or set it: plan, ask, accept-edits, auto"),
+    SlashCommand("mcp", "", "the MCP servers from your settings: each one's state and its tools"),
     SlashCommand("theme", "[NAME]", "change the theme (no name: pick from a list)"),
     SlashCommand("help", "", "commands and keys"),
     SlashCommand("quit", "", "leave mlxagent"),
@@ -46,6 +48,8 @@ KEYS_HELP: tuple[tuple[str, str], ...] = (
     ("esc", "interrupt the model at once"),
     ("ctrl+o / F2", "model switcher"),
     ("ctrl+r", "review the waiting edit"),
+    ("shift+tab", "cycle the permission mode between turns: ask, accept-edits, auto, plan"),
+    ("ctrl+g", "after a plan-mode turn: switch back to the last editing mode and carry out the plan"),
     ("u", "undo the last applied edit (with the transcript focused: tab from the input)"),
     ("ctrl+z", "after an edit left the tests failing: undo it and ask the model to retry"),
     ("@path", "in a message: attach that file (tab completes the path)"),
@@ -64,9 +68,14 @@ def parse_slash(text: str) -> tuple[str, str] | None:
     return name.lower(), arg.strip()
 
 
-def help_markdown() -> str:
+def help_markdown(custom=None) -> str:
+    """The commands and keys; `custom`: a core.slash.CommandSet, listed after the built-in commands."""
     lines = ["**Commands**", ""]
     lines += [f"- `/{c.name}{' ' + c.usage if c.usage else ''}` {c.help}" for c in SLASH_COMMANDS]
+    if custom is not None and (custom.commands or custom.notes):
+        lines += ["", "**Custom commands** (`.mlxagent/commands/` and your config's `commands/`)", ""]
+        lines += [f"- `/{c.name} [ARGS]` {c.description} ({c.origin})" for c in custom.listed()]
+        lines += [f"- note: {note}" for note in custom.notes]
     lines += ["", "**Keys**", ""]
     lines += [f"- `{key}` {what}" for key, what in KEYS_HELP]
     return "\n".join(lines)

@@ -138,6 +138,8 @@ def word_hit(word: str, toks: set[str]) -> bool:
     w = word.lower()
     if w in toks:
         return True
+    if len(w) > 4 and w.endswith("ies") and w[:-3] + "y" in toks:  # "lobbies" names "lobby"
+        return True
     if len(w) < 3 or not w.isalpha():
         return False
     for t in toks:

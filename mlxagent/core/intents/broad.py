@@ -33,7 +33,7 @@ from .structured import SCANNERS, _bool_of, fmt_of, render
 
 _CREATE = re.compile(r"^\W*(?:please\s+|pls\s+|can you\s+|could you\s+)?(?:add|create|write|implement|refactor|"
                      r"explain|document|translate|split|extract|generate|introduce|make\s+\w+\s+(?:check|retry|"
-                     r"support|handle|log|cache|validate)|cache|support|handle|describe|why|how|what)\b", re.I)
+                     r"support|handle|log|cache|validate)|cache\s+(?:the|a|an|all|every|each|its|their|results?|responses?|calls?|requests?)|support|handle|describe|why|how|what)\b", re.I)
 _OFF = {"off", "false", "disable", "disabled", "no", "not", "non", "stop", "without", "never", "quiet", "silence",
         "dont", "don't", "deactivate", "unset", "drop"}
 _ON = {"on", "true", "enable", "enabled", "yes", "activate", "always", "start"}
@@ -166,6 +166,8 @@ def _hit(word: str, toks: set[str]) -> bool:
         return True
     if len(word) < 5 or not word.isalpha():
         return False
+    if any(t.endswith(word) and t[:-len(word)].isalpha() and len(t) - len(word) >= 2 for t in toks):
+        return True  # keys are read case-folded: "maxplayers" ends with "players"
     for t in toks:
         if len(t) >= 5 and t.isalpha():
             k = 0
@@ -189,7 +191,14 @@ def _closeness_version(old: str, new: str) -> float:
 
 def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]]:
     """(intent, prior) for what the request's literals could mean in these files, best first."""
-    if not isinstance(request, str) or not request.strip() or _CREATE.match(request):
+    if not isinstance(request, str) or not request.strip():
+        return []
+    from .append import asks_append
+
+    if (added := asks_append(request)) is not None:  # "add py313 to the tox envlist": that, and nothing else
+        item, where, in_files = added
+        return [(Intent("append", None, item, key=" ".join(where), files=in_files), 0.75)]
+    if _CREATE.match(request):
         return []
     toks, named, plain = tokens(request.strip())
     texts = {p: t for p, t in files.items() if isinstance(t, str) and not _SKIP.search(p)}
@@ -238,7 +247,8 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
             if n.kind == "version":
                 add(Intent("version", o.value, n.value, files=named), 0.72)
             kind = "change" if n.kind in ("number", "version", "date", "code") else "replace"
-            add(Intent(kind, o.value, n.value, files=named), 0.7)
+            # two quoted texts, one held and one new: the user spelled out both sides
+            add(Intent(kind, o.value, n.value, files=named), 0.8 if o.quoted and n.quoted else 0.7)
     # bump: "bump hearth's minor version", "increment the patch version of the assets package"
     bump = re.search(r"\b(?:bump|increment|increase|raise)\b.*?\b(major|minor|patch|micro)?\b\s*(?:version|release)\b",
                      request, re.I)
@@ -250,9 +260,10 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
     # set: a new value into a slot of the same kind
     slots = []
     for n in toks:
-        if n.kind not in ("number", "version", "url", "date", "code", "quoted", "ip", "email"):
+        enum = n.kind == "ident" and n.value.isupper() and n.value.isalpha()  # INFO, WARNING, PROD
+        if n.kind not in ("number", "version", "url", "date", "code", "quoted", "ip", "email") and not enum:
             continue
-        if present[n.value] and n.kind not in ("number", "quoted"):
+        if present[n.value] and n.kind not in ("number", "quoted") and not enum:
             continue  # a distinctive value the files already hold is the old one, not the new
         if n.kind == "version":
             from .versions import current
@@ -266,13 +277,13 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
             ptoks = tokens_of(path.replace("/", " "))
             for e in entries:
                 bare = e.raw[1:-1] if e.raw[:1] in "\"'" and len(e.raw) >= 2 else e.raw
-                if bare == n.value or not _compatible(n, bare):
+                if bare == n.value or not (bare.isupper() and bare.isalpha() if enum else _compatible(n, bare)):
                     continue
                 ktoks = tokens_of(" ".join(e.path))
                 hits = sum(1 for w in words if _hit(w, ktoks))
                 vtoks = tokens_of(bare) if n.kind in ("url", "quoted", "code") else set()
                 fhits = sum(1 for w in words if not word_hit(w, ktoks) and (word_hit(w, ptoks) or word_hit(w, vtoks)))
-                if n.kind == "quoted" and not hits:
+                if (n.kind == "quoted" or enum) and not hits:
                     continue  # free text goes only where a word names the key
                 prior = 0.45 + 0.08 * min(hits, 3) + 0.03 * min(fhits, 2) + 0.06 * _closeness(bare, n.value)
                 prior += 0.1 if named else 0.0
@@ -290,19 +301,22 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
                     and sum(t.count(old) for t in bodies) > 1:
                 # a distinctive value written in more places than the key: all of them change
                 add(Intent("replace", old, intent.new, files=named), prior + 0.04)
+    for intent, prior in _unit_slots(request, words, slots_of(), named):
+        add(intent, prior)
     for n in news:
         for old, close in _similar(texts, scope, n):
             add(Intent("replace", old, n.value, files=named), 0.5 + 0.2 * close)
     # switch: a boolean key a request word names
-    low = set(re.findall(r"[a-z']+", request.lower()))
+    said = _Lits(request).text.replace("\x00", " ")  # the words of a quoted text say nothing of switching
+    low = set(re.findall(r"[a-z']+", said.lower()))
     # "on"/"off" are switch words at a clause's end or after turn/switch ("put it on INFO" is not)
     edge = {m.group(1).lower() for m in re.finditer(
-        r"\b(on|off)\b(?=\s*(?:[.,;:!?)]|$|(?:and|please|pls|too|again|now|for|in)\b))", request, re.I)}
-    edge |= {m.group(1).lower() for m in re.finditer(r"\b(?:turn|switch|flip|set)\s+(on|off)\b", request, re.I)}
-    off = bool(low & (_OFF - {"off"})) or "off" in edge or bool(re.search(r"\bnon-?\w|\bno\s+longer\b", request, re.I))
+        r"\b(on|off)\b(?=\s*(?:[.,;:!?)]|$|(?:and|please|pls|too|again|now|for|in)\b))", said, re.I)}
+    edge |= {m.group(1).lower() for m in re.finditer(r"\b(?:turn|switch|flip|set)\s+(on|off)\b", said, re.I)}
+    off = bool(low & (_OFF - {"off"})) or "off" in edge or bool(re.search(r"\bnon-?\w|\bno\s+longer\b", said, re.I))
     on = (bool(low & (_ON - {"on"})) or "on" in edge) and not off
     flip = bool(low & {"flip", "toggle", "switch", "turn", "enable", "disable"})
-    off = off or (bool(re.search(r"\btoo\s+\w+", request, re.I)) and (on or flip))
+    off = off or (bool(re.search(r"\btoo\s+\w+", said, re.I)) and (on or flip))
     for path, fmt, entries in (slots_of() if off or on or flip else []):  # no word of switching: no switch
         for e in entries:
             now = _bool_of(e.raw.strip("\"'"))
@@ -321,15 +335,100 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
     if asks_removal(request):
         for t in toks:
             if present[t.value] and t.value.lower() not in STOP and len(t.value) >= 3 and t.value.lower() not in _OFF:
-                add(Intent("remove", t.value, "", files=named), 0.72 if t.kind != "word" else 0.66)
+                add(Intent("remove", t.value, "", key=" ".join(words), files=named), 0.72 if t.kind != "word" else 0.66)
+    # "we call it away mode now, not holiday mode", "say sign in instead of log in"
+    for old, new in _instead(request):
+        if _present(bodies, old) or re.search(r"(?<!\w)" + re.escape(old) + r"(?!\w)", "\n".join(bodies), re.I):
+            add(Intent("replace", old, new, key="case", files=named), 0.78)
     # typo: a misspelled word of the request that the files hold, or the right spelling of one
-    for intent in _typos(toks, texts, bodies, named):
+    for intent in _typos(toks, texts, bodies, named, request):
         add(intent, 0.7)
     out.sort(key=lambda x: -x[1])
     return out
 
 
-def _typos(toks: list[Token], texts: dict[str, str], bodies: list[str], named: tuple[str, ...]) -> list[Intent]:
+_DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(ms|msecs?|millis(?:econds?)?|s|secs?|seconds?|mins?|minutes?|"
+                       r"h|hrs?|hours?|days?)\b", re.I)
+_SECONDS = {"ms": 0.001, "msec": 0.001, "millis": 0.001, "millisecond": 0.001, "s": 1, "sec": 1, "second": 1,
+            "min": 60, "minute": 60, "h": 3600, "hr": 3600, "hour": 3600, "day": 86400}
+
+
+def _unit(word: str) -> float | None:
+    w = word.lower()
+    for name in (w, w[:-1] if w.endswith("s") else w):
+        if name in _SECONDS:
+            return _SECONDS[name]
+    return 0.001 if w.startswith("millis") else None
+
+
+def _slot_unit(key_tokens: set[str], last: str) -> float | None:
+    """The unit a duration key holds, from its name: timeout_ms, TOAST_MS, retrySeconds, ttl_minutes."""
+    for t in key_tokens:
+        if t not in ("m",) and (u := _unit(t)) is not None and t != last:
+            return u
+    for suffix, u in (("millis", 0.001), ("ms", 0.001), ("seconds", 1), ("secs", 1), ("minutes", 60), ("mins", 60),
+                      ("hours", 3600)):
+        if last.endswith(suffix) and len(last) > len(suffix) + 2:
+            return u
+    return None
+
+
+def _unit_slots(request: str, words: list[str], entries, named: tuple[str, ...]) -> list[tuple[Intent, float]]:
+    """"make it 20 seconds" where the key holds milliseconds (REQUEST_TIMEOUT_MS = 8000): the value in
+    the key's own unit, for number slots that a request word names."""
+    said = [(float(m.group(1)) * _unit(m.group(2)), m.group(2)) for m in _DURATION.finditer(request)
+            if _unit(m.group(2)) is not None]
+    if not said:
+        return []
+    seconds = said[-1][0]  # "8s is too short, make it 20 seconds": the last one is the new value
+    out = []
+    for path, fmt, found in entries:
+        for e in found:
+            bare = e.raw.strip("\"'")
+            if not re.fullmatch(r"\d+(?:\.\d+)?", bare):
+                continue
+            ktoks = tokens_of(" ".join(e.path))
+            unit = _slot_unit(ktoks, e.path[-1].lower().replace("_", "").replace("-", ""))
+            hits = sum(1 for w in words if _hit(w, ktoks))
+            if unit is None or not hits:
+                continue
+            value = seconds / unit
+            if abs(value - round(value)) > 1e-9 and "." not in bare:
+                continue
+            new = str(int(round(value))) if abs(value - round(value)) < 1e-9 else f"{value:g}"
+            if new == bare:
+                continue
+            prior = 0.72 + 0.08 * min(hits, 3) + 0.06 * _closeness(bare, new) + (0.1 if named else 0.0)
+            out.append((Intent("set", bare, new, ".".join(e.path), (path,)), prior))
+    return out
+
+
+_PHRASE = r"[\w][\w\-]*(?:\s+[\w][\w\-]*){0,2}?"
+_END = r"(?=\s*(?:[.,;:!?]|$|\b(?:now|anymore|any\s+more|everywhere|in\s+the|in\s+\S+\.\w+)\b))"
+_INSTEAD = (
+    re.compile(r"\b(?:call(?:ed)?\s+it|name\s+it|it'?s(?:\s+called)?|it\s+is(?:\s+called)?|we\s+(?:say|use|write))\s+"
+               rf"(?P<new>{_PHRASE})\s*(?:now)?\s*,?\s*(?:and\s+)?not\s+(?P<old>{_PHRASE}){_END}", re.I),
+    re.compile(rf"\b(?:use|say|write|call\s+it)\s+(?P<new>{_PHRASE})\s*,?\s+(?:instead\s+of|rather\s+than)\s+"
+               rf"(?P<old>{_PHRASE}){_END}", re.I),
+    re.compile(rf"\b(?P<old>{_PHRASE})\s+(?:is|has\s+been|was)\s+(?:now\s+)?(?:called|named|renamed(?:\s+to)?)\s+"
+               rf"(?P<new>{_PHRASE}){_END}", re.I),
+)
+
+
+def _instead(request: str) -> list[tuple[str, str]]:
+    """(old, new) phrases of "X now, not Y", "use X instead of Y", "Y is now called X"."""
+    out = []
+    text = re.sub(r"[\"'`]", "", request or "")
+    for pat in _INSTEAD:
+        for m in pat.finditer(text):
+            old, new = m.group("old").strip(), m.group("new").strip()
+            if old.lower() != new.lower() and old.lower() not in STOP and (old, new) not in out:
+                out.append((old, new))
+    return out
+
+
+def _typos(toks: list[Token], texts: dict[str, str], bodies: list[str], named: tuple[str, ...],
+           request: str = "") -> list[Intent]:
     from .typos import COMMON, MISSPELLINGS, speller, vocabulary
 
     spell = speller()
@@ -337,6 +436,8 @@ def _typos(toks: list[Token], texts: dict[str, str], bodies: list[str], named: t
         return []
     blob = "\n".join(bodies)
     vocab = vocabulary({str(i): t for i, t in enumerate(bodies)})
+    # the user says it is a typo: the dictionary's nearest word will do, common or not
+    told = bool(re.search(r"\b(?:typos?|misspel\w*|spelling|spelt|spelled)\b", request, re.I))
     out = []
     for t in toks:
         w = t.value
@@ -346,7 +447,8 @@ def _typos(toks: list[Token], texts: dict[str, str], bodies: list[str], named: t
         low = w.lower()
         if held and low not in spell and low not in COMMON and held <= 3:
             fix = MISSPELLINGS.get(low) or spell.correction(low)
-            if fix and fix != low and "_" not in fix and (low in MISSPELLINGS or fix in COMMON or vocab.get(fix)):
+            if fix and fix != low and "_" not in fix and (low in MISSPELLINGS or fix in COMMON or vocab.get(fix)
+                                                          or (told and fix in spell)):
                 out.append(Intent("typo", w, fix, files=named))
         elif not held and t.quoted and len(low) >= 5 and low in spell:
             out.append(Intent("typo", None, w, files=named))  # the right spelling: find the wrong one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .append import append_candidates
 from .base import Edit, Intent
 from .extract import extract
 from .near import change_candidates
@@ -32,6 +33,8 @@ def _for(files: dict[str, str], intent: Intent) -> list[Edit]:
         return change_candidates(files, intent)
     if intent.kind == "remove":
         return remove_candidates(files, intent)
+    if intent.kind == "append":
+        return append_candidates(files, intent)
     return []
 
 

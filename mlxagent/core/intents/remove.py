@@ -9,7 +9,7 @@ import re
 
 from .base import Edit, Intent, file_matches, first_changed_line, short, split_lines
 
-_VERBS = re.compile(r"\b(?:remove|drop|delete|get\s+rid\s+of|take\s+(?:\w+\s+)?out|no\s+longer\s+(?:use|need)|"
+_VERBS = re.compile(r"\b(?:remove|drop|delete|get\s+rid\s+of|take\s+(?:\w+\s+)?(?:out|off)|no\s+longer\s+(?:use|need)|"
                     r"(?:do\s*n[o']?t|dont)\s+(?:use|need)\s+\S+\s+any\s*more)\b", re.I)
 _SPEC = re.compile(r"[\^~><=!]=?\s*v?[\d*x][\w.*\-+]*")
 _LEFT = re.compile(r"[\s\"',:=\-\[\]{}()#;]+")
@@ -59,6 +59,77 @@ def _drop_inline(line: str, value: str) -> str | None:
     return None
 
 
+_SECTION = re.compile(r"\s*\[\[?\s*([^\]\n]+?)\s*\]\]?\s*(?:[#;].*)?$")
+_KEY_LINE = re.compile(r"\s*(?:-\s+)?[\"']?([\w$.\-]+)[\"']?\s*[:=]")
+
+
+def _section(text: str, lines: list[tuple[int, str, str]], value: str) -> str | None:
+    """The INI/TOML file without its [value] section (header to the next header), and without the
+    blank line that set it apart."""
+    heads = [i for i, (_, body, _) in enumerate(lines) if _SECTION.fullmatch(body)]
+    mine = [i for i in heads if _SECTION.fullmatch(lines[i][1]).group(1).strip("\"' ") == value]
+    if len(mine) != 1:
+        return None
+    i = mine[0]
+    j = next((h for h in heads if h > i), len(lines))
+    while j - 1 > i and not lines[j - 1][1].strip():
+        j -= 1  # the blank lines before the next header stay
+    if i > 0 and not lines[i - 1][1].strip():
+        i -= 1  # the blank line above the header goes with it
+    elif j < len(lines):
+        while j < len(lines) and not lines[j][1].strip() and not _SECTION.fullmatch(lines[j][1]):
+            j += 1
+    start = lines[i][0]
+    end = lines[j][0] if j < len(lines) else len(text)
+    return text[:start] + text[end:]
+
+
+def _indent(body: str) -> int:
+    return len(body) - len(body.lstrip(" \t"))
+
+
+def _owners(lines: list[tuple[int, str, str]], i: int) -> set[str]:
+    """The keys a line sits under, by indentation (YAML, JSON, TOML tables)."""
+    out: set[str] = set()
+    level = _indent(lines[i][1])
+    for j in range(i - 1, -1, -1):
+        body = lines[j][1]
+        if not body.strip():
+            continue
+        if (head := _SECTION.fullmatch(body)) is not None:
+            out.update(re.split(r"[.\s]+", head.group(1).lower()))
+            break
+        if _indent(body) < level:
+            level = _indent(body)
+            if m := _KEY_LINE.match(body):
+                out.add(m.group(1).lower())
+    return out
+
+
+def _opens_block(body: str) -> bool:
+    return bool(re.search(r"(?:[:=]|[\[{(])\s*(?:#.*)?$", body.rstrip()))
+
+
+def _key_line(body: str, value: str) -> bool:
+    """The line is the entry `value` itself: "value": …, value = …, value: … (a scalar on one line)."""
+    m = _KEY_LINE.match(body)
+    return bool(m and m.group(1) == value and not re.search(r"[\[{]\s*,?\s*$", body))
+
+
+def _pick(lines: list[tuple[int, str, str]], hits: list[int], value: str, words: set[str]) -> list[int]:
+    """Of several lines naming the entry: the one that is the entry's key, else the one under the keys
+    the request names ("take organizer off addbook's roles")."""
+    keyed = [i for i in hits if _key_line(lines[i][1], value)]
+    if len(keyed) == 1:
+        return keyed
+    if not words:
+        return hits
+    scored = [(len(words & _owners(lines, i)), i) for i in hits]
+    best = max(n for n, _ in scored)
+    top = [i for n, i in scored if n == best]
+    return top if best and len(top) == 1 else hits
+
+
 def remove_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
     value = intent.old or ""
     if not value or len(value) < 2:
@@ -66,6 +137,7 @@ def remove_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
     named = [p for p in sorted(files) if any(file_matches(p, n) for n in intent.files)]
     scope = named or sorted(files)
     pat = _bounded(value)
+    words = set(re.findall(r"[\w$.\-]+", (intent.key or "").lower())) - {value.lower()}
     changed: list[tuple[str, str]] = []
     for path in scope:
         text = files[path]
@@ -74,15 +146,22 @@ def remove_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
         prose = path.lower().endswith((".md", ".markdown", ".rst", ".txt"))
         fmt_json = path.endswith((".json", ".js", ".mjs", ".cjs", ".ts"))
         lines = split_lines(text)
+        if path.endswith((".ini", ".cfg", ".toml", ".conf")) and (cut := _section(text, lines, value)) is not None:
+            changed.append((path, cut))
+            continue
         hits = [i for i, (_, body, _) in enumerate(lines) if pat.search(body)
                 and not (prose and not re.match(r"\s*(?:[-*+]|\d+[.)])\s", body))]
+        if len(hits) > 1 and not prose:
+            hits = _pick(lines, hits, value, words)
         if len(hits) != 1:
             continue  # one entry to go; more is not "the" entry
         i = hits[0]
         body = lines[i][1]
         if prose and not re.match(r"\s*(?:[-*+]|\d+[.)])\s", body):
             continue  # in prose only a list item is an entry
-        if prose or _only_entry(body, value):
+        if not prose and _opens_block(body):
+            continue  # "roles:" or "scripts": { heads a block: the line alone is not the entry
+        if prose or _only_entry(body, value) or _key_line(body, value):
             after = _drop_line(text, lines, i, fmt_json)
         else:
             new_body = _drop_inline(body, value)
@@ -108,10 +187,33 @@ def removed(edit: Edit, intent: Intent, before: dict[str, str]) -> bool:
         prev = before.get(path)
         if prev is None or len(after) >= len(prev):
             return False
+        if path.endswith((".ini", ".cfg", ".toml", ".conf")) and _section(prev, split_lines(prev), intent.old or "") == after:
+            continue  # the named section, header to the next one
         prose = path.lower().endswith((".md", ".markdown", ".rst", ".txt"))
-        if (len(pat.findall(after)) >= len(pat.findall(prev))) if prose else pat.search(after):
+        if len(pat.findall(after)) >= len(pat.findall(prev)):
+            return False
+        if not prose and pat.search(after) and not _one_of_many(prev, after, intent):
             return False  # in prose the list item went (a sentence may still name it); elsewhere every mention
         gone = len(prev) - len(after)
         if gone > 200:
             return False
     return bool(edit.files)
+
+
+def _one_of_many(prev: str, after: str, intent: Intent) -> bool:
+    """One line went, and it was the entry: its key, or the one under the keys the request names."""
+    a, b = prev.splitlines(keepends=True), after.splitlines(keepends=True)
+    if len(a) - len(b) != 1:
+        return False
+    lines = split_lines(prev)
+    value = intent.old or ""
+    hits = [i for i, (_, body, _) in enumerate(lines) if _bounded(value).search(body)]
+    gone = [i for i in hits if b == a[:i] + a[i + 1:] or _comma_only(a[:i] + a[i + 1:], b)]
+    words = set(re.findall(r"[\w$.\-]+", (intent.key or "").lower())) - {value.lower()}
+    return len(gone) == 1 and _pick(lines, hits, value, words) == gone
+
+
+def _comma_only(expected: list[str], got: list[str]) -> bool:
+    """The same lines but for a trailing comma dropped from one (a JSON list's new last element)."""
+    return len(expected) == len(got) and sum(x != y for x, y in zip(expected, got)) == 1 and all(
+        x == y or x.rstrip().rstrip(",") == y.rstrip() for x, y in zip(expected, got))

@@ -16,7 +16,9 @@ def replace_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
     scope = named or sorted(texts)
     wordy = bool(re.match(r"\w", old[0]) and re.match(r"\w", old[-1]))
     pats = []
-    if wordy:
+    if intent.key == "case" and wordy:  # "away mode, not holiday mode": Holiday mode → Away mode too
+        pats.append((re.compile(r"(?<!\w)" + re.escape(old) + r"(?!\w)", re.I), 0.85, "any case"))
+    elif wordy:
         pats.append((re.compile(r"(?<!\w)" + re.escape(old) + r"(?!\w)"), 0.85, "whole words"))
     pats.append((re.compile(re.escape(old)), 0.75 if wordy else 0.85, "every occurrence"))
     out: list[Edit] = []
@@ -24,7 +26,7 @@ def replace_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
     for pat, prior, what in pats:
         changed = []
         for path in scope:
-            after = pat.sub(lambda m: new, texts[path])
+            after = pat.sub(lambda m: _cased(m.group(), new) if pat.flags & re.I else new, texts[path])
             if after != texts[path]:
                 changed.append((path, after))
         if not changed or tuple(changed) in seen:
@@ -41,3 +43,14 @@ def replace_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
                                 f"{path}: {short(old, 30)} → {short(new, 30)} ({what}, this file only)",
                                 round(prior - 0.35, 3)))
     return out
+
+
+def _cased(found: str, new: str) -> str:
+    """`new` in the case `found` was written in: lower, UPPER, or a capital first letter."""
+    if found.isupper() and len(found) > 1:
+        return new.upper()
+    if found[:1].isupper() and found[1:] == found[1:].lower():
+        return new[:1].upper() + new[1:]
+    if found == found.lower():
+        return new.lower()
+    return new

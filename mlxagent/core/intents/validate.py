@@ -10,7 +10,7 @@ from .rename import code_spans
 from .versions import target
 
 _FAMILY = {"set": "set", "rename": "rename", "typo": "typo", "version": "version", "replace": "replace", "change": "change",
-           "remove": "remove"}
+           "remove": "remove", "append": "append"}
 
 
 def _family(rule: str) -> str:
@@ -36,12 +36,16 @@ def _satisfies(edit: Edit, intent: Intent, before: dict[str, str], changed: list
         from .remove import removed
 
         return removed(edit, intent, before)
+    if intent.kind == "append":
+        from .append import appended
+
+        return appended(edit, intent, before)
     new, old = intent.new, intent.old
     if intent.kind == "version":
         old, new = target(before, intent)
         if not new:
             return False
-    fold = intent.kind in ("set", "typo")
+    fold = intent.kind in ("set", "typo") or (intent.kind == "replace" and intent.key == "case")
     for path, after in changed:
         prev = before.get(path, "")
         for lost, got in _changed_lines(prev, after):
@@ -72,6 +76,9 @@ def _satisfies(edit: Edit, intent: Intent, before: dict[str, str], changed: list
                     return False
             elif intent.kind == "typo":
                 if _word_in(old, after, case=False):
+                    return False
+            elif intent.key == "case" and intent.kind == "replace":
+                if re.search(r"(?<!\w)" + re.escape(old) + r"(?!\w)", after, re.I) and old.lower() not in new.lower():
                     return False
             elif old in after and not (old in new and after.count(old) <= after.count(new)):
                 wordy = re.match(r"\w", old[0]) and re.match(r"\w", old[-1])

@@ -17,6 +17,10 @@ does not ask the model to *write* the replacement. Instead:
    shapes.py's fix shapes (a missing import, return, break or loop update, a call wrapped or
    unwrapped, a condition added or removed, a key or attribute swapped, bitwise and augmented
    operators, raise vs return, container literals). Docstrings and comments are never changed.
+   Files in the languages tree-sitter parses (JavaScript and TypeScript first) get treesit_rules.py's
+   edits on their syntax trees instead (operators, bounds, literals, regex flags, names in scope,
+   conditions, a missing return, confused methods), and localise.py finds their functions through
+   treesit.py.
 3. `rank()` (ranking.py) orders them by the model's score of each candidate file against the
    buggy one (the scorer passed in: `ChatModel.score_texts` after the chat `scoring_messages()`
    builds, a prefill over a shared prefix: dozens cost about one sampled edit).
@@ -27,7 +31,7 @@ does not ask the model to *write* the replacement. Instead:
 
 The repository is read once through `Sources` (sources.py), which also says which paths are
 tests (`is_test_path`). Each module imports only from those listed before it: sources,
-scratch, spectrum, localise, shapes, candidates, ranking, search.
+scratch, spectrum, treesit, localise, shapes, treesit_rules, candidates, ranking, search.
 
 Nothing here imports a model or a UI: the scorer and the test runner are passed in.
 """

@@ -16,6 +16,8 @@ from ..testing.report import TestReport
 from .localise import _IDENT, suspects
 from .shapes import ShapeMaker, comment_start, first_changed_line, protected_lines
 from .sources import Sources, _body_lines, _enclosing, is_test_path
+from .treesit import language_of
+from .treesit_rules import TS_WEIGHT, TreeMaker
 
 COMPARE = ("<", "<=", ">", ">=", "==", "!=")
 ARITH = {"+": ("-", "*"), "-": ("+",), "*": ("//", "/", "+", "**"), "/": ("//", "*"), "//": ("/", "*", "%"),
@@ -403,11 +405,22 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
     out: list[Candidate] = list(maker.renames())
     seen_texts = {c.files for c in out}
     found_guard_for: set[tuple[str, int]] = set()
+    tree_maker = TreeMaker(sources, maker.failure_text, maker.hint_quoted)  # JavaScript, TypeScript, Go, ...
     for suspect in suspects(sources, report, request, spectrum):
         if len(out) >= limit:
             break
         lines = sources.lines(suspect.path)
+        if language_of(suspect.path) is not None:
+            for new_text, rule, description in tree_maker.variants(suspect.path, suspect.line):
+                files = ((suspect.path, new_text),)
+                if files not in seen_texts:
+                    seen_texts.add(files)
+                    out.append(Candidate(files, suspect.path, suspect.line, rule,
+                                         f"{suspect.path}:{suspect.line}: {description}",
+                                         prior=suspect.weight * TS_WEIGHT.get(rule, 0.5)))
         for new_line, rule, description in maker.line_variants(suspect.path, suspect.line):
+            if rule == "word" and language_of(suspect.path) is not None:
+                continue  # code: identifiers, comments and strings are not prose
             new_text = "".join(lines[: suspect.line - 1]) + new_line + "".join(lines[suspect.line:])
             if suspect.path.endswith(".py") and sources.tree(suspect.path) is not None:
                 try:

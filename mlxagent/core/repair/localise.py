@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..testing.report import TestReport
 from .sources import Sources, _body_lines, _enclosing, is_test_path
+from .treesit import TsClass, TsFunction, called_in, language_of, tree_file, ts_definitions
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -45,7 +46,10 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
         if key not in weights or weights[key][0] < weight:
             weights[key] = (weight, why)
 
-    def add_function(path: str, node: ast.AST, weight: float, why: str) -> None:
+    def add_function(path: str, node, weight: float, why: str) -> None:
+        if isinstance(node, (TsFunction, TsClass)):
+            _add_ts(sources, path, node, weight, why, add)
+            return
         if isinstance(node, ast.ClassDef):
             for fn in (n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
                 add_function(path, fn, weight * 0.8, why)
@@ -63,6 +67,10 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
             fn = _enclosing(sources.functions(frame.path), frame.line)
             if fn is not None:
                 add_function(frame.path, fn, 6 * decay / (1 + depth), f"in {fn.name}() of a failing frame")
+            elif (tf := tree_file(sources, frame.path)) is not None and (ts_fn := tf.enclosing(frame.line)):
+                for line in ts_fn.lines:  # the nearer the frame's line, the heavier
+                    add(frame.path, line, 6 * decay / (1 + depth) / (1 + 0.05 * abs(line - frame.line)),
+                        f"in {ts_fn.name or 'the function'}() of a failing frame")
         # The test's own lines: the functions they call (an assertion on a wrong result points
         # at the test, while the bug is in what it called).
         for frame in (f for f in frames if is_test_path(f.path)):
@@ -71,17 +79,19 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
             if test_fn is not None:
                 lines = sources.lines(frame.path)
                 texts += [lines[i - 1] for i in _body_lines(test_fn) if i <= len(lines)]
+            elif (tf := tree_file(sources, frame.path)) is not None and (ts_fn := tf.enclosing(frame.line)):
+                texts += [tf.text.splitlines()[i - 1] for i in ts_fn.lines if i <= len(tf.text.splitlines())]
             for order, name in enumerate(_called_names(" ".join(texts))):
-                for path, node in sources.definitions(name):
+                for path, node in _definitions(sources, name):
                     add_function(path, node, 5 * decay / (1 + 0.2 * order), f"{name}() called by a failing test")
         for name in _called_names(failure.message):
-            for path, node in sources.definitions(name):
+            for path, node in _definitions(sources, name):
                 add_function(path, node, 3 * decay, f"{name}() in a failure message")
     lowered = request.lower()
     for name in dict.fromkeys(_IDENT.findall(request)):
         if len(name) < 3 or keyword.iskeyword(name):
             continue
-        for path, node in sources.definitions(name):
+        for path, node in _definitions(sources, name):
             add_function(path, node, 4, f"{name} named in the request")
     for path in sources.paths:
         base = path.rsplit("/", 1)[-1].lower()
@@ -93,6 +103,31 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
         _merge_spectrum(sources, spectrum, weights, add)
     ranked = sorted(weights.items(), key=lambda item: (-item[1][0], item[0]))
     return [Suspect(path, line, w, why) for (path, line), (w, why) in ranked]
+
+
+def _definitions(sources: Sources, name: str) -> list:
+    """Python's definitions of `name`, then those of the files tree-sitter parses."""
+    return sources.definitions(name) + ts_definitions(sources, name)
+
+
+CALLEE_SHARE = 0.4  # a function a suspect tree-sitter function calls: this share of its weight
+
+
+def _add_ts(sources: Sources, path: str, node, weight: float, why: str, add, callees: bool = True) -> None:
+    """A tree-sitter function's lines (a class: its methods'), and at a lower weight the lines of
+    the repository's functions it calls (Python files have the coverage spectrum for those)."""
+    if isinstance(node, TsClass):
+        for fn in node.methods:
+            _add_ts(sources, path, fn, weight * 0.8, why, add, callees)
+        return
+    for line in node.lines:
+        add(path, line, weight, why)
+    if callees and language_of(path) is not None:
+        for name in called_in(sources, path, node):
+            for callee_path, callee in ts_definitions(sources, name):
+                if isinstance(callee, TsFunction) and callee.lineno != node.lineno:
+                    _add_ts(sources, callee_path, callee, weight * CALLEE_SHARE,
+                            f"{name}() called by {node.name or 'a suspect'}()", add, callees=False)
 
 
 SPECTRUM_WEIGHT = 8.0  # a line only the failing tests run: a little below the failing frame (10)

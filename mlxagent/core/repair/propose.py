@@ -16,6 +16,7 @@ from ..events import ErrorEvent, Event, RepairProgress, ToolCallFinished, ToolCa
 from ..formats.calls import ToolCall, new_call_id
 from ..proposals import Proposal
 from . import Sources, first_change, scoring_messages, search
+from .sampled import sampler_of
 from .spectrum import measure
 
 MAX_SEARCHES = 2  # candidate searches in one turn
@@ -98,7 +99,8 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     outcome: dict[str, Any] = {}
     steps = search(sources, t.request, t.last, scorer(agent, cancel),
                    lambda root: agent.gate.check(command, root, cancel), cancel=cancel.is_set, exclude=t.tried,
-                   spectrum=spectrum(agent, sources, cancel))
+                   spectrum=spectrum(agent, sources, cancel),
+                   sample=sampler_of(agent.model) if getattr(agent.config, "sampled", True) else None)
     try:
         while True:
             try:

@@ -98,8 +98,77 @@ def _combined(files: dict[str, str], request: str) -> list[Any]:
     worse than the priors on the request sets (59 against 65 right of 73, bench notes)."""
     stated = _stated(files, request)
     if stated and any(e.rule != "change" for e in stated):
-        return stated
-    return stated + [e for e in _broad(files, request) if all(e.files != s.files for s in stated)]
+        return _docs_last(stated, request)
+    return _named_first(_docs_last(_union(stated, _broad(files, request)), request), files, request)
+
+
+NAMED_BONUS = 0.1
+
+
+def _named_first(edits: list[Any], files: dict[str, str], request: str) -> list[Any]:
+    """A request that names a code identifier ("startCountdown should default to 5") means the lines
+    that hold it: an edit of such a line ranks above edits elsewhere."""
+    from dataclasses import replace
+
+    names = {w for w in IDENTIFIER.findall(request) if len(w) >= 4 and ("_" in w or re.search(r"[a-z][A-Z]", w))}
+    names = {w for w in names if any(re.search(r"(?<![\w$])" + re.escape(w) + r"(?![\w$])", t) for t in files.values())}
+    if not names:
+        return edits
+    out = []
+    for e in edits:
+        changed = [line for path, text in e.files for line in _removed_lines(files.get(path, ""), text)]
+        hit = any(re.search(r"(?<![\w$])" + re.escape(w) + r"(?![\w$])", line) for w in names for line in changed)
+        out.append(replace(e, prior=round(e.prior + NAMED_BONUS, 3)) if hit else e)
+    return out
+
+
+def _removed_lines(old: str, new: str) -> list[str]:
+    kept = set(new.splitlines())
+    return [line for line in old.splitlines() if line not in kept]
+
+
+def _union(first: list[Any], second: list[Any]) -> list[Any]:
+    """Both lists' edits, each once: where both made the same edit, the higher prior stands."""
+    from dataclasses import replace
+
+    out = list(first)
+    at = {e.files: i for i, e in enumerate(out)}
+    for e in second:
+        i = at.get(e.files)
+        if i is None:
+            at[e.files] = len(out)
+            out.append(e)
+        elif e.prior > out[i].prior:
+            out[i] = replace(out[i], prior=e.prior)
+    return out
+
+
+_DOC_FILE = re.compile(r"(?:^|/)(?:readme|changelog|changes|history|contributing|news|authors)[^/]*$|"
+                       r"\.(?:md|markdown|rst|txt|adoc)$", re.I)
+_DOC_WORDS = re.compile(r"\b(?:readme|docs?|documentation|changelog|guide|manual|wiki|notes?|mentions?|says?|"
+                        r"text|wording|typos?|spell\w*|sentences?|paragraphs?|headings?|sections?|links?)\b|"
+                        r"\.(?:md|rst|txt)\b", re.I)
+DOCS_PENALTY = 0.1
+
+
+def _docs_last(edits: list[Any], request: str) -> list[Any]:
+    """A request that names no document means the code or the settings: where an edit of those
+    fits, an edit of documents only (README, CHANGELOG, *.md) ranks below it."""
+    if _DOC_WORDS.search(request) or not any(_placed(e) and not _only_docs(e) for e in edits):
+        return edits
+    from dataclasses import replace
+
+    return [replace(e, prior=round(e.prior - DOCS_PENALTY, 3)) if _placed(e) and _only_docs(e) else e for e in edits]
+
+
+def _placed(edit: Any) -> bool:
+    """An edit that puts a new value where the request's words point (not one that replaces a
+    text the request quoted or a value only one place holds)."""
+    return edit.rule == "change" or edit.rule.startswith("set")
+
+
+def _only_docs(edit: Any) -> bool:
+    return all(_DOC_FILE.search(path) for path, _ in edit.files)
 
 
 def _broad(files: dict[str, str], request: str) -> list[Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from .runner import CommandError, CommandResult, format_command, run_command, stream_command
 from ..events import (MODEL_ASKED, CommandApproval, CommandDecision, CommandFinished, CommandOutput,
@@ -67,8 +67,10 @@ class CommandGate:
     # -- running -------------------------------------------------------------------------
 
     def run(self, call_id: str, argv: Sequence[str], cwd: str, purpose: str, cancel: threading.Event,
-            *, ask: bool = True, source: str = "") -> Iterator[Event]:
-        """Consent, then run; returns (CommandResult | None, refusal text)."""
+            *, ask: bool = True, source: str = "", env: Mapping[str, str] | None = None,
+            stdin: bytes | None = None) -> Iterator[Event]:
+        """Consent, then run (with `env` added to the environment and `stdin` as its input);
+        returns (CommandResult | None, refusal text)."""
         if ask:
             decision = yield from self.approve(call_id, argv, cwd, purpose, cancel, source)
             if not decision.allowed:
@@ -80,7 +82,7 @@ class CommandGate:
         yield CommandStarted(call_id, tuple(argv), cwd, purpose)
         result: CommandResult | None = None
         for item in stream_command(argv, folder, timeout=self.timeout, max_output_chars=self.max_output_chars,
-                                   cancel=cancel):
+                                   cancel=cancel, env=env, stdin=stdin):
             if isinstance(item, str):
                 yield CommandOutput(call_id, item)
             else:

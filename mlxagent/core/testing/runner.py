@@ -23,6 +23,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -111,11 +112,13 @@ def stream_command(
     max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
     cancel: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
 ) -> Iterator[str | CommandResult]:
     """Run argv in cwd; yield output text as it arrives, then one CommandResult.
 
     The chunks are the full output as it comes (for a live view); the result's
-    `output` is capped. Closing the generator early kills the command.
+    `output` is capped. Closing the generator early kills the command. `stdin`: bytes the
+    command reads on its standard input (from a temporary file, so no pipe can stall); else none.
     """
     args = _check_argv(argv)
     cwd_text = str(cwd)
@@ -137,12 +140,23 @@ def stream_command(
         full_env.update(env)
     full_env["PYTHONDONTWRITEBYTECODE"] = "1"
 
+    stdin_file = None
+    if stdin is not None:
+        try:
+            stdin_file = tempfile.TemporaryFile()
+            stdin_file.write(stdin)
+            stdin_file.seek(0)
+        except OSError as e:
+            if stdin_file is not None:
+                stdin_file.close()
+            yield failed(f"cannot write its input: {e.strerror or e}")
+            return
     try:
         proc = subprocess.Popen(
             list(args),
             cwd=cwd_text,
             env=full_env,
-            stdin=subprocess.DEVNULL,
+            stdin=stdin_file if stdin_file is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -157,6 +171,9 @@ def stream_command(
     except OSError as e:
         yield failed(f"{args[0]}: {e.strerror or e}")
         return
+    finally:
+        if stdin_file is not None:
+            stdin_file.close()  # the child has its own copy of the descriptor
 
     watchdog = _Watchdog(proc.pid)
     chunks: queue.Queue[str | None] = queue.Queue()

@@ -24,7 +24,15 @@ READ_ONLY_TOOLS = frozenset({"list_files", "read_file", "search", "show_diff"})
 EDIT_TOOLS = frozenset({"edit_file", "write_file"})
 COMMAND_TOOLS = frozenset({"run_tests", "run_command"})
 
-_TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "true or false"}
+_TYPE_NAMES = {"string": "a string", "integer": "an integer", "boolean": "true or false", "number": "a number",
+               "array": "a JSON list", "object": "a JSON object"}
+
+
+def _type_label(prop: Any) -> str:
+    kind = prop.get("type") if isinstance(prop, dict) else None
+    if isinstance(kind, list):
+        return " or ".join(str(k) for k in kind)
+    return kind if isinstance(kind, str) else "any"
 
 
 def paths_in_result(name: str, text: str) -> list[str]:
@@ -39,8 +47,8 @@ def paths_in_result(name: str, text: str) -> list[str]:
 def _signature(spec: ToolSpec) -> str:
     required = set(spec.parameters.get("required", []))
     args = [
-        f"{name} ({prop['type']}{', required' if name in required else ''})"
-        for name, prop in spec.parameters["properties"].items()
+        f"{name} ({_type_label(prop)}{', required' if name in required else ''})"
+        for name, prop in spec.parameters.get("properties", {}).items()
     ]
     return f"{spec.name}({', '.join(args)})" if args else f"{spec.name}() takes no arguments"
 
@@ -65,7 +73,43 @@ def _coerce(value: Any, kind: str) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
+    elif kind == "number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise ValueError from None
+            return int(number) if number.is_integer() and "." not in value else number
+    elif kind in ("array", "object"):
+        wanted = list if kind == "array" else dict
+        if isinstance(value, str):  # the JSON text of the list or object, quoted by mistake
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError from None
+        if isinstance(value, wanted):
+            return value  # nested schemas are the tool's to check (an MCP server validates its own)
     raise ValueError
+
+
+def _coerce_any(value: Any, prop: Any) -> Any:
+    """`value` as the argument's schema type; an argument with no single plain type (`anyOf`,
+    a list of types, no type) is passed on as it is, for the tool to check."""
+    kind = prop.get("type") if isinstance(prop, dict) else None
+    if isinstance(kind, str) and kind in _TYPE_NAMES:
+        return _coerce(value, kind)
+    if isinstance(kind, list):
+        for one in kind:
+            if one in _TYPE_NAMES:
+                try:
+                    return _coerce(value, one)
+                except ValueError:
+                    continue
+        if "null" not in kind or value is not None:
+            raise ValueError
+    return value
 
 
 def check_arguments(spec: ToolSpec, arguments: Any) -> dict[str, Any]:
@@ -79,20 +123,22 @@ def check_arguments(spec: ToolSpec, arguments: Any) -> dict[str, Any]:
             raise ToolError(f"Arguments are not valid JSON. Call it as {_signature(spec)}.") from None
     if not isinstance(arguments, dict):
         raise ToolError(f"Arguments must be a JSON object. Call it as {_signature(spec)}.")
-    properties = spec.parameters["properties"]
-    unknown = [k for k in arguments if k not in properties]
+    properties = spec.parameters.get("properties") or {}
+    open_ended = spec.parameters.get("additionalProperties") not in (None, False)  # said open: any key goes
+    unknown = [k for k in arguments if k not in properties and not open_ended]
     if unknown:
         raise ToolError(f"{spec.name} has no argument {unknown[0]!r}. Call it as {_signature(spec)}.")
     checked: dict[str, Any] = {}
     for name, value in arguments.items():
         if value is None:
             continue  # an optional argument sent as null means "not given"
-        kind = properties[name]["type"]
+        prop = properties.get(name, {})
         try:
-            checked[name] = _coerce(value, kind)
+            checked[name] = _coerce_any(value, prop)
         except ValueError:
+            label = _TYPE_NAMES.get(_type_label(prop), _type_label(prop))
             raise ToolError(
-                f"Argument {name!r} of {spec.name} must be {_TYPE_NAMES[kind]}, not {value!r}. "
+                f"Argument {name!r} of {spec.name} must be {label}, not {value!r}. "
                 f"Call it as {_signature(spec)}."
             ) from None
     missing = [name for name in spec.parameters.get("required", []) if name not in checked]
@@ -125,6 +171,20 @@ class Toolbox:
 
     def names(self) -> list[str]:
         return list(self._tools)
+
+    def add(self, specs: Iterable[ToolSpec]) -> list[str]:
+        """Add tools from outside (core/tools/external.py: an MCP server's), after the built-in
+        ones; a name already taken is not replaced. Returns the names added."""
+        added = []
+        for spec in specs:
+            if spec.name not in self._tools:
+                self._tools[spec.name] = spec
+                added.append(spec.name)
+        return added
+
+    def remove(self, names: Iterable[str]) -> None:
+        for name in names:
+            self._tools.pop(name, None)
 
     def schemas(self, names: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """OpenAI-style tool schemas, for all tools or the named ones (in toolbox order)."""

@@ -40,6 +40,7 @@ from ..widgets.status_bar import StatusBar
 from ..widgets.transcript import DiffBlock, Transcript
 from .chat_commands import ChatCommands
 from .chat_events import ChatEvents
+from .chat_modes import PLAN_KEY, ChatModes
 
 PLACEHOLDER = "Ask for a change…  (enter send · ctrl+j new line · /help · esc interrupts)"
 RETRY_FALLBACK = "That edit did not make the tests pass. Try a different fix."
@@ -49,7 +50,7 @@ class JobDone(Message):
     """A `/test`, `/compact` or `/init` worker has posted its last event."""
 
 
-class ChatScreen(ChatEvents, ChatCommands, Screen):
+class ChatScreen(ChatEvents, ChatCommands, ChatModes, Screen):
     CSS_PATH = "chat.tcss"
     BINDINGS = [
         Binding("escape", "interrupt", "Interrupt"),
@@ -57,6 +58,9 @@ class ChatScreen(ChatEvents, ChatCommands, Screen):
         # Priority, or the focused input would take ctrl+z as its own undo; shown (and taken) only
         # while an edit that left the tests failing can be undone and retried (check_action).
         Binding("ctrl+z", "undo_retry", "Undo & retry", priority=True),
+        # the permission modes (chat_modes.py): shift+tab cycles them; ctrl+g carries out a plan (shown then)
+        Binding("shift+tab", "cycle_mode", "Mode", show=False, priority=True),
+        Binding(PLAN_KEY, "carry_out_plan", "Carry out plan", priority=True),
     ]
 
     busy: reactive[bool] = reactive(False)
@@ -102,6 +106,7 @@ class ChatScreen(ChatEvents, ChatCommands, Screen):
         self.query_one(GuardBanner).display = False
         self.watch(self.app, "model_state", self._model_changed)
         self.status.show_auto_approve(auto_approving(self.agent))
+        self.mode_changed()
         self.status.show_guard(None, self.agent.config.guard.enabled)
         found = self.agent.instructions
         self.status.show_instructions(found.label() if found else "")
@@ -143,6 +148,7 @@ class ChatScreen(ChatEvents, ChatCommands, Screen):
             self.notify("The model is still working; Esc interrupts it.", severity="warning")
             return
         self.set_retry_offer(None)  # a new request: the offer was about the last one
+        self.set_plan_offer(None)
         state = self.app.model_state
         await self.transcript.add_user(text)
         if not state.ready:
@@ -316,6 +322,8 @@ class ChatScreen(ChatEvents, ChatCommands, Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "undo_retry":
             return self.retry_offer is not None
+        if action == "carry_out_plan":
+            return self.plan_offer is not None
         return True
 
     def action_undo_retry(self) -> None:

@@ -14,9 +14,19 @@ from ..commands import COMMAND_NAMES, help_markdown
 class ChatCommands:
     async def run_command(self, name: str, arg: str) -> None:
         if name not in COMMAND_NAMES:
+            custom = self.custom_commands().get(name)  # .mlxagent/commands/NAME.md (core/slash.py)
+            if custom is not None:
+                await self.send(custom.expand(arg))
+                return
             await self.transcript.add_notice(f"Unknown command /{name}; /help lists them.", "error")
             return
         await getattr(self, f"command_{name}")(arg)
+
+    def custom_commands(self):
+        """The custom slash commands, read afresh (a new or changed file counts at once)."""
+        from ...core.slash import load_commands
+
+        return load_commands(self.agent.toolbox.workspace.root, reserved=COMMAND_NAMES)
 
     def _refuse_while_busy(self, what: str) -> bool:
         if self.busy:
@@ -24,7 +34,7 @@ class ChatCommands:
         return self.busy
 
     async def command_help(self, arg: str) -> None:
-        await self.transcript.add(Markdown(help_markdown(), classes="help"))
+        await self.transcript.add(Markdown(help_markdown(self.custom_commands()), classes="help"))
 
     async def command_model(self, arg: str) -> None:
         if arg:
@@ -90,6 +100,11 @@ class ChatCommands:
             return
         await self.transcript.add_notice("Drafting AGENTS.md from the repository… (esc stops)")
         self._start_job(partial(init_instructions, self.agent))
+
+    async def command_mcp(self, arg: str) -> None:
+        from ...mcp_client import listing_lines
+
+        await self.transcript.add_notice("\n".join(listing_lines(getattr(self.agent, "mcp", None))))
 
     async def command_theme(self, arg: str) -> None:
         if not arg:

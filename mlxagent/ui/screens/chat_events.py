@@ -26,7 +26,8 @@ FINISH_TEXT = {
     "tests_failing": "stopped: the edits left the tests failing",
     "unconfirmed": "stopped: an edit nothing confirms was not applied",
 }
-RUNNING_TEXT = {"tests": "running tests…", "command": "running command…", "check": "checking a candidate fix…"}
+RUNNING_TEXT = {"tests": "running tests…", "command": "running command…", "check": "checking a candidate fix…",
+                "hook": "running a hook…"}
 
 
 def finish_summary(event: ev.TurnFinished) -> str:
@@ -186,6 +187,7 @@ class ChatEvents:
         self.status.show_pending(len(self.pending))
         self.query_one(GuardBanner).show(None if event.reason != "guard_stopped" else self.guard_state)
         self._commands_ended("the turn was interrupted" if event.reason == "cancelled" else "the turn ended")
+        await self.plan_finished(event.reason)  # chat_modes: a plan-mode turn's plan, for ctrl+g
         self.busy = False
         self._tell_session_problem()
         self._retry_if_queued()

@@ -31,9 +31,13 @@ KEYS_LINE = "y/a/enter run once (this time only)" + KEYS_REST
 TEST_KEYS_LINE = "y/a/enter run (this session)" + KEYS_REST
 
 
+MCP_KEYS_LINE = ("y/a/enter call once (this time only) · A always allow this tool in this repository (saved)"
+                 + KEYS_REST.split("(saved)", 1)[1])
+
+
 def keys_line(purpose: str) -> str:
     """What each key does: for the tests, "run" lasts the session; for a command, this time only."""
-    return TEST_KEYS_LINE if purpose == "tests" else KEYS_LINE
+    return TEST_KEYS_LINE if purpose == "tests" else MCP_KEYS_LINE if purpose == "mcp" else KEYS_LINE
 
 
 class CommandApprovalScreen(ModalScreen[CommandDecision]):
@@ -60,17 +64,18 @@ class CommandApprovalScreen(ModalScreen[CommandDecision]):
         return str(Path(self.root) / cwd) if cwd not in ("", ".") else str(self.root)
 
     def compose(self) -> ComposeResult:
-        tests = self.pending.purpose == "tests"
+        tests, tool = self.pending.purpose == "tests", self.pending.purpose == "mcp"
+        title = "Run the tests?" if tests else "Call this MCP tool?" if tool else "Run this command?"
         with Vertical(id="approval-box"):
-            yield Static(Content("Run the tests?" if tests else "Run this command?"), id="approval-title")
-            yield Static(Content(f"$ {self.pending.display}"), id="approval-command")
+            yield Static(Content(title), id="approval-title")
+            yield Static(Content(f"{'' if tool else '$ '}{self.pending.display}"), id="approval-command")
             yield Static(Content(f"in {self.where}" if self.where else ""), id="approval-cwd")
             yield Static(Content(self.pending.origin), id="approval-source")
             yield Input(placeholder="c: why not? (enter refuses with this reason)", id="approval-reason")
             yield Static(Content(keys_line(self.pending.purpose)), id="approval-keys")
 
     def on_mount(self) -> None:
-        self.query_one("#approval-cwd").display = bool(self.where)
+        self.query_one("#approval-cwd").display = bool(self.where) and self.pending.purpose != "mcp"
         self.query_one("#approval-source").display = bool(self.pending.origin)
         self.set_focus(None)
 

@@ -90,7 +90,8 @@ class CommandCard(Vertical):
         self._output_clipped = False
         self._started: float | None = None
         self._timer = None
-        self._command = Static(Content(f"$ {ev.display_command(self.argv)}"), classes="command-line")
+        shown = ev.display_request(self.argv, purpose)  # an MCP tool's call: SERVER.tool {arguments}, no "$"
+        self._command = Static(Content(shown if purpose == "mcp" else f"$ {shown}"), classes="command-line")
         self._state = Static(Content(""), classes="command-state")
         self._result = Static(Content(""), classes="command-result")
         self._retry = Static(Content(""), classes="command-retry")
@@ -100,7 +101,7 @@ class CommandCard(Vertical):
 
     @property
     def command_text(self) -> str:
-        return ev.display_command(self.argv)
+        return ev.display_request(self.argv, self.purpose)
 
     @property
     def output(self) -> str:
@@ -274,6 +275,7 @@ REPAIR_STAGES = {
     "candidates": "looking for candidate fixes",
     "ranked": "candidate fixes ranked",
     "checked": "checking candidate fixes",
+    "sampled": "the rules ran out: sampling the model's own rewrites",
     "found": "a candidate fix passes the tests",
     "none": "no candidate fix passed the tests",
 }

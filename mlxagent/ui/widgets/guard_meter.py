@@ -7,6 +7,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ...core.events import GuardState
+from ...core.modes import NEVER_FORCE
 
 LEVEL_COLOR = {"ok": "$success", "nudge": "$warning", "force": "$error", "stopped": "$error"}
 MAX_CELLS = 16  # thresholds above this are drawn to scale
@@ -17,6 +18,9 @@ def meter_markup(state: GuardState | None, enabled: bool = True) -> str:
         return "[$text-muted]guard off[/]"
     if state is None:
         return "[$text-muted]guard –[/]"
+    if state.force_at >= NEVER_FORCE:  # plan mode: the guard nudges the model to write its plan, never forces
+        label = "" if state.level == "ok" else f" [$warning bold]{state.level}[/]"
+        return f"guard {state.reads_since_edit} reads (plan){label}"
     scale = min(1.0, MAX_CELLS / max(state.force_at, 1))
     cells = max(1, round(state.force_at * scale))
     filled = min(cells, round(state.reads_since_edit * scale))

@@ -1,5 +1,6 @@
-"""The status line: model and backend (or load progress), tok/s, context used, the guard
-meter, edits waiting for review, and auto-approve when it is on. While a command runs,
+"""The status line: the permission mode (core/modes.py; shift+tab cycles it), model and backend
+(or load progress), tok/s, context used, the guard meter, edits waiting for review, and
+auto-approve when it is on. While a command runs,
 the spinner says so ("running tests… 4s") instead of counting the model's time.
 
 tok/s is the last generation's decode speed (generated tokens over the time between the
@@ -35,6 +36,7 @@ class StatusBar(Horizontal):
         self._frame = 0
 
     def compose(self) -> ComposeResult:
+        yield Label("", id="status-mode")
         yield Label("no model", id="status-model")
         yield Label("", id="status-working")
         yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, id="status-progress")
@@ -163,6 +165,18 @@ class StatusBar(Horizontal):
     def instructions_text(self) -> str:
         widget = self.query_one("#status-instructions", Label)
         return str(widget.render()) if widget.display else ""
+
+    def show_mode(self, name: str) -> None:
+        """The permission mode ("plan", "ask", "accept-edits", "auto"), coloured by what it allows."""
+        label = self.query_one("#status-mode", Label)
+        label.update(Content(f"⇆ {name}"))
+        for mode in ("plan", "ask", "accept-edits", "auto"):
+            label.set_class(mode == name, f"-{mode}")
+        label.tooltip = "permission mode (shift+tab cycles: ask, accept-edits, auto, plan; /mode NAME)"
+
+    @property
+    def mode_text(self) -> str:
+        return str(self.query_one("#status-mode", Label).render())
 
     def show_auto_approve(self, on: bool) -> None:
         self.query_one("#status-auto").display = on

@@ -1,0 +1,182 @@
+"""The fourth held-out instruction set (mlxagent/tasksuite/instructions_fourth.py and its JSON data)."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import json
+import re
+import tomllib
+from collections import Counter
+from pathlib import PurePosixPath
+
+import pytest
+import yaml
+
+from mlxagent.tasksuite import instructions_fourth
+from mlxagent.tasksuite.instruction_runner import CANNOT, FILE_KINDS, InstructionTask
+from mlxagent.tasksuite.instructions_fourth import fourth_cannot_tasks, fourth_instruction_tasks, fourth_tasks
+
+
+def _kind_of(path: str) -> str | None:
+    name = PurePosixPath(path).name
+    suffix = PurePosixPath(path).suffix
+    if name == ".editorconfig" or suffix in (".ini", ".cfg"):
+        return "ini"
+    if suffix in (".yml", ".yaml"):
+        return "yaml"
+    return {".py": "py", ".json": "json", ".toml": "toml", ".md": "md", ".js": "js"}.get(suffix)
+
+
+def _js_balanced(text: str) -> None:
+    """Brackets balance outside strings and comments (enough for the plain config modules here)."""
+    pairs, stack, i = {")": "(", "]": "[", "}": "{"}, [], 0
+    while i < len(text):
+        ch = text[i]
+        if text.startswith("//", i):
+            i = text.find("\n", i) if "\n" in text[i:] else len(text)
+            continue
+        if ch in "'\"`":
+            end = i + 1
+            while text[end] != ch:
+                end += 2 if text[end] == "\\" else 1
+            i = end + 1
+            continue
+        if ch in "([{":
+            stack.append(ch)
+        elif ch in pairs:
+            if not stack or stack.pop() != pairs[ch]:
+                raise ValueError(f"unbalanced {ch!r} at {i}")
+        i += 1
+    if stack:
+        raise ValueError(f"unclosed {stack}")
+
+
+def _parse(path: str, text: str) -> None:
+    kind = _kind_of(path)
+    if kind == "json":
+        json.loads(text)
+    elif kind == "toml":
+        tomllib.loads(text)
+    elif kind == "ini":
+        configparser.ConfigParser().read_string(text)
+    elif kind == "yaml":
+        yaml.safe_load(text)
+    elif kind == "py":
+        ast.parse(text)
+    elif kind == "js":
+        _js_balanced(text)
+
+
+def _after(task: InstructionTask) -> dict[str, str]:
+    return {**task.files, **task.expected}
+
+
+@pytest.fixture(scope="module")
+def tasks() -> list[InstructionTask]:
+    return fourth_tasks()
+
+
+def test_the_set_loads_28_instruction_tasks_and_6_cannot_tasks(tasks):
+    assert all(isinstance(t, InstructionTask) for t in tasks)
+    assert len(fourth_instruction_tasks()) == 28
+    assert len(fourth_cannot_tasks()) == 6
+    assert len(tasks) == 34
+    assert [t.id for t in tasks] == [t.id for t in fourth_instruction_tasks() + fourth_cannot_tasks()]
+
+
+def test_ids_are_unique_and_name_their_kind(tasks):
+    ids = [t.id for t in tasks]
+    assert len(set(ids)) == len(ids)
+    for t in tasks:
+        assert re.fullmatch(rf"instr4-{t.kind}-\d+", t.id), t.id
+        assert t.text.strip() and t.files
+
+
+def test_four_tasks_per_file_kind_and_cannot_tasks_expect_nothing(tasks):
+    counts = Counter(t.kind for t in tasks)
+    assert counts == Counter({**{kind: 4 for kind in FILE_KINDS}, CANNOT: 6})
+    for t in fourth_cannot_tasks():
+        assert t.expected == {}
+
+
+def test_each_expected_file_exists_and_differs_from_the_original(tasks):
+    for t in fourth_instruction_tasks():
+        assert t.expected, t.id
+        for path, text in t.expected.items():
+            assert path in t.files, (t.id, path)
+            assert text != t.files[path], (t.id, path)
+
+
+def test_the_main_change_is_in_a_file_of_the_task_kind(tasks):
+    for t in fourth_instruction_tasks():
+        assert t.kind in {_kind_of(path) for path in t.expected}, t.id
+
+
+@pytest.mark.parametrize("task", fourth_tasks(), ids=lambda t: t.id)
+def test_every_file_parses_before_and_after(task):
+    for stage in (task.files, _after(task)):
+        for path, text in stage.items():
+            try:
+                _parse(path, text)
+            except Exception as exc:  # noqa: BLE001 - report which file failed
+                pytest.fail(f"{task.id}: {path} does not parse: {exc}")
+
+
+def test_the_parser_check_catches_broken_files():
+    for path, broken in [("a.json", '{"a": 1,}'), ("a.toml", "a = "), ("a.ini", "[x]\n[x]\n"),
+                         ("a.yml", "a: [1, 2"), ("a.py", "def f(:\n"), ("a.js", "const a = {b: [1, 2};\n")]:
+        with pytest.raises(Exception):
+            _parse(path, broken)
+
+
+def test_crlf_files_are_present_and_stay_crlf(tasks):
+    crlf_files = {(path, text) for t in tasks for path, text in t.files.items() if "\r\n" in text}
+    assert len(crlf_files) >= 3
+    for t in tasks:
+        for path, text in t.expected.items():
+            if "\r\n" in t.files[path]:
+                assert text.count("\n") == text.count("\r\n"), (t.id, path)
+            else:
+                assert "\r" not in text, (t.id, path)
+    assert any("\r\n" in t.files[p] for t in fourth_instruction_tasks() for p in t.expected)
+
+
+def test_a_file_without_final_newline_is_present_and_edited_without_adding_one(tasks):
+    bare = [(t, path) for t in tasks for path, text in t.files.items() if not text.endswith("\n")]
+    assert bare
+    edited = [(t, path) for t, path in bare if path in t.expected]
+    assert edited
+    for t, path in edited:
+        assert not t.expected[path].endswith("\n"), t.id
+
+
+def test_non_ascii_text_is_present_in_files_and_in_expected_edits(tasks):
+    assert any(not text.isascii() for t in tasks for text in t.files.values())
+    assert any(not text.isascii() for t in fourth_instruction_tasks() for text in t.expected.values())
+
+
+def test_some_tasks_change_several_files(tasks):
+    assert sum(len(t.expected) > 1 for t in fourth_instruction_tasks()) >= 6
+
+
+def test_returned_tasks_are_fresh_copies():
+    first = fourth_tasks()[0]
+    first.files.clear()
+    first.expected.clear()
+    again = fourth_tasks()[0]
+    assert again.files and again.expected
+
+
+def test_loader_is_small_and_does_not_import_the_agent():
+    source = open(instructions_fourth.__file__, encoding="utf-8").read()
+    assert len(source.splitlines()) < 150
+    assert "2026-12-06" in source and "blind" in source
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            module = ("." * node.level) + (node.module or "")
+            assert "core" not in module.split("."), module
+        elif isinstance(node, ast.Import):
+            assert not any(a.name.startswith("mlxagent.core") for a in node.names)
+    assert instructions_fourth.DATA_FILE.name == "instructions_fourth.json"
+    assert instructions_fourth.DATA_FILE.parent.name == "data"
