@@ -8,7 +8,7 @@ from pathlib import Path
 from mlxagent.core.repair import Sources, candidates, search
 from mlxagent.core.repair.search import MAX_CHECKED
 
-from test_repair import failing_report, make_repo
+from test_repair import failing_report, make_repo, run_search
 
 SOURCE = ("def scale(values, factor, offset):\n"
           "    out = []\n"
@@ -16,14 +16,6 @@ SOURCE = ("def scale(values, factor, offset):\n"
           "        out.append(v * factor + offset - 1)\n"
           "    return out\n")
 TEST = "from m import scale\n\ndef test_scale():\n    assert scale([1, 2], 2, 1) == [3, 5]\n"
-
-
-def _run(steps):
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
 
 
 def _setup(tmp_path: Path):
@@ -49,7 +41,7 @@ def _checker_passing_at(rank: int, delay: float = 0.0):
 def test_fast_tests_get_more_checks_than_the_fixed_few(tmp_path):
     root, report, sources = _setup(tmp_path)
     check, seen = _checker_passing_at(MAX_CHECKED + 5)
-    result = _run(search(sources, "fix m.py", report, None, check, fast_seconds=60.0))
+    _, result = run_search(search(sources, "fix m.py", report, None, check, fast_seconds=60.0))
     assert result.found is not None and len(result.checked) == MAX_CHECKED + 5 == len(seen)
 
 
@@ -57,7 +49,7 @@ def test_slow_tests_stop_at_the_fixed_few(tmp_path):
     root, report, sources = _setup(tmp_path)
     check, seen = _checker_passing_at(MAX_CHECKED + 5, delay=0.05)
     # 14 checks of 0.05 s already pass a 0.3 s budget: the wider search is not tried
-    result = _run(search(sources, "fix m.py", report, None, check, fast_seconds=0.3))
+    _, result = run_search(search(sources, "fix m.py", report, None, check, fast_seconds=0.3))
     assert result.found is None and len(result.checked) == MAX_CHECKED == len(seen)
     assert f"none of the {MAX_CHECKED} best-ranked" in result.message
 
@@ -65,5 +57,5 @@ def test_slow_tests_stop_at_the_fixed_few(tmp_path):
 def test_an_explicit_cap_still_holds(tmp_path):
     root, report, sources = _setup(tmp_path)
     check, seen = _checker_passing_at(100)
-    result = _run(search(sources, "fix m.py", report, None, check, max_checked=3, fast_checked=3))
+    _, result = run_search(search(sources, "fix m.py", report, None, check, max_checked=3, fast_checked=3))
     assert len(result.checked) == 3 == len(seen)

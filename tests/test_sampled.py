@@ -10,7 +10,7 @@ import pytest
 from mlxagent.core.repair import Sources, search, suspects
 from mlxagent.core.repair.sampled import sampled, sampler_of
 
-from fixture_repos import init_repo
+from test_repair import make_repo, run_search as run
 
 REQUEST = "fix m.py so the tests pass"
 
@@ -27,15 +27,6 @@ class FakeSampler:
         return list(self.outputs)
 
 
-def make_repo(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    for path, text in files.items():
-        (root / path).write_text(text)
-    init_repo(root)
-    return root
-
-
 REVERSE = 'def reverse(text):\n    """text backwards"""\n    return text.replace(" ", "")\n'
 SPECTRUM = {("m.py", 3): 1.0}  # the line the failing test runs
 
@@ -47,15 +38,6 @@ def check_reverse(root: Path) -> bool:
         return namespace["reverse"]("abc") == "cba" and namespace["reverse"]("a b") == "b a"
     except Exception:  # noqa: BLE001 - a broken candidate fails its check
         return False
-
-
-def run(steps):
-    stages = []
-    while True:
-        try:
-            stages.append(next(steps))
-        except StopIteration as stop:
-            return stages, stop.value
 
 
 def test_sampled_rewrites_are_one_changed_parsing_line_with_the_indentation_deduplicated(tmp_path):

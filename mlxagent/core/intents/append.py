@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from .base import Edit, Intent, file_matches, first_changed_line, request_words, short, split_lines, tokens_of, word_hit
+from .remove import enclosing
 
 _ASK = re.compile(r"^\W*(?:please\s+|pls\s+|can\s+you\s+|could\s+you\s+)?(?:also\s+)?(?:add|append|include)\s+"
                   r"(?P<item>\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[\w.@:/+\-]+)\s+(?:to|into|in|on)\s+"
@@ -69,21 +70,9 @@ def _named(words: list[str], toks: set[str]) -> int:
     return sum(1 for w in words if word_hit(w, toks))
 
 
-def _owners(lines: list[tuple[int, str, str]], i: int) -> set[str]:
-    out: set[str] = set()
-    level = len(lines[i][1]) - len(lines[i][1].lstrip())
-    for j in range(i - 1, -1, -1):
-        body = lines[j][1]
-        if not body.strip():
-            continue
-        if re.fullmatch(r"\s*\[+([^\]]+)\]+\s*", body):
-            out |= tokens_of(body)
-            break
-        ind = len(body) - len(body.lstrip())
-        if ind < level and (m := _KEY.match(body)):
-            out |= tokens_of(m.group("key"))
-            level = ind
-    return out
+def _owners(lines, i: int) -> set[str]:
+    section, keys = enclosing(lines, i)
+    return tokens_of(" ".join([section, *keys]))
 
 
 def _inline(text: str, lines, i: int, item: str) -> str | None:

@@ -37,6 +37,22 @@ class Edit:
     prior: float = 0.0
 
 
+def union(first: list[Edit], second: list[Edit]) -> list[Edit]:
+    """Both lists' edits, each once, in order: where both made the same edit (the same files), the
+    first one stands with the higher of the two priors."""
+    out = list(first)
+    at = {e.files: i for i, e in enumerate(out)}
+    for e in second:
+        i = at.get(e.files)
+        if i is None:
+            at[e.files] = len(out)
+            out.append(e)
+        elif e.prior > out[i].prior:
+            o = out[i]
+            out[i] = Edit(o.files, o.path, o.line, o.rule, o.description, e.prior)
+    return out
+
+
 def split_lines(text: str) -> list[tuple[int, str, str]]:
     """(start offset, content, line ending) for every line; the ending is "" on a last line without one."""
     out: list[tuple[int, str, str]] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .append import append_candidates
-from .base import Edit, Intent
+from .base import Edit, Intent, union
 from .extract import extract
 from .near import change_candidates
 from .remove import remove_candidates
@@ -52,15 +52,9 @@ def candidates(files: dict[str, str], request: str, limit: int = 12) -> list[Edi
                 got = _for(texts, intent)
             except Exception:  # noqa: BLE001 - one rule failing never sinks the others
                 got = []
-            for e in got:
-                if rank:
-                    e = Edit(e.files, e.path, e.line, e.rule, e.description, round(e.prior - 0.05 * rank, 3))
-                same = next((k for k, o in enumerate(out) if o.files == e.files), None)
-                if same is None:
-                    out.append(e)
-                elif e.prior > out[same].prior:
-                    out[same] = Edit(out[same].files, out[same].path, out[same].line, out[same].rule,
-                                     out[same].description, e.prior)
+            if rank:
+                got = [Edit(e.files, e.path, e.line, e.rule, e.description, round(e.prior - 0.05 * rank, 3)) for e in got]
+            out = union(out, got)
         out.sort(key=lambda e: -e.prior)
         return out[:max(0, int(limit))]
     except Exception:  # noqa: BLE001

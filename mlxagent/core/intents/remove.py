@@ -88,22 +88,28 @@ def _indent(body: str) -> int:
     return len(body) - len(body.lstrip(" \t"))
 
 
-def _owners(lines: list[tuple[int, str, str]], i: int) -> set[str]:
-    """The keys a line sits under, by indentation (YAML, JSON, TOML tables)."""
-    out: set[str] = set()
+def enclosing(lines: list[tuple[int, str, str]], i: int) -> tuple[str, list[str]]:
+    """What line i sits under: the [section] header above it ("" if none) and the keys of the lines
+    less indented above it, nearest first (YAML, JSON, TOML tables)."""
+    keys: list[str] = []
     level = _indent(lines[i][1])
     for j in range(i - 1, -1, -1):
         body = lines[j][1]
         if not body.strip():
             continue
         if (head := _SECTION.fullmatch(body)) is not None:
-            out.update(re.split(r"[.\s]+", head.group(1).lower()))
-            break
+            return head.group(1), keys
         if _indent(body) < level:
             level = _indent(body)
             if m := _KEY_LINE.match(body):
-                out.add(m.group(1).lower())
-    return out
+                keys.append(m.group(1))
+    return "", keys
+
+
+def _owners(lines: list[tuple[int, str, str]], i: int) -> set[str]:
+    """The names of what a line sits under, lower-case, a section's dotted parts apart."""
+    section, keys = enclosing(lines, i)
+    return {k.lower() for k in keys} | ({p for p in re.split(r"[.\s]+", section.lower())} if section else set())
 
 
 def _opens_block(body: str) -> bool:

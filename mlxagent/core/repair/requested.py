@@ -16,6 +16,7 @@ import threading
 from typing import Any, Iterator
 
 from ..events import Event, RepairProgress
+from ..intents.base import union
 from ..validation import syntax_problem
 from .propose import _propose, scorer, weak
 from .sources import Sources
@@ -99,7 +100,7 @@ def _combined(files: dict[str, str], request: str) -> list[Any]:
     stated = _stated(files, request)
     if stated and any(e.rule != "change" for e in stated):
         return _docs_last(stated, request)
-    return _named_first(_docs_last(_union(stated, _broad(files, request)), request), files, request)
+    return _named_first(_docs_last(union(stated, _broad(files, request)), request), files, request)
 
 
 NAMED_BONUS = 0.1
@@ -110,36 +111,19 @@ def _named_first(edits: list[Any], files: dict[str, str], request: str) -> list[
     that hold it: an edit of such a line ranks above edits elsewhere."""
     from dataclasses import replace
 
+    from ..intents.validate import _changed_lines
+
     names = {w for w in IDENTIFIER.findall(request) if len(w) >= 4 and ("_" in w or re.search(r"[a-z][A-Z]", w))}
-    names = {w for w in names if any(re.search(r"(?<![\w$])" + re.escape(w) + r"(?![\w$])", t) for t in files.values())}
-    if not names:
+    pats = [p for w in names if any((p := re.compile(r"(?<![\w$])" + re.escape(w) + r"(?![\w$])")).search(t)
+                                    for t in files.values())]
+    if not pats:
         return edits
     out = []
     for e in edits:
-        changed = [line for path, text in e.files for line in _removed_lines(files.get(path, ""), text)]
-        hit = any(re.search(r"(?<![\w$])" + re.escape(w) + r"(?![\w$])", line) for w in names for line in changed)
+        changed = [line for path, text in e.files for lost, _ in _changed_lines(files.get(path, ""), text)
+                   for line in lost]
+        hit = any(p.search(line) for p in pats for line in changed)
         out.append(replace(e, prior=round(e.prior + NAMED_BONUS, 3)) if hit else e)
-    return out
-
-
-def _removed_lines(old: str, new: str) -> list[str]:
-    kept = set(new.splitlines())
-    return [line for line in old.splitlines() if line not in kept]
-
-
-def _union(first: list[Any], second: list[Any]) -> list[Any]:
-    """Both lists' edits, each once: where both made the same edit, the higher prior stands."""
-    from dataclasses import replace
-
-    out = list(first)
-    at = {e.files: i for i, e in enumerate(out)}
-    for e in second:
-        i = at.get(e.files)
-        if i is None:
-            at[e.files] = len(out)
-            out.append(e)
-        elif e.prior > out[i].prior:
-            out[i] = replace(out[i], prior=e.prior)
     return out
 
 
