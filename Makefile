@@ -15,8 +15,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# Reinstall whenever pyproject.toml changes; editable so themes/ and fixtures/ stay beside the code.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Reinstall whenever pyproject.toml or the native kernel changes (setup.py builds it, optional: the
+# float32 path runs without it); editable so themes/ and fixtures/ stay beside the code.
+$(STAMP): pyproject.toml setup.py $(wildcard mlxagent/model/qkernel/*.cpp mlxagent/model/qkernel/*.h) mlxagent/model/qkernel/CMakeLists.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 

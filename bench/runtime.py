@@ -11,6 +11,8 @@
    effective decode, tokens per forward pass, token-for-token identity; llama.cpp's plain prefill
    and decode on the same GGUF in the same run (`make bench-deps` installs it); the cost of one
    decode step, part by part.
+The mlxagent rows run on whatever the runtime chooses: the native 4-bit kernel where it is built
+(model/qkernel; bench/kernel.py sets it beside the float32 path), else float32 weights.
 `--speculation-only` runs part 4 alone.
 The script re-executes itself with OpenBLAS preloaded, as the `mlxagent` entry point does.
 """
@@ -153,7 +155,8 @@ def classic_sections(results: dict, loaded, model_dir, prompt: str, max_tokens: 
     results["overhead"] = overhead(loaded, prompt, max_tokens)
     results["constraint"] = constraint_overhead(loaded, prompt, max_tokens)
 
-    print(f"backend {results['backend']}, BLAS {results['blas']}, runtime dequantised: {loaded.dequantized}")
+    print(f"backend {results['backend']}, BLAS {results['blas']}, runtime dequantised: {loaded.dequantized}, "
+          f"layers on the native kernel: {loaded.native_layers}")
     print(f"prompt: {results['prompt_tokens']} tokens, max {max_tokens} new tokens\n")
     print(f"{'':28}{'prefill tok/s':>15}{'decode tok/s':>15}{'peak GB':>10}")
     for label, row in (("plain mlx_lm.stream_generate", p), ("mlxagent runtime", r)):
@@ -224,7 +227,7 @@ def main() -> int:
     loaded = load_model_dir(model_dir, default_model.NAME)
     prompt = long_prompt(loaded.tokenizer)
     results: dict = {"backend": backend.backend_name(), "blas": backend.blas_name(),
-                     "dequantized": loaded.dequantized, "prompt_tokens": len(loaded.tokenizer.encode(prompt))}
+                     "dequantized": loaded.dequantized, "native_layers": loaded.native_layers, "prompt_tokens": len(loaded.tokenizer.encode(prompt))}
 
     if not args.speculation_only:
         classic_sections(results, loaded, model_dir, prompt, args.max_tokens)

@@ -156,7 +156,8 @@ def test_a_test_command_that_runs_no_test_neither_drives_the_turn_nor_undoes_the
                   AgentConfig(review="apply", retry=RetryPolicy.unattended(True), auto_test=True), gate=gate)
     agent.toolbox.context.test_command = resolve_test_command(ws.root)
     assert agent.tests.command is not None and agent.tests.command.argv[:2] == ("npm", "test")
-    events = drive(agent, "drop the node-fetch dependency, we use the built-in fetch")
+    # the file named: a removal applied unread needs it (core/repair/trust.py)
+    events = drive(agent, "drop the node-fetch dependency from package.json, we use the built-in fetch")
     assert [e for e in events if isinstance(e, ev.TestResult)]  # the tests did run, before and after
     assert (repo / "package.json").read_text() == pkg.replace('"chalk": "^5.3.0",', '"chalk": "^5.3.0"').replace(
         '    "node-fetch": "^3.3.2"\n', "")

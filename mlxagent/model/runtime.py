@@ -18,9 +18,11 @@ from ..errors import ModelError
 from . import adapters
 from .gguf_import import ProgressFn
 
-# On the CPU backend with OpenBLAS, f32 matmuls are far faster than MLX's scalar
-# quantised kernels (prefill ~30x, decode ~2.4x measured on SmolLM2-135M), so
-# models whose f32 weights stay under this size are kept dequantised there.
+# On the CPU backend, MLX's own quantised kernels are scalar on x86. Where mlxagent's native kernel
+# (model/qkernel) is built, quantised models keep their 4/8-bit weights and run on it (decode 3.8x
+# the float32 path with its rope and attention, a fifth of the memory; BENCHMARKS.md). Without it, with OpenBLAS, f32
+# matmuls are far faster than MLX's scalar kernels (prefill ~30x, decode ~2.4x measured on
+# SmolLM2-135M), so models whose f32 weights stay under this size are kept dequantised there.
 DEQUANTIZE_MAX_BYTES = 2 * 1024**3
 
 
@@ -32,6 +34,8 @@ class LoadedModel:
     tokenizer: Any  # mlx_lm TokenizerWrapper
     config: dict[str, Any]
     dequantized: bool = False
+    # Layers computed by the native quantised kernel (model/qkernel); 0 where MLX's own ops run.
+    native_layers: int = 0
     context_length: int = 4096
     info: dict[str, Any] = field(default_factory=dict)
     # Decode several tokens per forward pass (model/speculative.py); the `speculative` setting.
@@ -55,11 +59,15 @@ def context_length_of(config: dict[str, Any], model_max_length: Any = None) -> i
 
 
 def should_dequantize(config: dict[str, Any], model: Any) -> bool:
-    """Keep weights dequantised on the CPU backend when OpenBLAS is there and the model is small."""
+    """Keep weights dequantised on the CPU backend when OpenBLAS is there, the model is small and
+    the native kernel cannot compute most of its quantised layers."""
+    from . import qkernel
     from .backend import backend_name, loaded_openblas
 
     quant = config.get("quantization")
     if not quant or backend_name() != "CPU" or loaded_openblas() is None:
+        return False
+    if qkernel.status().fast and qkernel.covers(model):
         return False
     import mlx.core as mx
     from mlx.utils import tree_flatten
@@ -110,12 +118,18 @@ class ModelRuntime:
             mx.clear_cache()
 
 
-def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None = None) -> LoadedModel:
+def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None = None,
+                   native: bool | None = None) -> LoadedModel:
+    """`dequantize`: None lets the runtime choose (should_dequantize). `native`: None uses the
+    native kernels where they are built (the products where the weights stay quantised, rope and
+    decode attention on any CPU model); False keeps MLX's own ops for this model's layers (an
+    architecture's attention helper, once wrapped in this process, stays wrapped: it hands every
+    case it does not cover, and every device but the CPU, to MLX's own)."""
     import mlx.core as mx
     from mlx_lm.utils import load as mlx_load
 
     if adapters.is_adapter_dir(path):  # MODEL+NAME: the base model, then its tuned adapter on top
-        return _load_adapted(path, name, dequantize=dequantize)
+        return _load_adapted(path, name, dequantize=dequantize, native=native)
     try:
         config = json.loads((path / "config.json").read_text())
     except (OSError, ValueError) as e:
@@ -134,6 +148,13 @@ def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None 
         mx.eval(model.parameters())
         gc.collect()
         mx.clear_cache()
+    native_layers = 0
+    if native is not False:
+        from . import qkernel
+
+        if not dequantize and config.get("quantization"):
+            native_layers = qkernel.install(model)
+        qkernel.install_attention(model)
     return LoadedModel(
         name=name or path.name,
         path=path,
@@ -141,11 +162,13 @@ def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None 
         tokenizer=tokenizer,
         config=config,
         dequantized=bool(dequantize and config.get("quantization")),
+        native_layers=native_layers,
         context_length=_context_length(config, tokenizer),
     )
 
 
-def _load_adapted(path: Path, name: str | None = None, dequantize: bool | None = None) -> LoadedModel:
+def _load_adapted(path: Path, name: str | None = None, dequantize: bool | None = None,
+                  native: bool | None = None) -> LoadedModel:
     """The base model with the adapter at `path` (model/adapters.py) applied."""
     from .catalog import resolve
 
@@ -159,7 +182,8 @@ def _load_adapted(path: Path, name: str | None = None, dequantize: bool | None =
         if not (recorded / "config.json").is_file():
             raise ModelError(f"{adapters.spec_for(base, meta['name'])}: its base model {base!r} is not installed") from None
         base_dir = recorded
-    loaded = load_model_dir(base_dir, name or adapters.spec_for(base, meta["name"]), dequantize=dequantize)
+    loaded = load_model_dir(base_dir, name or adapters.spec_for(base, meta["name"]), dequantize=dequantize,
+                            native=native)
     dense = loaded.dequantized or not loaded.config.get("quantization")
     adapters.apply(loaded.model, path, fuse=dense)
     loaded.info["adapter"] = str(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 _EOL = re.compile(r"\r\n|\r|\n")
 
@@ -18,6 +18,8 @@ class Intent:
     key: for "set" the key path; for "version" the part to bump ("major"/"minor"/"patch") when no
          number is given; for "rename" "all" when strings and comments should change too.
     files: files the request names, as written.
+    basis: "" for what the phrase rules read in the request (extract.py); for a hypothesis from
+           its literals alone (broad.py) the family that made it ("pair", "slot", "switch", …).
     """
 
     kind: str
@@ -25,6 +27,7 @@ class Intent:
     new: str
     key: str | None = None
     files: tuple[str, ...] = ()
+    basis: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Edit:
     rule: str
     description: str
     prior: float = 0.0
+    intent: Intent | None = field(default=None, compare=False, repr=False)  # the hypothesis it carries out
 
 
 def union(first: list[Edit], second: list[Edit]) -> list[Edit]:
@@ -48,8 +52,7 @@ def union(first: list[Edit], second: list[Edit]) -> list[Edit]:
             at[e.files] = len(out)
             out.append(e)
         elif e.prior > out[i].prior:
-            o = out[i]
-            out[i] = Edit(o.files, o.path, o.line, o.rule, o.description, e.prior)
+            out[i] = replace(out[i], prior=e.prior)
     return out
 
 

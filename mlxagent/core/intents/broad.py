@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 from .base import STOP, Edit, Intent, file_matches, request_words, tokens_of, word_hit
 from .extract import _files, _Lits
@@ -197,7 +198,7 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
 
     if (added := asks_append(request)) is not None:  # "add py313 to the tox envlist": that, and nothing else
         item, where, in_files = added
-        return [(Intent("append", None, item, key=" ".join(where), files=in_files), 0.75)]
+        return [(Intent("append", None, item, key=" ".join(where), files=in_files, basis="append"), 0.75)]
     if _CREATE.match(request):
         return []
     toks, named, plain = tokens(request.strip())
@@ -213,9 +214,9 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
                 words.append(part)
     out: list[tuple[Intent, float]] = []
 
-    def add(intent: Intent, prior: float) -> None:
+    def add(intent: Intent, prior: float, basis: str) -> None:
         if all(intent != i for i, _ in out):
-            out.append((intent, round(prior, 3)))
+            out.append((replace(intent, basis=basis), round(prior, 3)))
 
     olds = [t for t in toks if present[t.value] and t.kind != "word"]
     news = [t for t in toks if not present[t.value] and t.kind != "word"]
@@ -243,12 +244,12 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
                 continue  # a name becomes a name, not a phrase
             if (n.kind == "ident" or (o.kind == "ident" and n.kind in ("quoted", "code")
                                       and _IDLIKE.fullmatch(n.value))) and _code_name(texts, o.value):
-                add(Intent("rename", o.value, n.value, files=named), 0.75)
+                add(Intent("rename", o.value, n.value, files=named), 0.75, "pair")
             if n.kind == "version":
-                add(Intent("version", o.value, n.value, files=named), 0.72)
+                add(Intent("version", o.value, n.value, files=named), 0.72, "pair")
             kind = "change" if n.kind in ("number", "version", "date", "code") else "replace"
             # two quoted texts, one held and one new: the user spelled out both sides
-            add(Intent(kind, o.value, n.value, files=named), 0.8 if o.quoted and n.quoted else 0.7)
+            add(Intent(kind, o.value, n.value, files=named), 0.8 if o.quoted and n.quoted else 0.7, "pair")
     # bump: "bump hearth's minor version", "increment the patch version of the assets package"
     bump = re.search(r"\b(?:bump|increment|increase|raise)\b.*?\b(major|minor|patch|micro)?\b\s*(?:version|release)\b",
                      request, re.I)
@@ -256,7 +257,7 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
         part = (bump.group(1) or "patch").lower().replace("micro", "patch")
         owned = [p for p in scope if any(_hit(w, tokens_of(p.replace("/", " ").replace(".", " "))) for w in words
                                          if w not in ("version", "release", part))]
-        add(Intent("version", None, "", key=part, files=named or tuple(owned)), 0.66 if owned else 0.62)
+        add(Intent("version", None, "", key=part, files=named or tuple(owned)), 0.66 if owned else 0.62, "bump")
     # set: a new value into a slot of the same kind
     slots = []
     for n in toks:
@@ -270,9 +271,10 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
 
             now = current(texts, named)
             if now and _closeness_version(now, n.value):
-                add(Intent("version", None, n.value, files=named), 0.5 + 0.12 * _closeness_version(now, n.value))
+                add(Intent("version", None, n.value, files=named), 0.5 + 0.12 * _closeness_version(now, n.value),
+                    "version")
         if n.kind in ("number", "version", "url", "date") and words:
-            add(Intent("change", None, n.value, " ".join(words), named), 0.5)
+            add(Intent("change", None, n.value, " ".join(words), named), 0.5, "words")
         for path, fmt, entries in slots_of():
             ptoks = tokens_of(path.replace("/", " "))
             for e in entries:
@@ -295,17 +297,17 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
         best_hits = max(h for _, _, h in slots)
         kept = [s for s in slots if s[2] or best_hits == 0 and (named or len(slots) <= 3)]
         for intent, prior, _ in sorted(kept, key=lambda s: -s[1])[:MAX_SLOTS]:
-            add(intent, prior)
+            add(intent, prior, "slot")
             old = intent.old or ""
             if len(old) >= 6 and not re.fullmatch(r"[\d.]+", old) and _bool_of(old) is None \
                     and sum(t.count(old) for t in bodies) > 1:
                 # a distinctive value written in more places than the key: all of them change
-                add(Intent("replace", old, intent.new, files=named), prior + 0.04)
+                add(Intent("replace", old, intent.new, files=named), prior + 0.04, "slot-value")
     for intent, prior in _unit_slots(request, words, slots_of(), named):
-        add(intent, prior)
+        add(intent, prior, "unit")
     for n in news:
         for old, close in _similar(texts, scope, n):
-            add(Intent("replace", old, n.value, files=named), 0.5 + 0.2 * close)
+            add(Intent("replace", old, n.value, files=named), 0.5 + 0.2 * close, "similar")
     # switch: a boolean key a request word names
     said = _Lits(request).text.replace("\x00", " ")  # the words of a quoted text say nothing of switching
     low = set(re.findall(r"[a-z']+", said.lower()))
@@ -328,21 +330,22 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
             agrees = (off and now) or (on and not now)  # the only change a switch has is the flip
             bare = e.raw.strip("\"'")
             add(Intent("set", bare, render(fmt, bare, "false" if now else "true"), ".".join(e.path), (path,)),
-                0.5 + 0.08 * min(hits, 3) + (0.1 if agrees else 0.0) + (0.1 if named else 0.0))
+                0.5 + 0.08 * min(hits, 3) + (0.1 if agrees else 0.0) + (0.1 if named else 0.0), "switch")
     # remove: an entry the files hold, with a word that says it goes
     from .remove import asks_removal
 
     if asks_removal(request):
         for t in toks:
             if present[t.value] and t.value.lower() not in STOP and len(t.value) >= 3 and t.value.lower() not in _OFF:
-                add(Intent("remove", t.value, "", key=" ".join(words), files=named), 0.72 if t.kind != "word" else 0.66)
+                add(Intent("remove", t.value, "", key=" ".join(words), files=named), 0.72 if t.kind != "word" else 0.66,
+                    "remove")
     # "we call it away mode now, not holiday mode", "say sign in instead of log in"
     for old, new in _instead(request):
         if _present(bodies, old) or re.search(r"(?<!\w)" + re.escape(old) + r"(?!\w)", "\n".join(bodies), re.I):
-            add(Intent("replace", old, new, key="case", files=named), 0.78)
+            add(Intent("replace", old, new, key="case", files=named), 0.78, "instead")
     # typo: a misspelled word of the request that the files hold, or the right spelling of one
     for intent in _typos(toks, texts, bodies, named, request):
-        add(intent, 0.7)
+        add(intent, 0.7, "typo")
     out.sort(key=lambda x: -x[1])
     return out
 
@@ -478,6 +481,6 @@ def broad_candidates(files: dict[str, str], request: str, limit: int = 60) -> li
             if e.files in seen:
                 continue
             seen.add(e.files)
-            out.append((Edit(e.files, e.path, e.line, e.rule, e.description, round(prior + 0.1 * e.prior, 3)), intent))
+            out.append((replace(e, prior=round(prior + 0.1 * e.prior, 3), intent=intent), intent))
     out.sort(key=lambda x: -x[0].prior)
     return out[:limit]

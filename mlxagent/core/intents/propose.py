@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .append import append_candidates
 from .base import Edit, Intent, union
 from .extract import extract
@@ -52,8 +54,7 @@ def candidates(files: dict[str, str], request: str, limit: int = 12) -> list[Edi
                 got = _for(texts, intent)
             except Exception:  # noqa: BLE001 - one rule failing never sinks the others
                 got = []
-            if rank:
-                got = [Edit(e.files, e.path, e.line, e.rule, e.description, round(e.prior - 0.05 * rank, 3)) for e in got]
+            got = [replace(e, intent=intent, prior=round(e.prior - 0.05 * rank, 3) if rank else e.prior) for e in got]
             out = union(out, got)
         out.sort(key=lambda e: -e.prior)
         return out[:max(0, int(limit))]

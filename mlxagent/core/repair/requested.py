@@ -5,21 +5,25 @@ Before a weak tool user writes anything, the request's candidates (core/intents)
 validated by the request's literals (the new text there, the old gone, nothing else changed) and
 the syntax gate (core/validation), and ranked: by the rules' priors, and by the model where they
 tie (the model ranks well what it cannot write). The winner is one edit_file call through the
-usual review: shown in the TUI, applied with `--yes`. When it is applied the turn is done; when
-nothing validates the model goes on, and what it writes is held to the same bar under `--yes`.
+usual review: shown in the TUI, applied with `--yes` when its kind is trusted (trust.py; else the
+turn ends with a question naming it). When it is applied the turn is done; when nothing validates
+the model goes on, and what it writes is held to the same bar under `--yes`.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 from typing import Any, Iterator
 
 from ..events import Event, RepairProgress
 from ..intents.base import union
 from ..validation import syntax_problem
+from ..validation.admit import ask_instead, unattended
 from .propose import _propose, scorer, weak
 from .sources import Sources
+from .trust import question, trusted
 
 MAX_RANKED = 6  # candidates the model ranks when the rules' priors tie
 
@@ -109,8 +113,6 @@ NAMED_BONUS = 0.1
 def _named_first(edits: list[Any], files: dict[str, str], request: str) -> list[Any]:
     """A request that names a code identifier ("startCountdown should default to 5") means the lines
     that hold it: an edit of such a line ranks above edits elsewhere."""
-    from dataclasses import replace
-
     from ..intents.validate import _changed_lines
 
     names = {w for w in IDENTIFIER.findall(request) if len(w) >= 4 and ("_" in w or re.search(r"[a-z][A-Z]", w))}
@@ -140,8 +142,6 @@ def _docs_last(edits: list[Any], request: str) -> list[Any]:
     fits, an edit of documents only (README, CHANGELOG, *.md) ranks below it."""
     if _DOC_WORDS.search(request) or not any(_placed(e) and not _only_docs(e) for e in edits):
         return edits
-    from dataclasses import replace
-
     return [replace(e, prior=round(e.prior - DOCS_PENALTY, 3)) if _placed(e) and _only_docs(e) else e for e in edits]
 
 
@@ -180,7 +180,8 @@ def _stated(files: dict[str, str], request: str) -> list[Any]:
     if not any(it.kind == "rename" for it in intents):
         for old, new, _ in names:
             try:
-                edits += rename_candidates(files, Intent("rename", old, new))
+                said = Intent("rename", old, new, basis="said-as-rename")  # a stated change of a name the code uses
+                edits += [replace(e, intent=said) for e in rename_candidates(files, said)]
             except Exception:  # noqa: BLE001 - no rename candidates: the others stand
                 pass
     return [edit for edit in edits if _admitted(edit, intents, names, files)]
@@ -204,7 +205,8 @@ def _ranked(agent, edits: list[Any], sources: Sources, request: str, cancel: thr
 
 def propose(agent, cancel: threading.Event) -> Iterator[Event]:
     """Offer the best validated candidate for the turn's request. Returns ("done", message) when
-    it was applied, else None (the turn goes on with the model)."""
+    it was applied, ("unconfirmed", question) when nobody reviews and its kind is not trusted
+    (trust.py: nothing is written, the turn ends), else None (the turn goes on with the model)."""
     ws = agent.toolbox.workspace
     sources = Sources(ws.root, ws.list_files())
     files = {p: text for p in sources.paths if (text := sources.text(p)) is not None}
@@ -216,6 +218,10 @@ def propose(agent, cancel: threading.Event) -> Iterator[Event]:
     best = _ranked(agent, edits, sources, request, cancel)[0]
     if cancel.is_set():
         return None
+    if unattended(agent) and not trusted(best, request):
+        # nobody reviews, and candidates of this kind were not measured sure enough (trust.py): ask,
+        # and leave no room for the model's own edit either
+        return ask_instead(agent, question(best))
     finished = yield from _propose(agent, sources, best, cancel, checked="request",
                                    why="An edit that does what the request names",
                                    note="made from the request and checked against its words")

@@ -69,20 +69,32 @@ def admit(proposal: Any, *, request: str, forced: bool, weak: bool, unattended: 
                            "request's literals do not match it")
 
 
+def unattended(agent: Any) -> bool:
+    """Nobody reviews the edits: the "apply" policy (`--yes`, the accept-edits and auto modes)."""
+    return agent.config.review == "apply"
+
+
+def ask_instead(agent: Any, question: str) -> tuple[str, str]:
+    """End the turn with a question, nothing applied (reason "unconfirmed": `mlxagent run` exits 1):
+    an edit that a person must decide on, with nobody there to review it."""
+    agent.tests.finished = ("unconfirmed", question)
+    return agent.tests.finished
+
+
 def screen(agent: Any, proposal: Any, forced: bool) -> Iterator[Event]:
     """The agent's step before offering `proposal`: returns (the proposal to offer, "apply" when
     nobody reviews and it may be applied, else "ask"), or (None, the text the model reads) when it
     is refused or held. A refused edit is shown anyway, its reason in the note, only when
     `show_refused` is on and a person reviews."""
-    unattended = agent.config.review == "apply"
+    nobody = unattended(agent)
     t = agent.tests
     verdict = admit(proposal, request=t.request, forced=forced, weak=bool(getattr(agent.model, "weak_tool_use", False)),
-                    unattended=unattended, tests_judge=t.enabled() and t.baseline is not None)
+                    unattended=nobody, tests_judge=t.enabled() and t.baseline is not None)
     if verdict.action == "offer":
-        return proposal, "apply" if unattended else "ask"
+        return proposal, "apply" if nobody else "ask"
     yield ErrorEvent(("Not offered: " if verdict.action == "refuse" else "Not applied: ") + verdict.reason)
     agent.toolbox.proposals.discard(proposal)
-    if verdict.action == "refuse" and agent.config.show_refused and not unattended:
+    if verdict.action == "refuse" and agent.config.show_refused and not nobody:
         shown = dataclasses.replace(proposal, note=f"Refused by the syntax gate: {verdict.reason}")
         agent.toolbox.proposals.add(shown)
         return shown, "ask"
@@ -91,7 +103,7 @@ def screen(agent: Any, proposal: Any, forced: bool) -> Iterator[Event]:
     else:
         agent._forced_invalid = False
     if verdict.action == "hold":
-        t.finished = ("unconfirmed", "I did not apply an edit I could not confirm. Which file should change, "
-                                     "and what exact text should it have?")
+        ask_instead(agent, "I did not apply an edit I could not confirm. Which file should change, "
+                           "and what exact text should it have?")
         return None, f"Not applied: {verdict.reason}. Nothing was written."
     return None, f"Refused: {verdict.reason}. Nothing was written; propose a corrected edit."

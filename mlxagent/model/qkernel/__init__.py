@@ -1,0 +1,267 @@
+"""Native CPU kernels for MLX (qmm.cpp, attention.cpp), and their use in a loaded model.
+
+mlx-cpu's own quantised kernels are scalar on x86, so until this kernel the runtime kept small
+models' weights dequantised to float32 and decode streamed four times the bytes of the 4-bit file.
+`_qmm.native_qmm` computes x @ dequant(W).T for MLX's affine 4/8-bit layers with AVX2 + FMA (a
+portable loop elsewhere) as an MLX primitive inside the lazy graph. `install(model)` swaps the
+quantised linear layers (and a tied embedding's output projection) of a loaded mlx-lm model to
+it; the model code is unchanged.
+
+On x86 MLX's CPU rope and attention also run as compositions of small scalar ops; `_qmm` carries
+`native_rope` and `native_attention` (a few query rows against a KV cache) too, and
+`install_attention(model)` routes a decode step's rope and attention there, on any model of the
+CPU backend, quantised or not, leaving every other case (masks given as arrays, batched offsets,
+sinks, quantised KV caches, long prompts) to MLX.
+
+`status()` says, in one line, which kernel is in use and why (doctor's `decode kernel:` line):
+the module may be missing (no compiler at install, not Linux x86-64), built for another MLX
+(C++ ABI), or refused by its self-check; then the runtime stays on the float32 path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class KernelStatus:
+    module: Any | None  # the loaded _qmm module, or None
+    line: str  # for doctor: what is in use, or why not
+
+    @property
+    def available(self) -> bool:
+        return self.module is not None
+
+    @property
+    def fast(self) -> bool:
+        """The AVX2 path: faster than the float32 OpenBLAS path (the portable loop is not)."""
+        return self.module is not None and self.module.simd() != "portable"
+
+
+_status: KernelStatus | None = None
+
+
+def status() -> KernelStatus:
+    """Load the module once, check it against this MLX and a small product, and say so."""
+    global _status
+    if _status is None:
+        _status = _load()
+    return _status
+
+
+def _load() -> KernelStatus:
+    if os.environ.get("MLXAGENT_NATIVE_KERNEL", "1") == "0":
+        return KernelStatus(None, "off (MLXAGENT_NATIVE_KERNEL=0)")
+    from .build import INFO, why_not
+
+    reason = why_not()
+    if reason:
+        return KernelStatus(None, f"not built: {reason}")
+    info_path = HERE / INFO
+    if not info_path.exists():
+        return KernelStatus(None, "not built (no compiler or cmake at install? "
+                            "python -m mlxagent.model.qkernel.build)")
+    try:
+        info = json.loads(info_path.read_text())
+    except (OSError, ValueError):
+        info = {}
+    from importlib.metadata import version
+
+    running = version("mlx")
+    if info.get("mlx") != running:
+        return KernelStatus(None, f"built for mlx {info.get('mlx', '?')}, running {running}: rebuild with "
+                            "python -m mlxagent.model.qkernel.build")
+    import mlx.core as mx  # before the module: it links against libmlx and shares nanobind types
+
+    try:
+        module = importlib.import_module(f"{__name__}._qmm")
+    except ImportError as e:
+        return KernelStatus(None, f"not loadable ({str(e)[:120]})")
+    problem = _self_check(module, mx)
+    if problem:
+        return KernelStatus(None, f"refused by its self-check ({problem})")
+    return KernelStatus(module, f"native {module.simd()} 4/8-bit, {module.threads()} threads")
+
+
+def _self_check(module: Any, mx: Any) -> str | None:
+    """A small product against MLX's own quantized_matmul: a wrong kernel never runs a model."""
+    try:
+        key = mx.random.key(7)
+        w = mx.random.normal((40, 128), key=key)
+        x = mx.random.normal((3, 128), key=mx.random.key(8))
+        for bits in (4, 8):
+            wq, s, b = mx.quantize(w, group_size=32, bits=bits)
+            want = mx.quantized_matmul(x, wq, s, b, transpose=True, group_size=32, bits=bits)
+            got = module.native_qmm(x, wq, s, b, 32, bits, stream=mx.cpu)
+            if not mx.allclose(got, want, rtol=1e-4, atol=1e-4).item():
+                return f"{bits}-bit product differs from mx.quantized_matmul"
+    except Exception as e:  # noqa: BLE001 - any failure means: do not use it
+        return f"{type(e).__name__}: {str(e)[:100]}"
+    return None
+
+
+def usable(layer: Any) -> bool:
+    """A quantised layer the kernel computes: affine 4 or 8 bits, groups of a multiple of 32."""
+    return (getattr(layer, "mode", "affine") == "affine" and getattr(layer, "bits", None) in (4, 8)
+            and getattr(layer, "group_size", 0) % 32 == 0 and "biases" in layer)
+
+
+def covers(model: Any) -> bool:
+    """Whether the kernel computes most of the model's quantised weights (by bytes): a model of
+    other bit widths (3, 5, 6 bits) is better served dequantised."""
+    import mlx.nn as nn
+
+    done = total = 0
+    for _, layer in model.named_modules():
+        if isinstance(layer, (nn.QuantizedLinear, nn.QuantizedEmbedding)):
+            size = layer["weight"].nbytes
+            total += size
+            done += size if usable(layer) else 0
+    return total > 0 and done >= 0.9 * total
+
+
+def install(model: Any) -> int:
+    """Swap the model's quantised linear layers to the kernel; how many were swapped (0 if none
+    or no kernel). Only on the CPU backend: Metal and CUDA keep MLX's own kernels."""
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    kernel = status()
+    if not kernel.available or mx.default_device() != mx.cpu:
+        return 0
+    mx.eval(model.parameters())  # evaluated row-major weights: the kernel reads them with no copy
+    count = 0
+    for _, layer in model.named_modules():
+        if type(layer) is nn.QuantizedLinear and usable(layer):
+            layer.__class__ = _native_linear(kernel.module)
+            count += 1
+        elif type(layer) is nn.QuantizedEmbedding and usable(layer):
+            layer.__class__ = _native_embedding(kernel.module)
+            count += 1
+    return count
+
+
+def installed(model: Any) -> int:
+    """How many of the model's quantised layers run on the kernel now."""
+    return sum(1 for _, layer in model.named_modules() if getattr(layer, "native_kernel", False) and "scales" in layer)
+
+
+_classes: dict[str, type] = {}
+
+# Rows of x above which a product dequantises the layer to a transient float32 matrix (native,
+# multi-threaded) and multiplies through MLX's matmul (OpenBLAS): prefill chunks. Up to it, the
+# quantised kernel: decode and speculative verification (BENCHMARKS.md: prefill 0.6x slower on
+# the kernel's tiles than through OpenBLAS; decode 2.6x faster on the kernel).
+PREFILL_ROWS = 16
+
+
+def _product(module: Any, layer: Any, x: Any) -> Any:
+    rows = x.size // max(1, x.shape[-1])
+    if rows > PREFILL_ROWS and x.dtype == _float32():
+        dense = module.native_dequantize(layer["weight"], layer["scales"], layer["biases"], layer.group_size,
+                                         layer.bits)
+        return x @ dense.T
+    return module.native_qmm(x, layer["weight"], layer["scales"], layer["biases"], layer.group_size, layer.bits)
+
+
+def _float32() -> Any:
+    import mlx.core as mx
+
+    return mx.float32
+
+
+def _native_linear(module: Any) -> type:
+    if "linear" not in _classes:
+        import mlx.nn as nn
+
+        class NativeQuantizedLinear(nn.QuantizedLinear):
+            native_kernel = True
+
+            def __call__(self, x):
+                y = _product(module, self, x)
+                return y + self["bias"] if "bias" in self else y
+
+        _classes["linear"] = NativeQuantizedLinear
+    return _classes["linear"]
+
+
+def _native_embedding(module: Any) -> type:
+    if "embedding" not in _classes:
+        import mlx.nn as nn
+
+        class NativeQuantizedEmbedding(nn.QuantizedEmbedding):
+            native_kernel = True
+
+            def as_linear(self, x):
+                return _product(module, self, x)
+
+        _classes["embedding"] = NativeQuantizedEmbedding
+    return _classes["embedding"]
+
+
+# Query rows up to which the native attention runs (a decode step, a speculative verification);
+# longer prefills keep MLX's own, which batches them as matrix products.
+ATTENTION_MAX_ROWS = 16
+
+
+def install_attention(model: Any) -> int:
+    """Route the model's rope (nn.RoPE layers, by class swap) and its architecture's
+    scaled_dot_product_attention (mlx-lm's module-level helper, wrapped once per architecture) to
+    the native ops; returns how many rope layers were swapped. CPU backend only."""
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    kernel = status()
+    if not kernel.available or mx.default_device() != mx.cpu:
+        return 0
+    count = 0
+    for _, layer in model.named_modules():
+        if type(layer) is nn.RoPE and layer.base is not None:
+            layer.__class__ = _native_rope(kernel.module)
+            count += 1
+    arch = sys.modules.get(type(model).__module__)
+    original = getattr(arch, "scaled_dot_product_attention", None)
+    if callable(original) and not getattr(original, "native_kernel", False):
+        arch.scaled_dot_product_attention = _native_sdpa(kernel.module, original)
+    return count
+
+
+def _native_rope(module: Any) -> type:
+    if "rope" not in _classes:
+        import mlx.nn as nn
+
+        class NativeRoPE(nn.RoPE):
+            native_kernel = True
+
+            def __call__(self, x, offset=0):
+                if isinstance(offset, int) and x.ndim >= 2:
+                    return module.native_rope(x, self.dims, self.traditional, float(self.base), float(self.scale),
+                                              offset)
+                return super().__call__(x, offset)
+
+        _classes["rope"] = NativeRoPE
+    return _classes["rope"]
+
+
+def _native_sdpa(module: Any, original: Any) -> Any:
+    import mlx.core as mx
+
+    def scaled_dot_product_attention(queries, keys, values, cache=None, scale=1.0, mask=None, sinks=None, **kw):
+        if (not kw and sinks is None and not hasattr(cache, "bits") and (mask is None or (
+                isinstance(mask, str) and mask == "causal")) and queries.ndim == 4
+                and queries.shape[2] <= ATTENTION_MAX_ROWS and keys.ndim == 4 and values.ndim == 4
+                and queries.dtype == keys.dtype == values.dtype and mx.default_device() == mx.cpu):
+            return module.native_attention(queries, keys, values, float(scale), mask is not None)
+        return original(queries, keys, values, cache=cache, scale=scale, mask=mask, sinks=sinks, **kw)
+
+    scaled_dot_product_attention.native_kernel = True
+    scaled_dot_product_attention.original = original
+    return scaled_dot_product_attention

@@ -1,0 +1,431 @@
+// Decode-time rope and attention for MLX's CPU backend, beside the quantised matmul (qmm.cpp).
+//
+// On x86, mx.fast.rope and mx.fast.scaled_dot_product_attention run on the CPU as compositions of
+// small scalar ops: per token of SmolLM2 they cost 3.4 and 3.6 ms against the 15 ms of all its
+// products (BENCHMARKS.md). These two primitives compute them in one pass each, for the shapes a
+// decode step and a speculative verification have (a few query rows against a KV cache). The
+// Python side (qkernel/__init__.py) uses them only there and keeps MLX's own ops elsewhere.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <type_traits>
+#include <vector>
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/variant.h>
+
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/mlx.h"
+#include "mlx/primitives.h"
+#include "mlx/transforms.h"
+#include "mlx/utils.h"
+#include "cpu.h"
+
+namespace nb = nanobind;
+namespace mx = mlx::core;
+using namespace nb::literals;
+
+namespace {
+
+template <typename T>
+inline float load(const T* p, int64_t i) {
+  return static_cast<float>(p[i]);
+}
+
+#ifdef MLXAGENT_X86
+__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// e^x for 8 floats: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial (relative error
+// about 2e-7, like a float's rounding), times 2^n through the exponent bits.
+__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
+  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.37f)), _mm256_set1_ps(-87.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504089f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// One query row (scaled) of a float32 head against `seen` keys and values whose last axis is
+// contiguous (row strides kt, vt): out = softmax(q k^T) v.
+__attribute__((target("avx2,fma"))) void head_avx2(const float* q, const float* k, int64_t kt,
+                                                   const float* v, int64_t vt, int D, int Dv,
+                                                   int seen, float* scores, float* out) {
+  float top = -INFINITY;
+  for (int t = 0; t < seen; ++t) {
+    const float* kr = k + t * kt;
+    __m256 acc = _mm256_setzero_ps();
+    for (int d = 0; d < D; d += 8) {
+      acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kr + d), acc);
+    }
+    scores[t] = hsum8(acc);
+    top = std::max(top, scores[t]);
+  }
+  const __m256 shift = _mm256_set1_ps(top);
+  __m256 sum = _mm256_setzero_ps();
+  int t = 0;
+  for (; t + 8 <= seen; t += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + t), shift));
+    _mm256_storeu_ps(scores + t, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  float total = hsum8(sum);
+  for (; t < seen; ++t) {
+    scores[t] = std::exp(scores[t] - top);
+    total += scores[t];
+  }
+  // the weighted values, 64 features at a time in registers
+  for (int d0 = 0; d0 < Dv; d0 += 64) {
+    const int blocks = std::min(8, (Dv - d0) / 8);
+    __m256 acc[8];
+    for (int j = 0; j < 8; ++j) {
+      acc[j] = _mm256_setzero_ps();
+    }
+    for (int t2 = 0; t2 < seen; ++t2) {
+      const __m256 p = _mm256_set1_ps(scores[t2]);
+      const float* vr = v + t2 * vt + d0;
+      for (int j = 0; j < blocks; ++j) {
+        acc[j] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8 * j), acc[j]);
+      }
+    }
+    for (int j = 0; j < blocks; ++j) {
+      _mm256_storeu_ps(out + d0 + 8 * j, acc[j]);
+    }
+  }
+  const __m256 inv = _mm256_set1_ps(seen > 0 ? 1.0f / total : 0.0f);
+  for (int d = 0; d < Dv; d += 8) {
+    _mm256_storeu_ps(out + d, _mm256_mul_ps(_mm256_loadu_ps(out + d), inv));
+  }
+}
+#endif
+
+// ---------------------------------------------------------------- rope
+
+// x (..., L, D): the first `dims` features of row l rotated by (offset + l) * scale * base^(-2i/dims),
+// pairs (i, i + dims/2), or (2i, 2i + 1) when traditional; the rest copied.
+class NativeRope : public mx::UnaryPrimitive {
+ public:
+  NativeRope(mx::Stream s, int dims, bool traditional, float base, float scale, int offset)
+      : mx::UnaryPrimitive(s), dims_(dims), traditional_(traditional), base_(base), scale_(scale),
+        offset_(offset) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
+    const auto& x = inputs[0];
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& enc = mx::cpu::get_command_encoder(stream());
+    enc.set_input_array(x);
+    enc.set_output_array(out);
+    enc.dispatch([x, out, dims = dims_, trad = traditional_, base = base_, scale = scale_,
+                  offset = offset_]() mutable {
+      switch (x.dtype()) {
+        case mx::float16:
+          run<mx::float16_t>(x, out, dims, trad, base, scale, offset);
+          break;
+        case mx::bfloat16:
+          run<mx::bfloat16_t>(x, out, dims, trad, base, scale, offset);
+          break;
+        default:
+          run<float>(x, out, dims, trad, base, scale, offset);
+      }
+    });
+  }
+
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[native_rope] CPU only");
+  }
+
+  // A rotation: its transpose rotates by the opposite angle (scale negated), and it is linear, so
+  // its forward derivative is itself (LoRA tuning runs through rope).
+  std::vector<mx::array> vjp(const std::vector<mx::array>&, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>&, const std::vector<mx::array>&) override {
+    return {rotate(cotangents[0], -scale_)};
+  }
+  std::vector<mx::array> jvp(const std::vector<mx::array>&, const std::vector<mx::array>& tangents,
+                             const std::vector<int>&) override {
+    return {rotate(tangents[0], scale_)};
+  }
+  const char* name() const override {
+    return "NativeRope";
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    const auto& o = static_cast<const NativeRope&>(other);
+    return dims_ == o.dims_ && traditional_ == o.traditional_ && base_ == o.base_ &&
+           scale_ == o.scale_ && offset_ == o.offset_;
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+    return {inputs[0].shape()};
+  }
+
+ private:
+  template <typename T>
+  static void run(const mx::array& x, mx::array& out, int dims, bool trad, float base, float scale,
+                  int offset) {
+    const int D = x.shape(-1);
+    const int L = x.ndim() >= 2 ? x.shape(-2) : 1;
+    const int64_t outer = static_cast<int64_t>(x.size()) / (static_cast<int64_t>(L) * D);
+    const int half = dims / 2;
+    std::vector<float> cosv(static_cast<size_t>(L) * half), sinv(static_cast<size_t>(L) * half);
+    const float coeff = -std::log(base) / static_cast<float>(half);  // as MLX orders it
+    for (int i = 0; i < half; ++i) {
+      const float inv = std::exp(static_cast<float>(i) * coeff);
+      for (int l = 0; l < L; ++l) {
+        const float angle = (static_cast<float>(offset + l) * scale) * inv;
+        cosv[static_cast<size_t>(l) * half + i] = std::cos(angle);
+        sinv[static_cast<size_t>(l) * half + i] = std::sin(angle);
+      }
+    }
+    const T* src = x.data<T>();
+    T* dst = out.data<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int l = 0; l < L; ++l) {
+        const int64_t row = (o * L + l) * D;
+        const float* c = cosv.data() + static_cast<size_t>(l) * half;
+        const float* s = sinv.data() + static_cast<size_t>(l) * half;
+        for (int i = 0; i < half; ++i) {
+          const int a = trad ? 2 * i : i;
+          const int b = trad ? 2 * i + 1 : i + half;
+          const float x1 = load(src, row + a);
+          const float x2 = load(src, row + b);
+          dst[row + a] = static_cast<T>(x1 * c[i] - x2 * s[i]);
+          dst[row + b] = static_cast<T>(x1 * s[i] + x2 * c[i]);
+        }
+        for (int d = dims; d < D; ++d) {
+          dst[row + d] = src[row + d];
+        }
+      }
+    }
+  }
+
+  mx::array rotate(const mx::array& x, float scale) {
+    return mx::array(x.shape(), x.dtype(),
+                     std::make_shared<NativeRope>(stream(), dims_, traditional_, base_, scale, offset_),
+                     {mx::contiguous(x, false, stream())});
+  }
+
+  int dims_;
+  bool traditional_;
+  float base_, scale_;
+  int offset_;
+};
+
+mx::array native_rope(const mx::array& x, int dims, bool traditional, float base, float scale,
+                      int offset, mx::StreamOrDevice s) {
+  auto stream = mx::to_stream(s);
+  if (x.ndim() < 2 || dims <= 0 || dims % 2 != 0 || dims > x.shape(-1)) {
+    throw std::invalid_argument("[native_rope] dims must be even and at most the last axis");
+  }
+  if (x.dtype() != mx::float32 && x.dtype() != mx::float16 && x.dtype() != mx::bfloat16) {
+    throw std::invalid_argument("[native_rope] x must be float32, float16 or bfloat16");
+  }
+  if (stream.device != mx::Device::cpu) {
+    return mx::fast::rope(x, dims, traditional, base, scale, offset, std::nullopt, s);
+  }
+  return mx::array(x.shape(), x.dtype(),
+                   std::make_shared<NativeRope>(stream, dims, traditional, base, scale, offset),
+                   {mx::contiguous(x, false, stream)});
+}
+
+// ---------------------------------------------------------------- attention
+
+// q (B, Hq, L, D) against k (B, Hkv, T, D), v (B, Hkv, T, Dv), Hq a multiple of Hkv (grouped
+// queries); causal: query row l sees keys up to T - L + l. Softmax in float32 with the maximum
+// subtracted, as MLX's own. k and v are read through their strides (a KV cache hands views).
+std::vector<mx::array> composite(const std::vector<mx::array>& in, float scale, bool causal) {
+  const auto& q = in[0];
+  const auto& k = in[1];
+  const auto& v = in[2];
+  const int B = q.shape(0), Hq = q.shape(1), L = q.shape(2), D = q.shape(3);
+  const int Hkv = k.shape(1), T = k.shape(2), Dv = v.shape(3);
+  const int rep = Hq / Hkv;
+  auto qr = mx::reshape(mx::multiply(q, mx::array(scale, q.dtype())), {B, Hkv, rep * L, D});
+  auto scores = mx::matmul(qr, mx::swapaxes(k, -1, -2));
+  if (causal) {
+    auto rows = mx::remainder(mx::arange(rep * L), mx::array(L));
+    auto allowed = mx::less_equal(mx::reshape(mx::arange(T), {1, T}),
+                                  mx::add(mx::reshape(rows, {rep * L, 1}), mx::array(T - L)));
+    scores = mx::where(allowed, scores, mx::array(-INFINITY, scores.dtype()));
+  }
+  auto p = mx::softmax(scores, std::vector<int>{-1}, true);
+  return {mx::reshape(mx::matmul(p, v), {B, Hq, L, Dv})};
+}
+
+class NativeAttention : public mx::UnaryPrimitive {
+ public:
+  NativeAttention(mx::Stream s, float scale, bool causal)
+      : mx::UnaryPrimitive(s), scale_(scale), causal_(causal) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& enc = mx::cpu::get_command_encoder(stream());
+    for (const auto& a : inputs) {
+      enc.set_input_array(a);
+    }
+    enc.set_output_array(out);
+    enc.dispatch([q = inputs[0], k = inputs[1], v = inputs[2], out, scale = scale_,
+                  causal = causal_]() mutable {
+      switch (q.dtype()) {
+        case mx::float16:
+          run<mx::float16_t>(q, k, v, out, scale, causal);
+          break;
+        case mx::bfloat16:
+          run<mx::bfloat16_t>(q, k, v, out, scale, causal);
+          break;
+        default:
+          run<float>(q, k, v, out, scale, causal);
+      }
+    });
+  }
+
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[native_attention] CPU only");
+  }
+
+  // Gradients through the same computation in MLX's own ops (tuning never meets this path in
+  // practice: it runs long sequences; the product is exact either way).
+  std::vector<mx::array> vjp(const std::vector<mx::array>& primals,
+                             const std::vector<mx::array>& cotangents,
+                             const std::vector<int>& argnums,
+                             const std::vector<mx::array>&) override {
+    float scale = scale_;
+    bool causal = causal_;
+    auto [_, grads] = mx::vjp(
+        [scale, causal](const std::vector<mx::array>& in) { return composite(in, scale, causal); },
+        primals, cotangents);
+    std::vector<mx::array> out;
+    for (int a : argnums) {
+      out.push_back(grads[a]);
+    }
+    return out;
+  }
+
+  const char* name() const override {
+    return "NativeAttention";
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    const auto& o = static_cast<const NativeAttention&>(other);
+    return scale_ == o.scale_ && causal_ == o.causal_;
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& in) override {
+    return {{in[0].shape(0), in[0].shape(1), in[0].shape(2), in[2].shape(3)}};
+  }
+
+ private:
+  template <typename T>
+  static void run(const mx::array& q, const mx::array& k, const mx::array& v, mx::array& out,
+                  float scale, bool causal) {
+    const int B = q.shape(0), Hq = q.shape(1), L = q.shape(2), D = q.shape(3);
+    const int Hkv = k.shape(1), Tk = k.shape(2), Dv = v.shape(3);
+    const int rep = Hq / Hkv;
+    const auto& qs = q.strides();
+    const auto& ks = k.strides();
+    const auto& vs = v.strides();
+    const T* qp = q.data<T>();
+    const T* kp = k.data<T>();
+    const T* vp = v.data<T>();
+    T* op = out.data<T>();
+    std::vector<float> qrow(D), scores(Tk), acc(Dv);
+    for (int b = 0; b < B; ++b) {
+      for (int h = 0; h < Hq; ++h) {
+        const int hk = h / rep;
+        const T* kb = kp + b * ks[0] + hk * ks[1];
+        const T* vb = vp + b * vs[0] + hk * vs[1];
+        for (int l = 0; l < L; ++l) {
+          const T* qr = qp + b * qs[0] + h * qs[1] + l * qs[2];
+          for (int d = 0; d < D; ++d) {
+            qrow[d] = load(qr, d * qs[3]) * scale;
+          }
+          const int seen = causal ? std::min(Tk, Tk - L + l + 1) : Tk;
+          T* orow = op + ((static_cast<int64_t>(b) * Hq + h) * L + l) * Dv;
+#ifdef MLXAGENT_X86
+          if constexpr (std::is_same_v<T, float>) {
+            if (mlxagent::cpu_has_avx2() && ks[3] == 1 && vs[3] == 1 && D % 8 == 0 && Dv % 8 == 0) {
+              head_avx2(qrow.data(), kb, ks[2], vb, vs[2], D, Dv, seen, scores.data(), orow);
+              continue;
+            }
+          }
+#endif
+          float top = -INFINITY;
+          for (int t = 0; t < seen; ++t) {
+            const T* kr = kb + t * ks[2];
+            float dot = 0.0f;
+            for (int d = 0; d < D; ++d) {
+              dot += qrow[d] * load(kr, d * ks[3]);
+            }
+            scores[t] = dot;
+            top = std::max(top, dot);
+          }
+          float total = 0.0f;
+          for (int t = 0; t < seen; ++t) {
+            scores[t] = std::exp(scores[t] - top);
+            total += scores[t];
+          }
+          std::fill(acc.begin(), acc.end(), 0.0f);
+          for (int t = 0; t < seen; ++t) {
+            const T* vr = vb + t * vs[2];
+            const float p = scores[t];
+            for (int d = 0; d < Dv; ++d) {
+              acc[d] += p * load(vr, d * vs[3]);
+            }
+          }
+          const float inv = seen > 0 ? 1.0f / total : 0.0f;
+          for (int d = 0; d < Dv; ++d) {
+            orow[d] = static_cast<T>(acc[d] * inv);
+          }
+        }
+      }
+    }
+  }
+
+  float scale_;
+  bool causal_;
+};
+
+mx::array native_attention(const mx::array& q, const mx::array& k, const mx::array& v,
+                           float scale, bool causal, mx::StreamOrDevice s) {
+  auto stream = mx::to_stream(s);
+  if (q.ndim() != 4 || k.ndim() != 4 || v.ndim() != 4 || k.shape(0) != q.shape(0) ||
+      v.shape(0) != q.shape(0) || k.shape(1) != v.shape(1) || k.shape(2) != v.shape(2) ||
+      k.shape(3) != q.shape(3) || k.shape(1) == 0 || q.shape(1) % k.shape(1) != 0) {
+    throw std::invalid_argument(
+        "[native_attention] q (B, Hq, L, D), k (B, Hkv, T, D), v (B, Hkv, T, Dv), Hq a multiple of Hkv");
+  }
+  if (causal && q.shape(2) > k.shape(2)) {
+    throw std::invalid_argument("[native_attention] causal needs at least as many keys as queries");
+  }
+  if (q.dtype() != k.dtype() || q.dtype() != v.dtype() ||
+      (q.dtype() != mx::float32 && q.dtype() != mx::float16 && q.dtype() != mx::bfloat16)) {
+    throw std::invalid_argument("[native_attention] q, k and v must share one float dtype");
+  }
+  if (stream.device != mx::Device::cpu) {
+    return composite({q, k, v}, scale, causal)[0];
+  }
+  mx::Shape shape = {q.shape(0), q.shape(1), q.shape(2), v.shape(3)};
+  return mx::array(shape, q.dtype(), std::make_shared<NativeAttention>(stream, scale, causal),
+                   {q, k, v});
+}
+
+}  // namespace
+
+void register_attention(nb::module_& m) {
+  m.def("native_rope", &native_rope, "x"_a, "dims"_a, "traditional"_a, "base"_a, "scale"_a,
+        "offset"_a, nb::kw_only(), "stream"_a = nb::none(),
+        "mx.fast.rope for an integer offset, in one pass on the CPU");
+  m.def("native_attention", &native_attention, "q"_a, "k"_a, "v"_a, "scale"_a, "causal"_a = false,
+        nb::kw_only(), "stream"_a = nb::none(),
+        "softmax(q k^T * scale) v with grouped queries (causal: aligned to the last key), on the CPU");
+}

@@ -1,0 +1,57 @@
+// What every native kernel of mlxagent asks of the CPU, once, and the scalar conversions of
+// MLX's half types that the AVX2 loops use (MLX's own float16_t converts in software on x86).
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define MLXAGENT_X86 1
+#endif
+
+#include "mlx/types/half_types.h"
+
+namespace mlxagent {
+
+// AVX2, FMA and F16C, unless MLXAGENT_KERNEL_PORTABLE asks for the portable loops.
+inline bool cpu_has_avx2() {
+#if defined(MLXAGENT_X86) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = [] {
+    if (std::getenv("MLXAGENT_KERNEL_PORTABLE")) {
+      return false;
+    }
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
+#ifdef MLXAGENT_X86
+// One scale or bias: float16 through F16C, bfloat16 by a shift, float as it is.
+template <typename S>
+__attribute__((target("avx2,fma,f16c"))) inline float fast_f(const S* p) {
+  if constexpr (std::is_same_v<S, mlx::core::float16_t>) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+  } else if constexpr (std::is_same_v<S, mlx::core::bfloat16_t>) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    uint32_t u = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  } else {
+    return static_cast<float>(*p);
+  }
+}
+#endif
+
+}  // namespace mlxagent

@@ -1,0 +1,443 @@
+// mlxagent's native quantised matmul for MLX's CPU backend.
+//
+// y = x @ dequant(W).T for MLX's affine 4- and 8-bit formats (dequant(W)[n, k] =
+// scale[n, k / gs] * q[n, k] + bias[n, k / gs]), as a custom MLX primitive so that it sits inside
+// the lazy graph like MLX's own quantized_matmul. Built for decode and speculative verification
+// (1 to 16 rows of x); larger inputs work too, tiled by rows of x. An AVX2 + FMA path chosen at run
+// time (the CPU is asked, not the compiler), a portable path elsewhere; several threads over the
+// output rows from one small pool. Other devices get MLX's own quantized_matmul.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/variant.h>
+
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/mlx.h"
+#include "mlx/primitives.h"
+#include "mlx/utils.h"
+#include "cpu.h"
+#include "pool.h"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+namespace mx = mlx::core;
+
+namespace {
+
+using mlxagent::cpu_has_avx2;
+using mlxagent::Pool;
+using mlxagent::pool;
+#ifdef MLXAGENT_X86
+using mlxagent::fast_f;
+#endif
+
+// ---------------------------------------------------------------- the inner loops
+
+template <typename S>
+inline float to_f(S v) {
+  return static_cast<float>(v);
+}
+
+
+// x rows in float, each 32-block of a 4-bit layer reordered as [0,2,..,14, 16,..,30, 1,..,15,
+// 17,..,31] so that a block's low nibbles meet the even positions and its high nibbles the odd
+// ones without a shuffle. 8-bit layers keep x in order.
+template <typename T>
+void load_x(const T* x, int rows, int K, int bits, float* out) {
+  for (int m = 0; m < rows; ++m) {
+    const T* xr = x + static_cast<size_t>(m) * K;
+    float* o = out + static_cast<size_t>(m) * K;
+    if (bits != 4) {
+      for (int k = 0; k < K; ++k) {
+        o[k] = static_cast<float>(xr[k]);
+      }
+      continue;
+    }
+    for (int k0 = 0; k0 < K; k0 += 32) {
+      for (int j = 0; j < 8; ++j) {
+        o[k0 + j] = static_cast<float>(xr[k0 + 2 * j]);
+        o[k0 + 8 + j] = static_cast<float>(xr[k0 + 16 + 2 * j]);
+        o[k0 + 16 + j] = static_cast<float>(xr[k0 + 2 * j + 1]);
+        o[k0 + 24 + j] = static_cast<float>(xr[k0 + 17 + 2 * j]);
+      }
+    }
+  }
+}
+
+// Portable: one output row n against `rows` rows of x (already reordered by load_x).
+template <typename S>
+void row_portable(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows, int K,
+                  int gs, int bits, float* acc) {
+  for (int m = 0; m < rows; ++m) {
+    acc[m] = 0.0f;
+  }
+  float wf[32];
+  for (int k0 = 0; k0 < K; k0 += 32) {
+    const float s = to_f(sc[k0 / gs]);
+    const float b = to_f(bi[k0 / gs]);
+    if (bits == 4) {
+      const uint8_t* wb = w + k0 / 2;
+      for (int j = 0; j < 8; ++j) {
+        wf[j] = s * static_cast<float>(wb[j] & 15) + b;
+        wf[8 + j] = s * static_cast<float>(wb[8 + j] & 15) + b;
+        wf[16 + j] = s * static_cast<float>(wb[j] >> 4) + b;
+        wf[24 + j] = s * static_cast<float>(wb[8 + j] >> 4) + b;
+      }
+    } else {
+      const uint8_t* wb = w + k0;
+      for (int j = 0; j < 32; ++j) {
+        wf[j] = s * static_cast<float>(wb[j]) + b;
+      }
+    }
+    for (int m = 0; m < rows; ++m) {
+      const float* xm = xp + static_cast<size_t>(m) * K + k0;
+      float a = 0.0f;
+      for (int j = 0; j < 32; ++j) {
+        a += wf[j] * xm[j];
+      }
+      acc[m] += a;
+    }
+  }
+}
+
+#ifdef MLXAGENT_X86
+__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  __m128 sh = _mm_movehdup_ps(lo);
+  __m128 sums = _mm_add_ps(lo, sh);
+  sh = _mm_movehl_ps(sh, sums);
+  sums = _mm_add_ss(sums, sh);
+  return _mm_cvtss_f32(sums);
+}
+
+// AVX2: MT rows of x at once against one output row; a block's 32 weights are widened once and
+// used MT times. Dequantised weights are s * q + b exactly as MLX computes them.
+template <typename S, int MT, int BITS>
+__attribute__((target("avx2,fma,f16c"))) void row_avx2(const uint8_t* w, const S* sc, const S* bi,
+                                                  const float* xp, int K, int gs, float* out,
+                                                  size_t out_stride) {
+  __m256 acc[MT];
+  for (int m = 0; m < MT; ++m) {
+    acc[m] = _mm256_setzero_ps();
+  }
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  for (int g0 = 0; g0 < K; g0 += gs) {
+    const __m256 s = _mm256_set1_ps(fast_f(sc + g0 / gs));
+    const __m256 b = _mm256_set1_ps(fast_f(bi + g0 / gs));
+    for (int k0 = g0; k0 < g0 + gs; k0 += 32) {
+      __m256 f[4];
+      if (BITS == 4) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k0 / 2));
+        const __m128i lo = _mm_and_si128(v, low4);
+        const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+        f[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
+        f[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+        f[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
+        f[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+      } else {
+        for (int j = 0; j < 4; ++j) {
+          const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + k0 + 8 * j));
+          f[j] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
+        }
+      }
+      for (int j = 0; j < 4; ++j) {
+        f[j] = _mm256_fmadd_ps(f[j], s, b);
+      }
+      for (int m = 0; m < MT; ++m) {
+        const float* xm = xp + static_cast<size_t>(m) * K + k0;
+        acc[m] = _mm256_fmadd_ps(f[0], _mm256_loadu_ps(xm), acc[m]);
+        acc[m] = _mm256_fmadd_ps(f[1], _mm256_loadu_ps(xm + 8), acc[m]);
+        acc[m] = _mm256_fmadd_ps(f[2], _mm256_loadu_ps(xm + 16), acc[m]);
+        acc[m] = _mm256_fmadd_ps(f[3], _mm256_loadu_ps(xm + 24), acc[m]);
+      }
+    }
+  }
+  for (int m = 0; m < MT; ++m) {
+    out[m * out_stride] = hsum(acc[m]);
+  }
+}
+
+// Rows of x in tiles of up to 8 (8 accumulators + 4 widened weight vectors + scale and bias fit
+// the 16 AVX registers), the remainder by a smaller tile.
+template <typename S, int BITS, int MT = 8>
+void rows_avx2(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows, int K,
+               int gs, float* out, size_t out_stride) {
+  if constexpr (MT >= 1) {
+    int m = 0;
+    for (; m + MT <= rows; m += MT) {
+      row_avx2<S, MT, BITS>(w, sc, bi, xp + static_cast<size_t>(m) * K, K, gs,
+                            out + m * out_stride, out_stride);
+    }
+    if (m < rows) {
+      rows_avx2<S, BITS, MT - 1>(w, sc, bi, xp + static_cast<size_t>(m) * K, rows - m, K, gs,
+                                 out + m * out_stride, out_stride);
+    }
+  }
+}
+#endif
+
+// Output rows [n0, n1) for `rows` rows of x; out is rows x N floats.
+template <typename S>
+void block(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows, int K, int N,
+           int gs, int bits, int n0, int n1, float* out) {
+  const size_t wstride = static_cast<size_t>(K) * bits / 8;
+  const int groups = K / gs;
+#ifdef MLXAGENT_X86
+  if (cpu_has_avx2()) {
+    for (int n = n0; n < n1; ++n) {
+      if (bits == 4) {
+        rows_avx2<S, 4>(w + n * wstride, sc + n * groups, bi + n * groups, xp, rows, K, gs, out + n,
+                        N);
+      } else {
+        rows_avx2<S, 8>(w + n * wstride, sc + n * groups, bi + n * groups, xp, rows, K, gs, out + n,
+                        N);
+      }
+    }
+    return;
+  }
+#endif
+  std::vector<float> acc(rows);
+  for (int n = n0; n < n1; ++n) {
+    row_portable<S>(w + n * wstride, sc + n * groups, bi + n * groups, xp, rows, K, gs, bits,
+                    acc.data());
+    for (int m = 0; m < rows; ++m) {
+      out[static_cast<size_t>(m) * N + n] = acc[m];
+    }
+  }
+}
+
+// Rows of x in tiles of 16 (decode and speculative verification fit one tile), output rows split
+// over the pool when the layer is large enough to pay for waking a thread.
+template <typename T, typename S>
+void qmm(const T* x, const uint8_t* w, const S* sc, const S* bi, T* y, int M, int K, int N, int gs,
+         int bits) {
+  constexpr int kTile = 16;
+  std::vector<float> xp(static_cast<size_t>(std::min(M, kTile)) * K);
+  std::vector<float> out(static_cast<size_t>(std::min(M, kTile)) * N);
+  Pool& p = pool();
+  // Chunks of about 32k weights (a few microseconds each), whole multiples of 8 rows.
+  const int per = std::max(8, (32768 / std::max(K, 1) + 7) / 8 * 8);
+  const int chunks = p.size() == 1 ? 1 : (N + per - 1) / per;
+  const int span = p.size() == 1 ? N : per;
+  for (int m0 = 0; m0 < M; m0 += kTile) {
+    const int rows = std::min(kTile, M - m0);
+    load_x<T>(x + static_cast<size_t>(m0) * K, rows, K, bits, xp.data());
+    std::function<void(int)> job = [&](int c) {
+      const int n0 = std::min(N, c * span);
+      const int n1 = std::min(N, n0 + span);
+      if (n0 < n1) {
+        block<S>(w, sc, bi, xp.data(), rows, K, N, gs, bits, n0, n1, out.data());
+      }
+    };
+    p.run(chunks, job);
+    T* yr = y + static_cast<size_t>(m0) * N;
+    for (size_t i = 0; i < static_cast<size_t>(rows) * N; ++i) {
+      yr[i] = static_cast<T>(out[i]);
+    }
+  }
+}
+
+template <typename T>
+void qmm_scales(const mx::array& x, const mx::array& w, const mx::array& s, const mx::array& b,
+                mx::array& y, int M, int K, int N, int gs, int bits) {
+  const auto* wp = reinterpret_cast<const uint8_t*>(w.data<uint32_t>());
+  switch (s.dtype()) {
+    case mx::float16:
+      qmm<T, mx::float16_t>(x.data<T>(), wp, s.data<mx::float16_t>(), b.data<mx::float16_t>(),
+                            y.data<T>(), M, K, N, gs, bits);
+      break;
+    case mx::bfloat16:
+      qmm<T, mx::bfloat16_t>(x.data<T>(), wp, s.data<mx::bfloat16_t>(), b.data<mx::bfloat16_t>(),
+                             y.data<T>(), M, K, N, gs, bits);
+      break;
+    default:
+      qmm<T, float>(x.data<T>(), wp, s.data<float>(), b.data<float>(), y.data<T>(), M, K, N, gs,
+                    bits);
+  }
+}
+
+// ---------------------------------------------------------------- the primitive
+
+// Calls and time inside the kernel since the last stats(reset=True): bench/kernel.py's share of a
+// decode step spent in the quantised products.
+std::atomic<uint64_t> g_calls{0}, g_nanos{0};
+
+class NativeQMM : public mx::UnaryPrimitive {
+ public:
+  NativeQMM(mx::Stream stream, int group_size, int bits)
+      : mx::UnaryPrimitive(stream), group_size_(group_size), bits_(bits) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
+    const auto& x = inputs[0];
+    const auto& w = inputs[1];
+    const auto& s = inputs[2];
+    const auto& b = inputs[3];
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& encoder = mx::cpu::get_command_encoder(stream());
+    encoder.set_input_array(x);
+    encoder.set_input_array(w);
+    encoder.set_input_array(s);
+    encoder.set_input_array(b);
+    encoder.set_output_array(out);
+    const int K = x.shape(-1);
+    const int N = w.shape(0);
+    const int M = static_cast<int>(x.size() / K);
+    const int gs = group_size_;
+    const int bits = bits_;
+    encoder.dispatch([x, w, s, b, out, M, K, N, gs, bits]() mutable {
+      const auto t0 = std::chrono::steady_clock::now();
+      switch (x.dtype()) {
+        case mx::float16:
+          qmm_scales<mx::float16_t>(x, w, s, b, out, M, K, N, gs, bits);
+          break;
+        case mx::bfloat16:
+          qmm_scales<mx::bfloat16_t>(x, w, s, b, out, M, K, N, gs, bits);
+          break;
+        default:
+          qmm_scales<float>(x, w, s, b, out, M, K, N, gs, bits);
+      }
+      g_calls.fetch_add(1, std::memory_order_relaxed);
+      g_nanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now() - t0).count(),
+                        std::memory_order_relaxed);
+    });
+  }
+
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[native_qmm] the native kernel runs on the CPU only");
+  }
+
+  // Gradients and forward derivatives through MLX's own op (LoRA training on a quantised base).
+  std::vector<mx::array> vjp(const std::vector<mx::array>& primals,
+                             const std::vector<mx::array>& cotangents,
+                             const std::vector<int>& argnums,
+                             const std::vector<mx::array>&) override {
+    std::vector<mx::array> grads;
+    for (int arg : argnums) {
+      if (arg != 0) {
+        throw std::invalid_argument("[native_qmm] no gradient for the quantised weights");
+      }
+      grads.push_back(mx::quantized_matmul(cotangents[0], primals[1], primals[2], primals[3],
+                                           false, group_size_, bits_, "affine", stream()));
+    }
+    return grads;
+  }
+
+  std::vector<mx::array> jvp(const std::vector<mx::array>& primals,
+                             const std::vector<mx::array>& tangents,
+                             const std::vector<int>& argnums) override {
+    if (argnums.size() != 1 || argnums[0] != 0) {
+      throw std::invalid_argument("[native_qmm] no derivative for the quantised weights");
+    }
+    return {mx::quantized_matmul(tangents[0], primals[1], primals[2], primals[3], true,
+                                 group_size_, bits_, "affine", stream())};
+  }
+
+  const char* name() const override {
+    return "NativeQMM";
+  }
+
+  bool is_equivalent(const mx::Primitive& other) const override {
+    const auto& o = static_cast<const NativeQMM&>(other);
+    return group_size_ == o.group_size_ && bits_ == o.bits_;
+  }
+
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+    auto shape = inputs[0].shape();
+    shape.back() = inputs[1].shape(0);
+    return {shape};
+  }
+
+ private:
+  int group_size_;
+  int bits_;
+};
+
+bool supported(const mx::array& x, const mx::array& w, const mx::array& s, const mx::array& b,
+               int gs, int bits, std::string* why) {
+  if (bits != 4 && bits != 8) {
+    *why = "bits must be 4 or 8";
+  } else if (gs % 32 != 0 || gs <= 0) {
+    *why = "group size must be a multiple of 32";
+  } else if (w.dtype() != mx::uint32 || w.ndim() != 2) {
+    *why = "weights must be a 2-D uint32 array";
+  } else if (x.ndim() < 1 || x.shape(-1) != w.shape(1) * 32 / bits) {
+    *why = "x's last axis does not match the weights";
+  } else if (x.shape(-1) % gs != 0) {
+    *why = "x's last axis is not a whole number of groups";
+  } else if (s.ndim() != 2 || s.shape(0) != w.shape(0) || s.shape(1) != x.shape(-1) / gs ||
+             b.shape() != s.shape() || b.dtype() != s.dtype()) {
+    *why = "scales and biases do not match the weights";
+  } else if (x.dtype() != mx::float32 && x.dtype() != mx::float16 && x.dtype() != mx::bfloat16) {
+    *why = "x must be float32, float16 or bfloat16";
+  } else {
+    return true;
+  }
+  return false;
+}
+
+mx::array native_qmm(const mx::array& x, const mx::array& w, const mx::array& scales,
+                     const mx::array& biases, int group_size, int bits, mx::StreamOrDevice s) {
+  auto stream = mx::to_stream(s);
+  if (stream.device != mx::Device::cpu) {
+    return mx::quantized_matmul(x, w, scales, biases, true, group_size, bits, "affine", s);
+  }
+  std::string why;
+  if (!supported(x, w, scales, biases, group_size, bits, &why)) {
+    throw std::invalid_argument("[native_qmm] " + why);
+  }
+  // Weights that are not evaluated row-major buffers yet (a lazy view) are made so first; a loaded
+  // model's weights are, and get no extra op. The output follows MLX's promotion of x and scales.
+  auto row_major = [&](const mx::array& a) {
+    return a.is_available() && a.flags().row_contiguous ? a : mx::contiguous(a, false, stream);
+  };
+  const auto dtype = mx::promote_types(x.dtype(), scales.dtype());
+  auto xin = x.dtype() == dtype ? x : mx::astype(x, dtype, stream);
+  auto shape = x.shape();
+  shape.back() = w.shape(0);
+  return mx::array(shape, dtype, std::make_shared<NativeQMM>(stream, group_size, bits),
+                   {mx::contiguous(xin, false, stream), row_major(w), row_major(scales),
+                    row_major(biases)});
+}
+
+}  // namespace
+
+void register_attention(nb::module_& m);   // attention.cpp
+void register_dequantize(nb::module_& m);  // dequant.cpp
+
+NB_MODULE(_qmm, m) {
+  m.doc() = "mlxagent's native 4/8-bit quantised matmul for MLX's CPU backend";
+  m.def("native_qmm", &native_qmm, "x"_a, "w"_a, "scales"_a, "biases"_a, "group_size"_a = 64,
+        "bits"_a = 4, nb::kw_only(), "stream"_a = nb::none(),
+        "x @ dequantize(w, scales, biases).T on the CPU (affine 4/8-bit, groups of 32k)");
+  m.def("simd", [] { return cpu_has_avx2() ? std::string("avx2+fma") : std::string("portable"); });
+  m.def("threads", [] { return pool().size(); });
+  m.def(
+      "stats",
+      [](bool reset) {
+        nb::dict d;
+        d["calls"] = reset ? g_calls.exchange(0) : g_calls.load();
+        d["seconds"] = (reset ? g_nanos.exchange(0) : g_nanos.load()) * 1e-9;
+        return d;
+      },
+      "reset"_a = false, "calls and seconds spent in the kernel (reset: and zero them)");
+  register_attention(m);
+  register_dequantize(m);
+}
