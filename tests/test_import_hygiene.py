@@ -27,7 +27,10 @@ def _domain_modules() -> list[str]:
 
 @pytest.mark.parametrize("module", _domain_modules())
 def test_domain_module_does_not_load_textual_or_rich(module):
-    code = (f"import sys, {module}\n"
+    # mlx.core first, as the product does: the native kernel (model/qkernel/_qmm) links libmlx,
+    # which the dynamic linker finds once mlx.core has loaded it (its build-time path is pip's
+    # temporary build environment)
+    code = (f"import sys, mlx.core, {module}\n"
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
             "print(','.join(bad))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
