@@ -237,11 +237,18 @@ def main() -> int:
         print(f"{r['n']:6d} {r['k']:5d} {r['rows']:4d} {r['native_us']:10.1f} {r['native_gbps']:6.1f} "
               f"{r['mlx_q_us']:9.1f} {r['f32_us']:8.1f} {r['f32_gbps']:6.1f}")
 
+    # "native" as it ships (x in float); "native_int8": the same model with x as int8 blocks
+    # (MLXAGENT_KERNEL_INT8=1, AVX2 only; the switch is read when a product runs).
+    shipped = kernel.module.activations()
     configs = {"native": native, "f32": f32}
+    if kernel.fast:
+        configs = {"native": native, "native_int8": native, "f32": f32}
     runs: dict[str, list] = {name: [] for name in configs}
     for _ in range(args.rounds):  # interleaved, so that a slow minute of the machine hits all
         for name, loaded in configs.items():
+            kernel.module.set_activations("int8" if name == "native_int8" else "float")
             runs[name].append(runtime_generate(loaded, prompt, 64))
+    kernel.module.set_activations(shipped)
     model_rows = results["model"] = {}
     for name, loaded in configs.items():
         model_rows[name] = {
@@ -251,7 +258,8 @@ def main() -> int:
     before = plain_child(args.rounds)
     if "error" not in before:
         model_rows["before"] = before
-    labels = {"native": "native: 4-bit kernel, rope, attention", "f32": "float32 weights + native rope, attention",
+    labels = {"native": "native: 4-bit kernel, rope, attn, norm",
+              "native_int8": "native, int8 x (MLXAGENT_KERNEL_INT8=1)", "f32": "float32 weights + native rope, attn, norm",
               "before": "before: float32, MLX's own ops (child)"}
     print(f"\n{'':42} {'prefill tok/s':>13} {'decode tok/s':>12} {'resident MB':>11}")
     for name, row in model_rows.items():
@@ -303,7 +311,9 @@ def main() -> int:
     write_results(results, args.json)
     tail = f", llama.cpp {llama['decode_tps']:.1f} tok/s" if llama else ""
     f32 = model_rows.get("before", model_rows["f32"])
-    print(f"decode: native {model_rows['native']['decode_tps']:.1f} tok/s, f32 {f32['decode_tps']:.1f} tok/s{tail}")
+    int8 = (f", native int8 x {model_rows['native_int8']['decode_tps']:.1f} tok/s"
+            if "native_int8" in model_rows else "")
+    print(f"decode: native {model_rows['native']['decode_tps']:.1f} tok/s{int8}, f32 {f32['decode_tps']:.1f} tok/s{tail}")
     return 0
 
 

@@ -31,6 +31,23 @@ def _with_real_home(fn):
             os.environ["MLXAGENT_HOME"] = saved
 
 
+@pytest.fixture
+def exact_products():
+    """The native kernel's products on its float path (x not rounded to int8 blocks, as it ships
+    where AVX2 is), restored after: for tests that compare a model's numbers with a float reference
+    at tight tolerances. Nothing to do where the kernel is not built."""
+    from mlxagent.model import qkernel
+
+    kernel = qkernel.status()
+    if not kernel.available:
+        yield
+        return
+    shipped = kernel.module.activations()
+    kernel.module.set_activations("float")
+    yield
+    kernel.module.set_activations(shipped)
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("mlxagent-home")

@@ -250,3 +250,61 @@ def test_comment_start_ignores_a_hash_in_a_string():
     assert comment_start("x = '#'  # note") == 9
     assert comment_start("    y = 1") is None
     assert comment_start('    "a#b",  # tail') == 12
+
+
+# --- shapes_more.py ---------------------------------------------------------------------------
+
+
+def test_a_string_with_fields_in_scope_gets_its_f_prefix(tmp_path):
+    bug = ("def greet(name, count):\n    if count > 1:\n        return 'hi {name}, {count} new'\n"
+           "    return 'hi {name} ({count!r})'.format(name=name, count=count)\n")
+    test = "from m import greet\n\ndef test_greet():\n    assert greet('Ann', 2) == 'hi Ann, 2 new'\n"
+    cands = fix_among_candidates(tmp_path, {M: bug, T: test},
+                                 {M: bug.replace("'hi {name}, {count} new'", "f'hi {name}, {count} new'")}, "fstring")
+    # a string that is .format()-ed, or whose fields name nothing in scope, is left alone
+    assert not [c for c in cands if c.rule == "fstring" and ".format" in c.description]
+    bug = "def pattern(width):\n    return 'x{3}y {missing}'\n"
+    sources = write(tmp_path / "none", {M: bug})
+    assert not [c for c in candidates(sources, "fix pattern", None) if c.rule == "fstring"]
+
+
+def test_a_bit_cleared_with_its_complement(tmp_path):
+    bug = ("class Flags:\n    def __init__(self, mask):\n        self.mask = mask\n\n"
+           "    def clear(self, bit):\n        self.mask &= bit\n        return self.mask\n")
+    test = ("from m import Flags\n\ndef test_clear():\n    assert Flags(3).clear(1) == 2\n"
+            "    assert Flags(2).clear(1) == 2\n")
+    fix_among_candidates(tmp_path, {M: bug, T: test}, {M: bug.replace("&= bit", "&= ~bit")}, "bitwise")
+    bug = "def without(mask, bits):\n    return mask & bits | 0\n"
+    test = "from m import without\n\ndef test_without():\n    assert without(7, 2) == 5\n"
+    fix_among_candidates(tmp_path / "binop", {M: bug, T: test}, {M: bug.replace("& bits", "& ~bits")}, "bitwise")
+
+
+def test_a_flag_of_the_function_added_to_an_elif_condition(tmp_path):
+    bug = ('def code_lines(lines):\n    count, in_block = 0, False\n    for line in lines:\n'
+           '        if line.startswith("~~~"):\n            in_block = not in_block\n'
+           '        elif line.strip():\n            count += 1\n    return count\n')
+    fixed = bug.replace("elif line.strip():", "elif line.strip() and not in_block:")
+    test = ('from m import code_lines\n\ndef test_fenced_lines_do_not_count():\n'
+            '    assert code_lines(["a", "~~~", "b", "c", "~~~", "", "d"]) == 2\n')
+    fix_among_candidates(tmp_path, {M: bug, T: test}, {M: fixed}, "conjunct")
+
+
+def test_a_loop_that_never_updates_the_item_it_compares_with(tmp_path):
+    bug = ("def rises(values):\n    count = 0\n    last = None\n    for v in values:\n"
+           "        if last is not None and v > last:\n            count += 1\n    return count\n")
+    fixed = bug.replace("            count += 1\n", "            count += 1\n        last = v\n")
+    test = "from m import rises\n\ndef test_rises():\n    assert rises([1, 3, 2, 5]) == 2\n"
+    fix_among_candidates(tmp_path, {M: bug, T: test}, {M: fixed}, "track")
+
+
+def test_a_mutable_default_argument_becomes_none_and_a_new_object(tmp_path):
+    bug = ("def collect(item, into=[]):\n    \"\"\"Add item to the list.\"\"\"\n"
+           "    into.append(item)\n    return into\n")
+    fixed = bug.replace("into=[]", "into=None").replace(
+        '"""\n    into.append', '"""\n    if into is None:\n        into = []\n    into.append')
+    test = ("from m import collect\n\ndef test_fresh_list():\n"
+            "    assert collect(1) == [1]\n    assert collect(2) == [2]\n")
+    cands = fix_among_candidates(tmp_path, {M: bug, T: test}, {M: fixed}, "default")
+    copy = bug.replace("into=[]", "into=None").replace(
+        '"""\n    into.append', '"""\n    into = list(into) if into is not None else []\n    into.append')
+    assert any(dict(c.files) == {M: copy} for c in cands)

@@ -331,7 +331,7 @@ def _tiny_file(arch, tmp_path, label, quantiser):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_q5_0_gguf_requantises_close_to_the_dequantised_model(arch, tmp_path):
+def test_q5_0_gguf_requantises_close_to_the_dequantised_model(arch, tmp_path, exact_products):
     path, reference, reference_config, ids = _tiny_file(arch, tmp_path, "q5_0", _q5_0)
     ref = _logits(reference, ids)
 
@@ -374,7 +374,7 @@ def test_q5_0_gguf_requantises_close_to_the_dequantised_model(arch, tmp_path):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_q8_0_and_q4_0_gguf_are_read_natively_without_requantising(arch, tmp_path):
+def test_q8_0_and_q4_0_gguf_are_read_natively_without_requantising(arch, tmp_path, exact_products):
     path, reference, reference_config, ids = _tiny_file(arch, tmp_path, "q8_0", _q8_0)
 
     model_dir = import_gguf(path, dest_root=tmp_path / "models")

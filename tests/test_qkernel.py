@@ -32,6 +32,22 @@ REPO = Path(__file__).resolve().parent.parent
 ULP = {mx.float32: 2.0 ** -23, mx.float16: 2.0 ** -10, mx.bfloat16: 2.0 ** -7}
 
 
+@pytest.fixture(autouse=True)
+def _activations(request):
+    """The products here are checked on the kernel's float path, whatever MLXAGENT_KERNEL_INT8 says
+    (the int8 path is checked in test_qkernel_int8.py); tests that take `default_activations` run
+    the product as this process has it."""
+    if "default_activations" in request.fixturenames:
+        yield
+    else:
+        yield request.getfixturevalue("exact_products")
+
+
+@pytest.fixture
+def default_activations():
+    return KERNEL.module.activations()
+
+
 def _qmm(x, wq, s, b, gs, bits):
     return KERNEL.module.native_qmm(x, wq, s, b, gs, bits)
 
@@ -178,8 +194,11 @@ def _dump(tmp_path: Path, name: str, **env: str) -> tuple[str, dict]:
 @pytest.mark.skipif(not KERNEL.fast, reason="the AVX2 path is not in use here")
 def test_portable_loop_and_thread_counts(tmp_path):
     base = {"MLXAGENT_NATIVE_KERNEL": "1"}
+    int8 = {"MLXAGENT_KERNEL_INT8": "1"}
     line2, avx2 = _dump(tmp_path, "avx2-2", **base, MLXAGENT_KERNEL_THREADS="2")
     line1, avx1 = _dump(tmp_path, "avx2-1", **base, MLXAGENT_KERNEL_THREADS="1")
+    _, int2 = _dump(tmp_path, "int8-2", **base, **int8, MLXAGENT_KERNEL_THREADS="2")
+    _, int1 = _dump(tmp_path, "int8-1", **base, **int8, MLXAGENT_KERNEL_THREADS="1")
     line2p, port2 = _dump(tmp_path, "port-2", **base, MLXAGENT_KERNEL_THREADS="2", MLXAGENT_KERNEL_PORTABLE="1")
     line1p, port1 = _dump(tmp_path, "port-1", **base, MLXAGENT_KERNEL_THREADS="1", MLXAGENT_KERNEL_PORTABLE="1")
     assert (line2, line1, line2p, line1p) == ("avx2+fma 2", "avx2+fma 1", "portable 2", "portable 1")
@@ -188,6 +207,8 @@ def test_portable_loop_and_thread_counts(tmp_path):
         # The arithmetic of an output row does not depend on which thread computes it.
         assert np.array_equal(avx2[key], avx1[key]), key
         assert np.array_equal(port2[key], port1[key]), key
+        assert np.array_equal(int2[key], int1[key]), key
+        assert not np.array_equal(int1[key], avx1[key]), key  # x rounded to int8: another path ran
         # The portable loop sums in another order: equal within float32 rounding.
         scale = np.abs(avx2[key]).max()
         np.testing.assert_allclose(port1[key], avx2[key], rtol=1e-5, atol=1e-5 * scale, err_msg=key)
@@ -306,7 +327,8 @@ SPEC_PROMPTS = [
 
 @pytest.mark.real_model
 @pytest.mark.skipif(not KERNEL.fast, reason="the runtime dequantises without the AVX2 kernel")
-def test_speculative_decoding_on_the_kernel_is_plain_decodings_token_for_token(native_model):
+def test_speculative_decoding_on_the_kernel_is_plain_decodings_token_for_token(native_model,
+                                                                             default_activations):
     from mlxagent.model.kv_cache import ChatSession
 
     tok = native_model.tokenizer
@@ -403,7 +425,7 @@ def test_doctor_prints_the_decode_kernel_line(mode):
         assert "float32 weights dequantised" in line and "native portable 4/8-bit" in line
         assert "slower than that" in line
     elif KERNEL.fast:
-        assert "native avx2+fma 4/8-bit" in line and "keep their 4/8-bit weights" in line
+        assert "native avx2+fma 4/8-bit, float activations" in line and "keep their 4/8-bit weights" in line
 
 
 @pytest.fixture

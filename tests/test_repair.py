@@ -253,3 +253,95 @@ def test_a_scratch_copy_left_by_a_killed_search_is_removed_by_the_next_one(tmp_p
     finally:
         live.close()
     assert sorted(p.name for p in temp.iterdir()) == ["mlxagent-check-not-ours"]
+
+
+INVENTORY = '''class OutOfStock(Exception):
+    pass
+
+
+class Inventory:
+    def __init__(self):
+        self.stock = {}
+        self.log = []
+
+    def add(self, item, count):
+        if count <= 0:
+            raise ValueError("count must be positive")
+        self.stock[item] = self.stock.get(item, 0) + count
+        self.log.append(("add", item, count))
+
+    def take(self, item, count):
+        if count <= 0:
+            raise ValueError("count must be positive")
+        if self.stock.get(item, 0) < count:
+            raise OutOfStock(item)
+        self.stock[item] -= count
+        self.log.append(("take", item, count))
+
+    def move(self, item, count, target):
+        self.take(item, count)
+        self.add(item, count)
+
+    def level(self, item):
+        return self.stock.get(item, 0)
+'''
+INVENTORY_TESTS = '''import pytest
+
+from inventory import Inventory, OutOfStock
+
+
+def test_add_and_take():
+    shop = Inventory()
+    shop.add("nail", 10)
+    shop.take("nail", 4)
+    assert shop.level("nail") == 6
+
+
+def test_move_to_another():
+    shop, depot = Inventory(), Inventory()
+    shop.add("nail", 10)
+    shop.move("nail", 3, depot)
+    assert (shop.level("nail"), depot.level("nail")) == (7, 3)
+
+
+def test_move_too_many():
+    shop, depot = Inventory(), Inventory()
+    with pytest.raises(OutOfStock):
+        shop.move("nail", 3, depot)
+    assert depot.level("nail") == 0
+'''
+
+
+def test_one_family_of_guards_does_not_crowd_the_fix_out_of_the_scored_few(tmp_path):
+    from mlxagent.core.repair.ranking import MAX_SCORED
+    from mlxagent.core.repair.spectrum import measure
+
+    root = make_repo(tmp_path, {"inventory.py": INVENTORY, "test_inventory.py": INVENTORY_TESTS})
+    report = failing_report(root)
+    files = ["inventory.py", "test_inventory.py"]
+    spectrum = measure(root, files, resolve_test_command(root))
+    assert spectrum is not None
+    found = candidates(Sources(root, files), "shop.move('nail', 3, depot) leaves the depot empty", report,
+                       spectrum=spectrum)
+    by_prior = sorted(found, key=lambda c: -c.prior)
+    fixed = INVENTORY.replace("        self.add(item, count)\n", "        target.add(item, count)\n")
+    place = next(n for n, c in enumerate(by_prior, 1) if dict(c.files)["inventory.py"] == fixed)
+    assert place <= MAX_SCORED  # the model scores it
+    guards = [c for c in by_prior[:MAX_SCORED] if c.rule == "guard"]
+    assert len({c.line for c in guards}) >= 2  # guards of more than one function among them
+
+
+def test_a_wrong_default_value_is_a_suspect_and_its_fix_a_candidate(tmp_path):
+    bug = "def pages(count, per_page=5):\n    \"\"\"Pages of per_page items (10 by default).\"\"\"\n" \
+          "    return -(-count // per_page)\n"
+    test = "from m import pages\n\ndef test_pages():\n    assert pages(25) == 3\n    assert pages(25, 5) == 5\n"
+    root = make_repo(tmp_path, {"m.py": bug, "test_m.py": test})
+    report = failing_report(root)
+    request = "pages(25) gives 5, it should be 3 with the default of 10 items a page"
+    sources = Sources(root, ["m.py", "test_m.py"])
+    weights = {s.line: s.weight for s in suspects(sources, report, request) if s.path == "m.py"}
+    assert 1 in weights and weights[1] < weights[3]  # the signature, below the body
+    found = candidates(sources, request, report)
+    assert any(dict(c.files)["m.py"] == bug.replace("per_page=5", "per_page=10") for c in found)
+    for c in found:  # a default value may change, the parameters may not
+        assert dict(c.files)["m.py"].startswith("def pages(count, per_page=")

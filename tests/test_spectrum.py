@@ -177,3 +177,38 @@ def test_the_agent_measures_once_while_the_failures_and_files_stay(project, monk
     tests.command = TestCommand(("cargo", "test"), "cargo", "test")
     assert propose.spectrum(agent, sources, cancel) is None
     assert len(calls) == 2
+
+
+def _python_without_coverage(tmp_path: Path) -> str:
+    """A virtualenv whose interpreter has pytest (linked from this one) and no coverage."""
+    import importlib.util
+    import subprocess
+    import sysconfig
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    assert site.is_dir() and sysconfig.get_paths()["purelib"] != str(site)
+    for name in ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "py", "pygments", "exceptiongroup", "tomli"):
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (site / source.name).symlink_to(source)
+    return str(python)
+
+
+def test_a_test_interpreter_without_coverage_borrows_mlxagents(project, tmp_path):
+    root, repo = project
+    python = _python_without_coverage(tmp_path)
+    assert run_command([python, "-c", "import coverage"], root).exit_code != 0  # it really has none
+    assert run_command([python, "-c", "import pytest"], root).exit_code == 0
+    before = everything(root)
+    scores = measure(root, ["m.py", "test_m.py"], TestCommand((python, "-m", "pytest", *PYTEST_FLAGS), "pytest", "t"))
+    assert scores is not None
+    assert ranked(scores)[0] == (("m.py", BUGGY_LINE), 1.0)
+    assert everything(root) == before
+    assert repo.git.status("--porcelain", "--ignored") == ""

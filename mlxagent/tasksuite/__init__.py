@@ -230,6 +230,24 @@ def materialize(task: Task, dest: Path) -> Path:
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
 
+def _run_group(cmd: list[str], cwd: Path, env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """subprocess.run in a process group of its own, the whole group killed on the timeout: a
+    buggy test that loops forever in a child (node --test starts one per file) must not outlive
+    the check."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def check(task: Task, repo: Path, timeout: float = 120) -> CheckResult:
     """Run the task's tests with real pytest in `repo`, and see whether the test files were kept.
 
@@ -248,8 +266,7 @@ def check(task: Task, repo: Path, timeout: float = 120) -> CheckResult:
         # node's summary showing at least one pass and no fail (nor cancelled, skipped or todo).
         env = {k: v for k, v in _clean_env().items() if k not in ("NODE_OPTIONS", "NODE_TEST_CONTEXT")}
         try:
-            done = subprocess.run(["node", "--test", *task.test_files], cwd=repo, env=env,
-                                  capture_output=True, text=True, timeout=timeout)
+            done = _run_group(["node", "--test", *task.test_files], repo, env, timeout)
             counts = {word: int(number) for word, number in re.findall(
                 r"(?m)^(?:#|\u2139) (tests|pass|fail|cancelled|skipped|todo) (\d+)\s*$", done.stdout)}
             summary = (", ".join(f"{counts[w]} {w}" for w in ("pass", "fail", "cancelled", "skipped", "todo")
@@ -267,8 +284,7 @@ def check(task: Task, repo: Path, timeout: float = 120) -> CheckResult:
     env = _clean_env(PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *task.test_files]
     try:
-        done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        done = _run_group(cmd, repo, env, timeout)
         lines = [ln.strip(" =") for ln in done.stdout.splitlines() if ln.strip(" =")]
         summary = lines[-1] if lines else (done.stderr.strip().splitlines() or ["no output"])[-1]
         counts: dict[str, int] = {}

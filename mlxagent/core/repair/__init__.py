@@ -16,7 +16,10 @@ does not ask the model to *write* the replacement. Instead:
    or operands swapped, a `None`/empty guard added, a rename the request asks for; and
    shapes.py's fix shapes (a missing import, return, break or loop update, a call wrapped or
    unwrapped, a condition added or removed, a key or attribute swapped, bitwise and augmented
-   operators, raise vs return, container literals). Docstrings and comments are never changed.
+   operators, raise vs return, container literals) and shapes_more.py's (an `f` prefix, `& ~flag`,
+   a condition added to an `if`, a loop's stale tracking variable updated, a mutable default).
+   Candidates of one rule at one place lose prior past the first few (one family of guards
+   does not fill the scored few). Docstrings and comments are never changed.
    Files in the languages tree-sitter parses (JavaScript and TypeScript first) get treesit_rules.py's
    edits on their syntax trees instead (operators, bounds, literals, regex flags, names in scope,
    conditions, a missing return, confused methods), and localise.py finds their functions through
@@ -31,7 +34,8 @@ does not ask the model to *write* the replacement. Instead:
 
 The repository is read once through `Sources` (sources.py), which also says which paths are
 tests (`is_test_path`). Each module imports only from those listed before it: sources,
-scratch, spectrum, treesit, localise, shapes, treesit_rules, candidates, ranking, search.
+scratch, spectrum, treesit, localise, shapes, shapes_more, treesit_rules, candidates, ranking,
+search.
 
 Nothing here imports a model or a UI: the scorer and the test runner are passed in.
 """

@@ -7,14 +7,16 @@ import ast
 import difflib
 import io
 import keyword
+import os
 import re
 import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from ..testing.report import TestReport
 from .localise import _IDENT, suspects
 from .shapes import ShapeMaker, comment_start, first_changed_line, protected_lines
+from .shapes_more import MoreShapes
 from .sources import Sources, _body_lines, _enclosing, is_test_path
 from .treesit import language_of
 from .treesit_rules import TS_WEIGHT, TreeMaker
@@ -50,7 +52,9 @@ RULE_WEIGHT = {"rename": 1.0, "literal": 1.2, "compare": 1.0, "arith": 1.0, "str
                # shapes.py's (modest: the checks see only the best-ranked few)
                "import": 1.2, "raise": 0.75, "bitwise": 0.7, "augment": 0.45, "container": 0.5,
                "unwrap": 0.45, "yield": 0.5, "attr": 0.45, "key": 0.45, "return": 0.65, "unguard": 0.4,
-               "loop_exit": 0.4, "update": 0.4, "recurse": 0.35, "delete": 0.3, "wrap": 0.3, "cond": 0.25}
+               "loop_exit": 0.4, "update": 0.4, "recurse": 0.35, "delete": 0.3, "wrap": 0.3, "cond": 0.25,
+               # shapes_more.py's (few candidates each, on strong preconditions)
+               "fstring": 1.0, "track": 0.7, "default": 0.7, "conjunct": 0.6}
 SHAPE_LIMIT = 240  # shapes.py candidates at most, besides the `limit` of the others
 
 
@@ -401,7 +405,7 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
                spectrum: dict[tuple[str, int], float] | None = None) -> list[Candidate]:
     """Candidate fixes, most promising first by where they are (not yet by the model)."""
     maker = CandidateMaker(sources, request, report)
-    shaper, shaped = ShapeMaker(maker), []  # shapes.py's candidates, kept apart until the end
+    shaper, shaped = MoreShapes(maker), []  # shapes(_more).py's candidates, kept apart until the end
     out: list[Candidate] = list(maker.renames())
     seen_texts = {c.files for c in out}
     found_guard_for: set[tuple[str, int]] = set()
@@ -423,10 +427,12 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
                 continue  # code: identifiers, comments and strings are not prose
             new_text = "".join(lines[: suspect.line - 1]) + new_line + "".join(lines[suspect.line:])
             if suspect.path.endswith(".py") and sources.tree(suspect.path) is not None:
-                try:
-                    ast.parse(new_text)
+                try:  # compiled, not only parsed: a repeated argument or keyword parses
+                    compile(new_text, suspect.path, "exec", dont_inherit=True)
                 except (SyntaxError, ValueError):
                     continue
+                if not _same_parameters(sources, suspect.path, suspect.line, new_text):
+                    continue  # a signature line: its default values may change, its parameters not
             files = ((suspect.path, new_text),)
             if files in seen_texts:
                 continue
@@ -455,7 +461,25 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
                 out.append(Candidate(files, suspect.path, at, "guard", f"{suspect.path}:{at}: add {description}",
                                      prior=suspect.weight * RULE_WEIGHT["guard"] * (0.75 if " if " in f" {description}"
                                                                                     and any(o in description for o in (" > ", " >= ", " < ")) else 1.0)))
-    return _merged(out[:limit], shaped, limit)
+    return _merged(out[:limit], shaped, limit, sources)
+
+
+def _same_parameters(sources: Sources, path: str, line: int, new_text: str) -> bool:
+    """False when `line` is in a function's signature (before its body) and `new_text` changes
+    that function's parameter names."""
+    fn = next((f for f in sources.functions(path) if f.lineno <= line < f.body[0].lineno), None)
+    if fn is None:
+        return True
+    try:
+        new_fn = next((f for f in ast.walk(ast.parse(new_text))
+                       if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and f.lineno == fn.lineno), None)
+    except SyntaxError:
+        return False
+
+    def names(f) -> list[str]:
+        a = f.args
+        return [x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [v for v in (a.vararg, a.kwarg) if v]]
+    return new_fn is not None and new_fn.name == fn.name and names(new_fn) == names(fn)
 
 
 def _shaped(shaper: ShapeMaker, suspect, seen_texts: set, room: int) -> list[Candidate]:
@@ -475,8 +499,31 @@ def _shaped(shaper: ShapeMaker, suspect, seen_texts: set, room: int) -> list[Can
     return out
 
 
-def _merged(out: list[Candidate], shaped: list[Candidate], limit: int) -> list[Candidate]:
+def _merged(out: list[Candidate], shaped: list[Candidate], limit: int, sources: Sources) -> list[Candidate]:
     """The two lists together, `limit` at most: the lowest priors go (on ties, the shapes)."""
-    both = out + shaped
+    both = _spread(out + shaped, sources)
     keep = sorted(sorted(range(len(both)), key=lambda i: -both[i].prior)[:limit])
     return [both[i] for i in keep]
+
+
+GROUP_FREE = 8  # candidates of one rule at one line that keep their prior; past these, it shrinks:
+GROUP_SPREAD = 6.0  # the k-th (from 0) gets its prior / (1 + (k - GROUP_FREE) / GROUP_SPREAD)
+
+
+def _spread(cands: list[Candidate], sources: Sources) -> list[Candidate]:
+    """Candidates of one rule at one place (a function's guards, the names in scope for one
+    token, the numbers for one literal) are alternatives to each other: past the first few made,
+    each gets a smaller prior than the one before, so that one family does not fill the few the
+    model scores (ranking.py). A place is a line and the column where the edit starts (lines
+    inserted there: all one place)."""
+    made: dict[tuple[str, int, str, int], int] = {}
+    out = []
+    for c in cands:
+        old, new = sources.text(c.path) or "", dict(c.files).get(c.path, "")
+        at = len(os.path.commonprefix([old, new]))  # an edit in a line: where; lines inserted: -1
+        column = at - old.rfind("\n", 0, at) - 1 if old.count("\n") == new.count("\n") else -1
+        key = (c.path, c.line, c.rule, column)
+        k = made.get(key, 0)
+        made[key] = k + 1
+        out.append(replace(c, prior=c.prior / (1 + (k - GROUP_FREE) / GROUP_SPREAD)) if k > GROUP_FREE else c)
+    return out

@@ -56,6 +56,8 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
             return
         for line in _body_lines(node):
             add(path, line, weight, why)
+        for line in _default_lines(node):  # a wrong default value is a wrong line of the function too
+            add(path, line, weight * DEFAULTS_SHARE, f"{why} (a default value)")
 
     failures = report.failures if report is not None else ()
     for rank, failure in enumerate(failures[:6]):
@@ -103,6 +105,20 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
         _merge_spectrum(sources, spectrum, weights, add)
     ranked = sorted(weights.items(), key=lambda item: (-item[1][0], item[0]))
     return [Suspect(path, line, w, why) for (path, line), (w, why) in ranked]
+
+
+DEFAULTS_SHARE = 0.5  # the signature's lines with default values: this share of the body's weight
+
+
+def _default_lines(node) -> list[int]:
+    """Lines of a Python function's signature that hold its parameters' default values."""
+    args = getattr(node, "args", None)
+    if not isinstance(args, ast.arguments):
+        return []
+    body = _body_lines(node)
+    lines = {line for d in list(args.defaults) + [d for d in args.kw_defaults if d is not None]
+             for line in range(d.lineno, (d.end_lineno or d.lineno) + 1)}
+    return sorted(line for line in lines if line not in body and not (node.body and line >= node.body[0].lineno))
 
 
 def _definitions(sources: Sources, name: str) -> list:

@@ -216,12 +216,7 @@ class ShapeMaker:
         f = self.file(path) if path.endswith(".py") else None
         if f is None or not 1 <= line_no <= len(f.lines) or line_no in f.protected:
             return
-        stmt = f.starts.get(line_no)
-        makers = [self._imports(f, path, line_no), self._raise_return(f, stmt), self._bitwise(f, line_no),
-                  self._containers(f, line_no), self._unwrap(f, line_no), self._references(f, line_no),
-                  self._returns(f, path, stmt), self._unguard(f, stmt), self._loop_exit(f, stmt),
-                  self._updates(f, stmt), self._recursion(f, stmt), self._delete(f, stmt),
-                  self._wrap(f, stmt), self._guard(f, stmt)]
+        makers = self._makers(f, path, line_no, f.starts.get(line_no))
         seen = {f.text}
         made = 0
         for rule_out in makers:
@@ -238,6 +233,14 @@ class ShapeMaker:
                 made += 1
                 if made >= PER_LINE:
                     return
+
+    def _makers(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
+        """The rules for one line, in order (shapes_more.py's `MoreShapes` puts its own first)."""
+        return [self._imports(f, path, line_no), self._raise_return(f, stmt), self._bitwise(f, line_no),
+                self._containers(f, line_no), self._unwrap(f, line_no), self._references(f, line_no),
+                self._returns(f, path, stmt), self._unguard(f, stmt), self._loop_exit(f, stmt),
+                self._updates(f, stmt), self._recursion(f, stmt), self._delete(f, stmt),
+                self._wrap(f, stmt), self._guard(f, stmt)]
 
     # --- rules: each yields (new text, rule, description) --------------------------------
 

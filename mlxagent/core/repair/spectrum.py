@@ -12,7 +12,9 @@ where ef and ep count the failing and passing tests that ran the line: 1.0 for a
 failing test runs and no passing one does. `localise.suspects()` merges the scores with what the
 traceback says.
 
-Only for pytest, and only when the interpreter that runs the tests can import `coverage` (>= 5);
+Only for pytest, and only when the interpreter that runs the tests can import `coverage` (>= 5),
+its own or, when it has none, mlxagent's (`borrow_coverage()`: a folder with just that package,
+first on its PYTHONPATH; an interpreter of another version falls back to coverage's Python tracer);
 anything else (another runner, no coverage, a timeout, no failing test) gives None, silently, and
 localisation goes on as before.
 """
@@ -169,16 +171,44 @@ def _script_python(script: str, root: Path) -> str | None:
     return None
 
 
-def coverage_available(python: Sequence[str], cwd: Path, cancel: threading.Event | None = None) -> bool:
-    """Whether `python` (argv) imports coverage >= 5 (remembered per interpreter and folder)."""
-    key = (tuple(python), str(cwd))
+def coverage_available(python: Sequence[str], cwd: Path, cancel: threading.Event | None = None,
+                       borrowed: Path | None = None) -> bool:
+    """Whether `python` (argv) imports coverage >= 5 (remembered per interpreter and folder);
+    `borrowed`: with that folder (`borrow_coverage()`) first on its PYTHONPATH."""
+    key = (tuple(python), str(cwd) + ("\0borrowed" if borrowed is not None else ""))
     if key not in _checked:
+        env = {"PYTHONPATH": _path_with(borrowed)} if borrowed is not None else None
         result = run_command([*python, "-c", _CHECK], cwd, timeout=CHECK_SECONDS, max_output_chars=2000,
-                             cancel=cancel)
+                             cancel=cancel, env=env)
         if result.exit_code is None:
             return False  # cut short: ask again next time
         _checked[key] = result.exit_code == 0
     return _checked[key]
+
+
+def borrow_coverage(folder: Path) -> Path | None:
+    """For a test interpreter without coverage: `folder` holding only mlxagent's own coverage
+    package (a link, else a copy), to put first on that interpreter's PYTHONPATH; None when
+    mlxagent has none either. (Whether it imports there is `coverage_available`'s question.)"""
+    try:
+        import coverage
+    except ImportError:
+        return None
+    package = Path(coverage.__file__).resolve().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "coverage"
+    if not target.exists():
+        try:
+            target.symlink_to(package, target_is_directory=True)
+        except OSError:
+            shutil.copytree(package, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def _path_with(*folders: Path | None) -> str:
+    """PYTHONPATH with `folders` first."""
+    path_env = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join([str(f) for f in folders if f is not None] + ([path_env] if path_env else []))
 
 
 def _rcfile(data_file: Path, sources: Sequence[Path]) -> str:
@@ -211,8 +241,6 @@ def _measure(root: Path, files: Sequence[str], command, timeout: float,
     if split is None:
         return None
     python, pytest_args = split
-    if not coverage_available(python, root, cancel):
-        return None
     try:
         from coverage import CoverageData
     except ImportError:
@@ -220,13 +248,18 @@ def _measure(root: Path, files: Sequence[str], command, timeout: float,
     temp = Path(tempfile.mkdtemp(prefix="mlxagent-spectrum-"))
     scratch = None
     try:
+        borrowed = None
+        if not coverage_available(python, root, cancel):
+            # the project's interpreter has no coverage: lend it mlxagent's (often the same Python)
+            borrowed = borrow_coverage(temp / "borrowed")
+            if borrowed is None or not coverage_available(python, root, cancel, borrowed):
+                return None
         scratch = ScratchCopy(root, files)
         data_file, outcomes_file, rc = temp / "coverage.db", temp / "outcomes.json", temp / "coveragerc"
         (temp / f"{PLUGIN}.py").write_text(_PLUGIN_SOURCE, encoding="utf-8")
         roots = [Path(os.path.realpath(scratch.root)), Path(os.path.realpath(root))]
         rc.write_text(_rcfile(data_file, roots), encoding="utf-8")
-        path_env = os.environ.get("PYTHONPATH", "")
-        env = {"PYTHONPATH": str(temp) + (os.pathsep + path_env if path_env else ""),
+        env = {"PYTHONPATH": _path_with(temp, borrowed),
                "COVERAGE_FILE": str(data_file), "COVERAGE_RCFILE": str(rc), OUTCOMES_ENV: str(outcomes_file)}
         argv = [*python, "-m", "coverage", "run", f"--rcfile={rc}", "-m", "pytest", "-p", PLUGIN, *pytest_args]
         result = run_command(argv, scratch.root, timeout=timeout, max_output_chars=4000, cancel=cancel, env=env)

@@ -21,6 +21,7 @@
 #include "mlx/primitives.h"
 #include "mlx/transforms.h"
 #include "mlx/utils.h"
+#include "attend.h"
 #include "cpu.h"
 
 namespace nb = nanobind;
@@ -29,90 +30,7 @@ using namespace nb::literals;
 
 namespace {
 
-template <typename T>
-inline float load(const T* p, int64_t i) {
-  return static_cast<float>(p[i]);
-}
-
-#ifdef MLXAGENT_X86
-__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
-  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
-// e^x for 8 floats: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial (relative error
-// about 2e-7, like a float's rounding), times 2^n through the exponent bits.
-__attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
-  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.37f)), _mm256_set1_ps(-87.3f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504089f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-// One query row (scaled) of a float32 head against `seen` keys and values whose last axis is
-// contiguous (row strides kt, vt): out = softmax(q k^T) v.
-__attribute__((target("avx2,fma"))) void head_avx2(const float* q, const float* k, int64_t kt,
-                                                   const float* v, int64_t vt, int D, int Dv,
-                                                   int seen, float* scores, float* out) {
-  float top = -INFINITY;
-  for (int t = 0; t < seen; ++t) {
-    const float* kr = k + t * kt;
-    __m256 acc = _mm256_setzero_ps();
-    for (int d = 0; d < D; d += 8) {
-      acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kr + d), acc);
-    }
-    scores[t] = hsum8(acc);
-    top = std::max(top, scores[t]);
-  }
-  const __m256 shift = _mm256_set1_ps(top);
-  __m256 sum = _mm256_setzero_ps();
-  int t = 0;
-  for (; t + 8 <= seen; t += 8) {
-    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + t), shift));
-    _mm256_storeu_ps(scores + t, e);
-    sum = _mm256_add_ps(sum, e);
-  }
-  float total = hsum8(sum);
-  for (; t < seen; ++t) {
-    scores[t] = std::exp(scores[t] - top);
-    total += scores[t];
-  }
-  // the weighted values, 64 features at a time in registers
-  for (int d0 = 0; d0 < Dv; d0 += 64) {
-    const int blocks = std::min(8, (Dv - d0) / 8);
-    __m256 acc[8];
-    for (int j = 0; j < 8; ++j) {
-      acc[j] = _mm256_setzero_ps();
-    }
-    for (int t2 = 0; t2 < seen; ++t2) {
-      const __m256 p = _mm256_set1_ps(scores[t2]);
-      const float* vr = v + t2 * vt + d0;
-      for (int j = 0; j < blocks; ++j) {
-        acc[j] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8 * j), acc[j]);
-      }
-    }
-    for (int j = 0; j < blocks; ++j) {
-      _mm256_storeu_ps(out + d0 + 8 * j, acc[j]);
-    }
-  }
-  const __m256 inv = _mm256_set1_ps(seen > 0 ? 1.0f / total : 0.0f);
-  for (int d = 0; d < Dv; d += 8) {
-    _mm256_storeu_ps(out + d, _mm256_mul_ps(_mm256_loadu_ps(out + d), inv));
-  }
-}
-#endif
+using mlxagent::load;
 
 // ---------------------------------------------------------------- rope
 
@@ -180,15 +98,7 @@ class NativeRope : public mx::UnaryPrimitive {
     const int64_t outer = static_cast<int64_t>(x.size()) / (static_cast<int64_t>(L) * D);
     const int half = dims / 2;
     std::vector<float> cosv(static_cast<size_t>(L) * half), sinv(static_cast<size_t>(L) * half);
-    const float coeff = -std::log(base) / static_cast<float>(half);  // as MLX orders it
-    for (int i = 0; i < half; ++i) {
-      const float inv = std::exp(static_cast<float>(i) * coeff);
-      for (int l = 0; l < L; ++l) {
-        const float angle = (static_cast<float>(offset + l) * scale) * inv;
-        cosv[static_cast<size_t>(l) * half + i] = std::cos(angle);
-        sinv[static_cast<size_t>(l) * half + i] = std::sin(angle);
-      }
-    }
+    mlxagent::rope_tables(L, half, base, scale, offset, cosv.data(), sinv.data());
     const T* src = x.data<T>();
     T* dst = out.data<T>();
     for (int64_t o = 0; o < outer; ++o) {
@@ -351,41 +261,8 @@ class NativeAttention : public mx::UnaryPrimitive {
           }
           const int seen = causal ? std::min(Tk, Tk - L + l + 1) : Tk;
           T* orow = op + ((static_cast<int64_t>(b) * Hq + h) * L + l) * Dv;
-#ifdef MLXAGENT_X86
-          if constexpr (std::is_same_v<T, float>) {
-            if (mlxagent::cpu_has_avx2() && ks[3] == 1 && vs[3] == 1 && D % 8 == 0 && Dv % 8 == 0) {
-              head_avx2(qrow.data(), kb, ks[2], vb, vs[2], D, Dv, seen, scores.data(), orow);
-              continue;
-            }
-          }
-#endif
-          float top = -INFINITY;
-          for (int t = 0; t < seen; ++t) {
-            const T* kr = kb + t * ks[2];
-            float dot = 0.0f;
-            for (int d = 0; d < D; ++d) {
-              dot += qrow[d] * load(kr, d * ks[3]);
-            }
-            scores[t] = dot;
-            top = std::max(top, dot);
-          }
-          float total = 0.0f;
-          for (int t = 0; t < seen; ++t) {
-            scores[t] = std::exp(scores[t] - top);
-            total += scores[t];
-          }
-          std::fill(acc.begin(), acc.end(), 0.0f);
-          for (int t = 0; t < seen; ++t) {
-            const T* vr = vb + t * vs[2];
-            const float p = scores[t];
-            for (int d = 0; d < Dv; ++d) {
-              acc[d] += p * load(vr, d * vs[3]);
-            }
-          }
-          const float inv = seen > 0 ? 1.0f / total : 0.0f;
-          for (int d = 0; d < Dv; ++d) {
-            orow[d] = static_cast<T>(acc[d] * inv);
-          }
+          mlxagent::head(qrow.data(), kb, ks[2], ks[3], vb, vs[2], vs[3], D, Dv, seen, scores.data(),
+                         acc.data(), orow);
         }
       }
     }

@@ -69,7 +69,11 @@ def build(out_dir: Path = HERE, log=print) -> Path:
         if built is None:
             raise RuntimeError("kernel build produced no module")
         target = out_dir / module_name()
-        shutil.copy2(built, target)
+        # A new file renamed over the old one: a running mlxagent keeps the module it mapped
+        # (copying into the same file would change it under that process).
+        staged = target.with_name(target.name + ".new")
+        shutil.copy2(built, staged)
+        os.replace(staged, target)
     from importlib.metadata import version
 
     info = {"mlx": version("mlx"), "nanobind": nanobind.__version__, "python": sys.version.split()[0]}

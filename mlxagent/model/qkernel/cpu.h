@@ -12,6 +12,7 @@
 #define MLXAGENT_X86 1
 #endif
 
+#include "mlx/array.h"
 #include "mlx/types/half_types.h"
 
 namespace mlxagent {
@@ -33,7 +34,27 @@ inline bool cpu_has_avx2() {
 #endif
 }
 
+// Element offset of row r (every axis but the last) of a strided array: the kernels read views
+// (a transposed or sliced x) without a copy node in the graph.
+inline int64_t row_offset(const mlx::core::array& a, int64_t r) {
+  int64_t off = 0;
+  for (int ax = static_cast<int>(a.ndim()) - 2; ax >= 0; --ax) {
+    const int64_t n = a.shape(ax);
+    off += (r % n) * a.strides()[ax];
+    r /= n;
+  }
+  return off;
+}
+
 #ifdef MLXAGENT_X86
+// The sum of 8 floats.
+__attribute__((target("avx2,fma"))) inline float hsum8(__m256 v) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
 // One scale or bias: float16 through F16C, bfloat16 by a shift, float as it is.
 template <typename S>
 __attribute__((target("avx2,fma,f16c"))) inline float fast_f(const S* p) {

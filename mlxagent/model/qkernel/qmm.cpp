@@ -32,6 +32,7 @@
 #include "mlx/utils.h"
 #include "cpu.h"
 #include "pool.h"
+#include "q8.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -40,6 +41,7 @@ namespace mx = mlx::core;
 namespace {
 
 using mlxagent::cpu_has_avx2;
+using mlxagent::int8_activations;
 using mlxagent::Pool;
 using mlxagent::pool;
 #ifdef MLXAGENT_X86
@@ -223,13 +225,38 @@ void block(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows
   }
 }
 
+#ifdef MLXAGENT_X86
+// The integer path's output rows [n0, n1) (q8.h).
+template <typename S>
+void block_q8(const uint8_t* w, const S* sc, const S* bi, const int8_t* xq, const float* xd,
+              const float* xs, int rows, int K, int N, int gs, int bits, int n0, int n1,
+              float* out) {
+  const size_t wstride = static_cast<size_t>(K) * bits / 8;
+  const int groups = K / gs;
+  for (int n = n0; n < n1; ++n) {
+    if (bits == 4) {
+      mlxagent::rows_q8<S, 4>(w + n * wstride, sc + n * groups, bi + n * groups, xq, xd, xs, rows,
+                              K, gs, out + n, N);
+    } else {
+      mlxagent::rows_q8<S, 8>(w + n * wstride, sc + n * groups, bi + n * groups, xq, xd, xs, rows,
+                              K, gs, out + n, N);
+    }
+  }
+}
+#endif
+
 // Rows of x in tiles of 16 (decode and speculative verification fit one tile), output rows split
 // over the pool when the layer is large enough to pay for waking a thread.
 template <typename T, typename S>
 void qmm(const T* x, const uint8_t* w, const S* sc, const S* bi, T* y, int M, int K, int N, int gs,
          int bits) {
   constexpr int kTile = 16;
-  std::vector<float> xp(static_cast<size_t>(std::min(M, kTile)) * K);
+  const size_t tile = static_cast<size_t>(std::min(M, kTile));
+  const bool q8 = int8_activations();
+  std::vector<float> xp(q8 ? 0 : tile * K);
+  std::vector<int8_t> xq(q8 ? tile * K : 0);
+  std::vector<float> xd(q8 ? tile * (K / 32) : 0);
+  std::vector<float> xs(q8 ? tile * (K / 32) : 0);
   std::vector<float> out(static_cast<size_t>(std::min(M, kTile)) * N);
   Pool& p = pool();
   // Chunks of about 32k weights (a few microseconds each), whole multiples of 8 rows.
@@ -238,13 +265,26 @@ void qmm(const T* x, const uint8_t* w, const S* sc, const S* bi, T* y, int M, in
   const int span = p.size() == 1 ? N : per;
   for (int m0 = 0; m0 < M; m0 += kTile) {
     const int rows = std::min(kTile, M - m0);
-    load_x<T>(x + static_cast<size_t>(m0) * K, rows, K, bits, xp.data());
+    if (q8) {
+      mlxagent::quantize_x<T>(x + static_cast<size_t>(m0) * K, rows, K, bits, xq.data(), xd.data(),
+                              xs.data());
+    } else {
+      load_x<T>(x + static_cast<size_t>(m0) * K, rows, K, bits, xp.data());
+    }
     std::function<void(int)> job = [&](int c) {
       const int n0 = std::min(N, c * span);
       const int n1 = std::min(N, n0 + span);
-      if (n0 < n1) {
-        block<S>(w, sc, bi, xp.data(), rows, K, N, gs, bits, n0, n1, out.data());
+      if (n0 >= n1) {
+        return;
       }
+#ifdef MLXAGENT_X86
+      if (q8) {
+        block_q8<S>(w, sc, bi, xq.data(), xd.data(), xs.data(), rows, K, N, gs, bits, n0, n1,
+                    out.data());
+        return;
+      }
+#endif
+      block<S>(w, sc, bi, xp.data(), rows, K, N, gs, bits, n0, n1, out.data());
     };
     p.run(chunks, job);
     T* yr = y + static_cast<size_t>(m0) * N;
@@ -254,21 +294,43 @@ void qmm(const T* x, const uint8_t* w, const S* sc, const S* bi, T* y, int M, in
   }
 }
 
+// x's rows as one row-major block: itself when it is one, else a copy (a view of x reaches the
+// kernel without a copy node in the graph; the model's own inputs are row-major already).
 template <typename T>
-void qmm_scales(const mx::array& x, const mx::array& w, const mx::array& s, const mx::array& b,
+const T* rows_of(const mx::array& x, std::vector<T>& buf) {
+  if (x.flags().row_contiguous) {
+    return x.data<T>();
+  }
+  const int K = x.shape(-1);
+  const int64_t rows = K == 0 ? 0 : static_cast<int64_t>(x.size()) / K;
+  const int64_t ks = x.strides().back();
+  buf.resize(x.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* src = x.data<T>() + mlxagent::row_offset(x, r);
+    for (int k = 0; k < K; ++k) {
+      buf[r * K + k] = src[k * ks];
+    }
+  }
+  return buf.data();
+}
+
+template <typename T>
+void qmm_scales(const mx::array& x_in, const mx::array& w, const mx::array& s, const mx::array& b,
                 mx::array& y, int M, int K, int N, int gs, int bits) {
+  std::vector<T> copy;
+  const T* xp = rows_of<T>(x_in, copy);
   const auto* wp = reinterpret_cast<const uint8_t*>(w.data<uint32_t>());
   switch (s.dtype()) {
     case mx::float16:
-      qmm<T, mx::float16_t>(x.data<T>(), wp, s.data<mx::float16_t>(), b.data<mx::float16_t>(),
+      qmm<T, mx::float16_t>(xp, wp, s.data<mx::float16_t>(), b.data<mx::float16_t>(),
                             y.data<T>(), M, K, N, gs, bits);
       break;
     case mx::bfloat16:
-      qmm<T, mx::bfloat16_t>(x.data<T>(), wp, s.data<mx::bfloat16_t>(), b.data<mx::bfloat16_t>(),
+      qmm<T, mx::bfloat16_t>(xp, wp, s.data<mx::bfloat16_t>(), b.data<mx::bfloat16_t>(),
                              y.data<T>(), M, K, N, gs, bits);
       break;
     default:
-      qmm<T, float>(x.data<T>(), wp, s.data<float>(), b.data<float>(), y.data<T>(), M, K, N, gs,
+      qmm<T, float>(xp, wp, s.data<float>(), b.data<float>(), y.data<T>(), M, K, N, gs,
                     bits);
   }
 }
@@ -413,7 +475,7 @@ mx::array native_qmm(const mx::array& x, const mx::array& w, const mx::array& sc
   auto shape = x.shape();
   shape.back() = w.shape(0);
   return mx::array(shape, dtype, std::make_shared<NativeQMM>(stream, group_size, bits),
-                   {mx::contiguous(xin, false, stream), row_major(w), row_major(scales),
+                   {xin, row_major(w), row_major(scales),
                     row_major(biases)});
 }
 
@@ -421,6 +483,8 @@ mx::array native_qmm(const mx::array& x, const mx::array& w, const mx::array& sc
 
 void register_attention(nb::module_& m);   // attention.cpp
 void register_dequantize(nb::module_& m);  // dequant.cpp
+void register_norm(nb::module_& m);        // norm.cpp
+void register_fused(nb::module_& m);       // fused.cpp
 
 NB_MODULE(_qmm, m) {
   m.doc() = "mlxagent's native 4/8-bit quantised matmul for MLX's CPU backend";
@@ -429,6 +493,14 @@ NB_MODULE(_qmm, m) {
         "x @ dequantize(w, scales, biases).T on the CPU (affine 4/8-bit, groups of 32k)");
   m.def("simd", [] { return cpu_has_avx2() ? std::string("avx2+fma") : std::string("portable"); });
   m.def("threads", [] { return pool().size(); });
+  m.def("activations", [] { return int8_activations() ? std::string("int8") : std::string("float"); },
+        "how x enters the 1-16 row products: int8 blocks of 32 (AVX2) or float");
+  m.def("set_activations", [](const std::string& how) {
+    if (how != "int8" && how != "float") {
+      throw std::invalid_argument("activations are \"int8\" or \"float\"");
+    }
+    return mlxagent::set_int8_activations(how == "int8") ? std::string("int8") : std::string("float");
+  }, "how"_a, "switch the 1-16 row products' activations (\"int8\" needs AVX2)");
   m.def(
       "stats",
       [](bool reset) {
@@ -440,4 +512,6 @@ NB_MODULE(_qmm, m) {
       "reset"_a = false, "calls and seconds spent in the kernel (reset: and zero them)");
   register_attention(m);
   register_dequantize(m);
+  register_norm(m);
+  register_fused(m);
 }

@@ -1,0 +1,304 @@
+// A decode step's attention in three graph nodes instead of about fifteen.
+//
+// mlx-lm's attention layer turns the q, k and v products into heads (reshape, transpose: six
+// nodes), rotates q and k (two), writes k and v into the KV cache (two slice updates), reads the
+// cache back (two slices), attends, and turns the heads back (two more). On the CPU each node costs
+// a dispatch whatever its size, and a decode step of SmolLM2 has 30 such layers. Here:
+//   native_cache_write: k (or v) rows straight from the product's (B, L, H*D) layout, rotated when
+//     rope dims are given, into the cache's (B, H, S, D) buffer at [offset, offset + L), in place
+//     when MLX may donate the buffer (exactly as its own slice update decides), else into a copy;
+//   native_cached_attention: q rows from (B, L, Hq*D), rotated and scaled, against the cache's
+//     first offset + L rows (causal for several rows), out as (B, L, Hq*Dv), ready for o_proj.
+// The arithmetic is the native rope's and the native attention's (attend.h), so a step through
+// these equals a step through those. CPU only, float32; qkernel/__init__.py uses them for a
+// plain KVCache with room for the new rows and leaves every other case to the layer's own code.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/variant.h>
+
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/mlx.h"
+#include "mlx/primitives.h"
+#include "attend.h"
+#include "cpu.h"
+
+namespace nb = nanobind;
+namespace mx = mlx::core;
+using namespace nb::literals;
+
+namespace {
+
+struct Rope {
+  int dims = 0;  // 0: no rotation (values)
+  bool traditional = false;
+  float base = 10000.0f;
+  float scale = 1.0f;
+
+  bool operator==(const Rope& o) const {
+    return dims == o.dims && traditional == o.traditional && base == o.base && scale == o.scale;
+  }
+};
+
+// Row l of a head (D features at src, feature stride sd) rotated by rope's angles for that row
+// (c, s: half values each), as NativeRope rotates it; features past dims copied.
+inline void rotate_row(const float* src, int64_t sd, int D, const Rope& r, const float* c,
+                       const float* s, float* dst) {
+  const int half = r.dims / 2;
+  for (int i = 0; i < half; ++i) {
+    const int a = r.traditional ? 2 * i : i;
+    const int b = r.traditional ? 2 * i + 1 : i + half;
+    const float x1 = src[a * sd];
+    const float x2 = src[b * sd];
+    dst[a] = x1 * c[i] - x2 * s[i];
+    dst[b] = x1 * s[i] + x2 * c[i];
+  }
+  for (int d = r.dims; d < D; ++d) {
+    dst[d] = src[d * sd];
+  }
+}
+
+// The rows' cos and sin tables, or none when rope is off.
+void tables(const Rope& r, int L, int offset, std::vector<float>& c, std::vector<float>& s) {
+  if (r.dims == 0) {
+    return;
+  }
+  c.resize(static_cast<size_t>(L) * (r.dims / 2));
+  s.resize(c.size());
+  mlxagent::rope_tables(L, r.dims / 2, r.base, r.scale, offset, c.data(), s.data());
+}
+
+// ---------------------------------------------------------------- the cache write
+
+class NativeCacheWrite : public mx::UnaryPrimitive {
+ public:
+  NativeCacheWrite(mx::Stream s, int offset, Rope rope)
+      : mx::UnaryPrimitive(s), offset_(offset), rope_(rope) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
+    const auto& cache = inputs[0];
+    const auto& rows = inputs[1];
+    // In place where no one else holds the buffer (the cache's own array, replaced by this
+    // node's output, is the only holder in a decode step), as MLX's slice update does.
+    const bool in_place = cache.is_donatable() && cache.flags().row_contiguous &&
+                          cache.data_size() == cache.size();
+    if (in_place) {
+      out.copy_shared_buffer(cache);
+    } else {
+      out.set_data(mx::allocator::malloc(out.nbytes()));
+    }
+    auto& enc = mx::cpu::get_command_encoder(stream());
+    enc.set_input_array(cache);
+    enc.set_input_array(rows);
+    enc.set_output_array(out);
+    enc.dispatch([cache, rows, out, in_place, offset = offset_, rope = rope_]() mutable {
+      const int B = out.shape(0), H = out.shape(1), S = out.shape(2), D = out.shape(3);
+      const int L = rows.shape(1);
+      float* dst = out.data<float>();
+      if (!in_place) {
+        const auto& cs = cache.strides();
+        const float* src = cache.data<float>();
+        for (int64_t r = 0; r < static_cast<int64_t>(B) * H * S; ++r) {
+          const float* row = src + mlxagent::row_offset(cache, r);
+          for (int d = 0; d < D; ++d) {
+            dst[r * D + d] = row[d * cs[3]];
+          }
+        }
+      }
+      std::vector<float> c, s;
+      tables(rope, L, offset, c, s);
+      const auto& rs = rows.strides();
+      const float* src = rows.data<float>();
+      const int half = rope.dims / 2;
+      for (int b = 0; b < B; ++b) {
+        for (int l = 0; l < L; ++l) {
+          for (int h = 0; h < H; ++h) {
+            const float* in = src + b * rs[0] + l * rs[1] + static_cast<int64_t>(h) * D * rs[2];
+            float* o = dst + ((static_cast<int64_t>(b) * H + h) * S + offset + l) * D;
+            if (rope.dims > 0) {
+              rotate_row(in, rs[2], D, rope, c.data() + static_cast<size_t>(l) * half,
+                         s.data() + static_cast<size_t>(l) * half, o);
+            } else {
+              for (int d = 0; d < D; ++d) {
+                o[d] = in[d * rs[2]];
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[native_cache_write] CPU only");
+  }
+  const char* name() const override {
+    return "NativeCacheWrite";
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    const auto& o = static_cast<const NativeCacheWrite&>(other);
+    return offset_ == o.offset_ && rope_ == o.rope_;
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+    return {inputs[0].shape()};
+  }
+
+ private:
+  int offset_;
+  Rope rope_;
+};
+
+// ---------------------------------------------------------------- the attention
+
+class NativeCachedAttention : public mx::UnaryPrimitive {
+ public:
+  NativeCachedAttention(mx::Stream s, int heads, int offset, Rope rope, float scale, bool causal)
+      : mx::UnaryPrimitive(s), heads_(heads), offset_(offset), rope_(rope), scale_(scale),
+        causal_(causal) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+    auto& enc = mx::cpu::get_command_encoder(stream());
+    for (const auto& a : inputs) {
+      enc.set_input_array(a);
+    }
+    enc.set_output_array(out);
+    enc.dispatch([q = inputs[0], k = inputs[1], v = inputs[2], out, Hq = heads_, offset = offset_,
+                  rope = rope_, scale = scale_, causal = causal_]() mutable {
+      const int B = q.shape(0), L = q.shape(1);
+      const int Hkv = k.shape(1), D = k.shape(3), Dv = v.shape(3);
+      const int rep = Hq / Hkv;
+      const auto& qs = q.strides();
+      const auto& ks = k.strides();
+      const auto& vs = v.strides();
+      const float* qp = q.data<float>();
+      const float* kp = k.data<float>();
+      const float* vp = v.data<float>();
+      float* op = out.data<float>();
+      std::vector<float> c, s, qrow(D), scores(offset + L), acc(Dv);
+      tables(rope, L, offset, c, s);
+      const int half = rope.dims / 2;
+      for (int b = 0; b < B; ++b) {
+        for (int l = 0; l < L; ++l) {
+          const int seen = causal ? offset + l + 1 : offset + L;
+          for (int h = 0; h < Hq; ++h) {
+            const float* qr = qp + b * qs[0] + l * qs[1] + static_cast<int64_t>(h) * D * qs[2];
+            if (rope.dims > 0) {
+              rotate_row(qr, qs[2], D, rope, c.data() + static_cast<size_t>(l) * half,
+                         s.data() + static_cast<size_t>(l) * half, qrow.data());
+            } else {
+              for (int d = 0; d < D; ++d) {
+                qrow[d] = qr[d * qs[2]];
+              }
+            }
+            for (int d = 0; d < D; ++d) {
+              qrow[d] *= scale;
+            }
+            const float* kb = kp + b * ks[0] + (h / rep) * ks[1];
+            const float* vb = vp + b * vs[0] + (h / rep) * vs[1];
+            float* orow = op + (static_cast<int64_t>(b) * L + l) * Hq * Dv + static_cast<int64_t>(h) * Dv;
+            mlxagent::head(qrow.data(), kb, ks[2], ks[3], vb, vs[2], vs[3], D, Dv, seen, scores.data(),
+                           acc.data(), orow);
+          }
+        }
+      }
+    });
+  }
+
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[native_cached_attention] CPU only");
+  }
+  const char* name() const override {
+    return "NativeCachedAttention";
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    const auto& o = static_cast<const NativeCachedAttention&>(other);
+    return heads_ == o.heads_ && offset_ == o.offset_ && rope_ == o.rope_ && scale_ == o.scale_ &&
+           causal_ == o.causal_;
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& in) override {
+    return {{in[0].shape(0), in[0].shape(1), heads_ * in[2].shape(3)}};
+  }
+
+ private:
+  int heads_, offset_;
+  Rope rope_;
+  float scale_;
+  bool causal_;
+};
+
+Rope make_rope(int dims, bool traditional, float base, float scale, int D) {
+  if (dims < 0 || dims % 2 != 0 || dims > D) {
+    throw std::invalid_argument("[native_cache] rope dims must be even, between 0 and the head size");
+  }
+  return Rope{dims, traditional, base, scale};
+}
+
+void check_cpu_float(const mx::Stream& stream, std::initializer_list<const mx::array*> arrays,
+                     const char* who) {
+  if (stream.device != mx::Device::cpu) {
+    throw std::invalid_argument(std::string(who) + " runs on the CPU only");
+  }
+  for (const auto* a : arrays) {
+    if (a->dtype() != mx::float32) {
+      throw std::invalid_argument(std::string(who) + " takes float32 arrays");
+    }
+  }
+}
+
+mx::array native_cache_write(const mx::array& cache, const mx::array& rows, int offset, int dims,
+                             bool traditional, float base, float scale, mx::StreamOrDevice s) {
+  auto stream = mx::to_stream(s);
+  check_cpu_float(stream, {&cache, &rows}, "[native_cache_write]");
+  if (cache.ndim() != 4 || rows.ndim() != 3 || rows.shape(0) != cache.shape(0) ||
+      rows.shape(2) != cache.shape(1) * cache.shape(3)) {
+    throw std::invalid_argument("[native_cache_write] cache (B, H, S, D) and rows (B, L, H*D)");
+  }
+  if (offset < 0 || offset + rows.shape(1) > cache.shape(2)) {
+    throw std::invalid_argument("[native_cache_write] the rows do not fit the cache at this offset");
+  }
+  auto rope = make_rope(dims, traditional, base, scale, cache.shape(3));
+  return mx::array(cache.shape(), mx::float32, std::make_shared<NativeCacheWrite>(stream, offset, rope),
+                   {cache, rows});
+}
+
+mx::array native_cached_attention(const mx::array& q, const mx::array& keys, const mx::array& values,
+                                  int heads, int offset, int dims, bool traditional, float base,
+                                  float rope_scale, float scale, bool causal, mx::StreamOrDevice s) {
+  auto stream = mx::to_stream(s);
+  check_cpu_float(stream, {&q, &keys, &values}, "[native_cached_attention]");
+  if (q.ndim() != 3 || keys.ndim() != 4 || values.ndim() != 4 || keys.shape(0) != q.shape(0) ||
+      values.shape(0) != q.shape(0) || values.shape(1) != keys.shape(1) ||
+      values.shape(2) != keys.shape(2) || heads <= 0 || keys.shape(1) == 0 ||
+      heads % keys.shape(1) != 0 || q.shape(2) != heads * keys.shape(3)) {
+    throw std::invalid_argument(
+        "[native_cached_attention] q (B, L, heads*D), keys (B, Hkv, S, D), values (B, Hkv, S, Dv), "
+        "heads a multiple of Hkv");
+  }
+  if (offset < 0 || offset + q.shape(1) > keys.shape(2)) {
+    throw std::invalid_argument("[native_cached_attention] offset + rows exceed the cache");
+  }
+  auto rope = make_rope(dims, traditional, base, rope_scale, keys.shape(3));
+  return mx::array({q.shape(0), q.shape(1), heads * values.shape(3)}, mx::float32,
+                   std::make_shared<NativeCachedAttention>(stream, heads, offset, rope, scale, causal),
+                   {q, keys, values});
+}
+
+}  // namespace
+
+void register_fused(nb::module_& m) {
+  m.def("native_cache_write", &native_cache_write, "cache"_a, "rows"_a, "offset"_a, "dims"_a = 0,
+        "traditional"_a = false, "base"_a = 10000.0f, "scale"_a = 1.0f, nb::kw_only(),
+        "stream"_a = nb::none(),
+        "rows (B, L, H*D), rotated by rope when dims > 0, written into cache (B, H, S, D) at offset");
+  m.def("native_cached_attention", &native_cached_attention, "q"_a, "keys"_a, "values"_a, "heads"_a,
+        "offset"_a, "dims"_a = 0, "traditional"_a = false, "base"_a = 10000.0f, "rope_scale"_a = 1.0f,
+        "scale"_a = 1.0f, "causal"_a = false, nb::kw_only(), "stream"_a = nb::none(),
+        "q (B, L, heads*D) rotated and scaled against the cache's first offset + L rows; (B, L, heads*Dv)");
+}
