@@ -8,7 +8,8 @@
 2. The model: plain prefill and decode tok/s with the native kernel (4-bit weights resident, native
    rope and attention), with float32 weights (dequantised at load) and the native rope and
    attention, and in a child process with MLXAGENT_NATIVE_KERNEL=0 (the path before: float32, MLX's
-   own ops); resident weight bytes of each beside the GGUF file's size; whether greedy decoding
+   own ops), and in a child with MLXAGENT_KERNEL_NO_PREFETCH=1 (the kernel without its prefetch
+   hints); resident weight bytes of each beside the GGUF file's size; whether greedy decoding
    gives the same text; the share of a decode step spent inside the products; the other ops of a
    step one by one, MLX's and the native rope and attention.
 3. Speculative decoding on recorded agent traffic (bench/speculation.py) on the native path.
@@ -168,15 +169,16 @@ def greedy_text(loaded, prompt: str, tokens: int = 48) -> str:
                    .generate(prompt, max_tokens=tokens))
 
 
-def plain_child(rounds: int) -> dict:
+def plain_child(rounds: int, env: dict | None = None) -> dict:
     """The path before the kernel, in a child process with MLXAGENT_NATIVE_KERNEL=0 (no native
-    code at all: float32 weights, MLX's own rope and attention); median tok/s of `rounds` runs."""
+    code at all: float32 weights, MLX's own rope and attention), or the child with `env`; median
+    tok/s of `rounds` runs."""
     import json
     import os
     import subprocess
 
     proc = subprocess.run([sys.executable, __file__, "--plain-child", str(rounds)], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, "MLXAGENT_NATIVE_KERNEL": "0"})
+                          timeout=900, env={**os.environ, **(env or {"MLXAGENT_NATIVE_KERNEL": "0"})})
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1:] or ["no output"]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -258,9 +260,14 @@ def main() -> int:
     before = plain_child(args.rounds)
     if "error" not in before:
         model_rows["before"] = before
+    if kernel.fast and not args.quick:
+        unhinted = plain_child(args.rounds, {"MLXAGENT_KERNEL_NO_PREFETCH": "1"})
+        if "error" not in unhinted:
+            model_rows["no_prefetch"] = unhinted
     labels = {"native": "native: 4-bit kernel, rope, attn, norm",
               "native_int8": "native, int8 x (MLXAGENT_KERNEL_INT8=1)", "f32": "float32 weights + native rope, attn, norm",
-              "before": "before: float32, MLX's own ops (child)"}
+              "before": "before: float32, MLX's own ops (child)",
+              "no_prefetch": "native without prefetch hints (child)"}
     print(f"\n{'':42} {'prefill tok/s':>13} {'decode tok/s':>12} {'resident MB':>11}")
     for name, row in model_rows.items():
         print(f"{labels[name]:42} {row['prefill_tps']:13.1f} {row['decode_tps']:12.1f} "

@@ -199,6 +199,7 @@ def test_portable_loop_and_thread_counts(tmp_path):
     line1, avx1 = _dump(tmp_path, "avx2-1", **base, MLXAGENT_KERNEL_THREADS="1")
     _, int2 = _dump(tmp_path, "int8-2", **base, **int8, MLXAGENT_KERNEL_THREADS="2")
     _, int1 = _dump(tmp_path, "int8-1", **base, **int8, MLXAGENT_KERNEL_THREADS="1")
+    _, unhinted = _dump(tmp_path, "avx2-nopf", **base, MLXAGENT_KERNEL_THREADS="2", MLXAGENT_KERNEL_NO_PREFETCH="1")
     line2p, port2 = _dump(tmp_path, "port-2", **base, MLXAGENT_KERNEL_THREADS="2", MLXAGENT_KERNEL_PORTABLE="1")
     line1p, port1 = _dump(tmp_path, "port-1", **base, MLXAGENT_KERNEL_THREADS="1", MLXAGENT_KERNEL_PORTABLE="1")
     assert (line2, line1, line2p, line1p) == ("avx2+fma 2", "avx2+fma 1", "portable 2", "portable 1")
@@ -206,6 +207,7 @@ def test_portable_loop_and_thread_counts(tmp_path):
     for key in avx2:
         # The arithmetic of an output row does not depend on which thread computes it.
         assert np.array_equal(avx2[key], avx1[key]), key
+        assert np.array_equal(avx2[key], unhinted[key]), key  # prefetch hints change no arithmetic
         assert np.array_equal(port2[key], port1[key]), key
         assert np.array_equal(int2[key], int1[key]), key
         assert not np.array_equal(int1[key], avx1[key]), key  # x rounded to int8: another path ran
