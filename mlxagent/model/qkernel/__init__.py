@@ -12,10 +12,10 @@ it; the model code is unchanged.
 
 On x86 MLX's CPU rope and attention also run as compositions of small scalar ops; `_qmm` carries
 `native_rope`, `native_attention` (a few query rows against a KV cache) and `native_rms_norm`
-too, and `install_attention(model)` routes a decode step's rope, attention and RMS norms there
-(for llama and qwen2 layers the whole decode attention: `native_cache_write` and
-`native_cached_attention`, fused.cpp)
-(each one graph node where MLX's CPU composition is several), on any model of the CPU backend, quantised or not, leaving every other case (masks given as arrays, batched offsets,
+too, each one graph node where MLX's CPU composition is several; for llama and qwen2 layers
+`native_cache_write` and `native_cached_attention` (fused.cpp) take a decode step's whole
+attention. `install_attention(model)` routes a decode step there, on any model of the CPU
+backend, quantised or not, leaving every other case (masks given as arrays, batched offsets,
 sinks, quantised KV caches, long prompts) to MLX.
 
 `status()` says, in one line, which kernel is in use and why (doctor's `decode kernel:` line):
@@ -177,7 +177,7 @@ def _product(module: Any, layer: Any, x: Any) -> Any:
     if rows > PREFILL_ROWS and x.dtype == _float32():
         dense = module.native_dequantize(layer["weight"], layer["scales"], layer["biases"], layer.group_size,
                                          layer.bits)
-        if module.activations() == "int8" and hasattr(module, "set_activations"):
+        if module.activations() == "int8":
             x = round_to_int8_blocks(x)
         return x @ dense.T
     return module.native_qmm(x, layer["weight"], layer["scales"], layer["biases"], layer.group_size, layer.bits)

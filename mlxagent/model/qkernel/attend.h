@@ -154,4 +154,24 @@ inline void rope_tables(int L, int half, float base, float scale, int offset, fl
   }
 }
 
+// One row of D features (src, feature stride sd) rotated by rope's angles for that row (c, s: dims/2
+// values each): pairs (i, i + dims/2), or (2i, 2i + 1) when traditional; features past dims
+// copied (dims 0: a plain copy). The native rope's and the fused cache write's arithmetic, one place.
+template <typename T, typename O>
+inline void rotate_row(const T* src, int64_t sd, int D, int dims, bool traditional, const float* c,
+                       const float* s, O* dst) {
+  const int half = dims / 2;
+  for (int i = 0; i < half; ++i) {
+    const int a = traditional ? 2 * i : i;
+    const int b = traditional ? 2 * i + 1 : i + half;
+    const float x1 = load(src, a * sd);
+    const float x2 = load(src, b * sd);
+    dst[a] = static_cast<O>(x1 * c[i] - x2 * s[i]);
+    dst[b] = static_cast<O>(x1 * s[i] + x2 * c[i]);
+  }
+  for (int d = dims; d < D; ++d) {
+    dst[d] = static_cast<O>(src[d * sd]);
+  }
+}
+
 }  // namespace mlxagent

@@ -104,19 +104,8 @@ class NativeRope : public mx::UnaryPrimitive {
     for (int64_t o = 0; o < outer; ++o) {
       for (int l = 0; l < L; ++l) {
         const int64_t row = (o * L + l) * D;
-        const float* c = cosv.data() + static_cast<size_t>(l) * half;
-        const float* s = sinv.data() + static_cast<size_t>(l) * half;
-        for (int i = 0; i < half; ++i) {
-          const int a = trad ? 2 * i : i;
-          const int b = trad ? 2 * i + 1 : i + half;
-          const float x1 = load(src, row + a);
-          const float x2 = load(src, row + b);
-          dst[row + a] = static_cast<T>(x1 * c[i] - x2 * s[i]);
-          dst[row + b] = static_cast<T>(x1 * s[i] + x2 * c[i]);
-        }
-        for (int d = dims; d < D; ++d) {
-          dst[row + d] = src[row + d];
-        }
+        mlxagent::rotate_row(src + row, 1, D, dims, trad, cosv.data() + static_cast<size_t>(l) * half,
+                             sinv.data() + static_cast<size_t>(l) * half, dst + row);
       }
     }
   }

@@ -46,24 +46,6 @@ struct Rope {
   }
 };
 
-// Row l of a head (D features at src, feature stride sd) rotated by rope's angles for that row
-// (c, s: half values each), as NativeRope rotates it; features past dims copied.
-inline void rotate_row(const float* src, int64_t sd, int D, const Rope& r, const float* c,
-                       const float* s, float* dst) {
-  const int half = r.dims / 2;
-  for (int i = 0; i < half; ++i) {
-    const int a = r.traditional ? 2 * i : i;
-    const int b = r.traditional ? 2 * i + 1 : i + half;
-    const float x1 = src[a * sd];
-    const float x2 = src[b * sd];
-    dst[a] = x1 * c[i] - x2 * s[i];
-    dst[b] = x1 * s[i] + x2 * c[i];
-  }
-  for (int d = r.dims; d < D; ++d) {
-    dst[d] = src[d * sd];
-  }
-}
-
 // The rows' cos and sin tables, or none when rope is off.
 void tables(const Rope& r, int L, int offset, std::vector<float>& c, std::vector<float>& s) {
   if (r.dims == 0) {
@@ -121,14 +103,9 @@ class NativeCacheWrite : public mx::UnaryPrimitive {
           for (int h = 0; h < H; ++h) {
             const float* in = src + b * rs[0] + l * rs[1] + static_cast<int64_t>(h) * D * rs[2];
             float* o = dst + ((static_cast<int64_t>(b) * H + h) * S + offset + l) * D;
-            if (rope.dims > 0) {
-              rotate_row(in, rs[2], D, rope, c.data() + static_cast<size_t>(l) * half,
-                         s.data() + static_cast<size_t>(l) * half, o);
-            } else {
-              for (int d = 0; d < D; ++d) {
-                o[d] = in[d * rs[2]];
-              }
-            }
+            mlxagent::rotate_row(in, rs[2], D, rope.dims, rope.traditional,
+                                 c.data() + static_cast<size_t>(l) * half,
+                                 s.data() + static_cast<size_t>(l) * half, o);
           }
         }
       }
@@ -189,14 +166,9 @@ class NativeCachedAttention : public mx::UnaryPrimitive {
           const int seen = causal ? offset + l + 1 : offset + L;
           for (int h = 0; h < Hq; ++h) {
             const float* qr = qp + b * qs[0] + l * qs[1] + static_cast<int64_t>(h) * D * qs[2];
-            if (rope.dims > 0) {
-              rotate_row(qr, qs[2], D, rope, c.data() + static_cast<size_t>(l) * half,
-                         s.data() + static_cast<size_t>(l) * half, qrow.data());
-            } else {
-              for (int d = 0; d < D; ++d) {
-                qrow[d] = qr[d * qs[2]];
-              }
-            }
+            mlxagent::rotate_row(qr, qs[2], D, rope.dims, rope.traditional,
+                                 c.data() + static_cast<size_t>(l) * half,
+                                 s.data() + static_cast<size_t>(l) * half, qrow.data());
             for (int d = 0; d < D; ++d) {
               qrow[d] *= scale;
             }

@@ -211,14 +211,14 @@ inline void prefetch_row(const uint8_t* w, const S* sc, const S* bi, size_t wstr
     return;
   }
   const char* row = reinterpret_cast<const char*>(w + n * wstride);
-  for (size_t off_ = 0; off_ < wstride; off_ += 64) {
-    _mm_prefetch(row + off_, _MM_HINT_T0);
+  for (size_t at = 0; at < wstride; at += 64) {
+    _mm_prefetch(row + at, _MM_HINT_T0);
   }
   const char* s = reinterpret_cast<const char*>(sc + static_cast<size_t>(n) * groups);
   const char* b = reinterpret_cast<const char*>(bi + static_cast<size_t>(n) * groups);
-  for (size_t off_ = 0; off_ < groups * sizeof(S); off_ += 64) {
-    _mm_prefetch(s + off_, _MM_HINT_T0);
-    _mm_prefetch(b + off_, _MM_HINT_T0);
+  for (size_t at = 0; at < groups * sizeof(S); at += 64) {
+    _mm_prefetch(s + at, _MM_HINT_T0);
+    _mm_prefetch(b + at, _MM_HINT_T0);
   }
 #endif
 }
@@ -287,7 +287,7 @@ void qmm(const T* x, const uint8_t* w, const S* sc, const S* bi, T* y, int M, in
   std::vector<int8_t> xq(q8 ? tile * K : 0);
   std::vector<float> xd(q8 ? tile * (K / 32) : 0);
   std::vector<float> xs(q8 ? tile * (K / 32) : 0);
-  std::vector<float> out(static_cast<size_t>(std::min(M, kTile)) * N);
+  std::vector<float> out(tile * N);
   Pool& p = pool();
   // Chunks of about 32k weights (a few microseconds each), whole multiples of 8 rows.
   const int per = std::max(8, (32768 / std::max(K, 1) + 7) / 8 * 8);
