@@ -133,20 +133,21 @@ def loaded(real_model_dir):
     return load_model_dir(real_model_dir, "smollm2-135m")
 
 
-def _unfused(loaded):
-    """The attention layers back on mlx-lm's own code (the native rope, attention and products stay)."""
+def _unfused(loaded, part: str = "self_attn", native: str = "NativeDecodeAttention"):
+    """A part of every layer (the attention; test_qkernel_mlp.py: the MLP) back on mlx-lm's own
+    code while in the `with` (the native rope, attention and products stay)."""
     layers = loaded.model.model.layers
-    fused = type(layers[0].self_attn)
-    assert fused.__name__ == "NativeDecodeAttention"
+    fused = type(getattr(layers[0], part))
+    assert fused.__name__ == native
 
     class Swap:
         def __enter__(self):
             for layer in layers:
-                layer.self_attn.__class__ = fused.__mro__[1]
+                getattr(layer, part).__class__ = fused.__mro__[1]
 
         def __exit__(self, *exc):
             for layer in layers:
-                layer.self_attn.__class__ = fused
+                getattr(layer, part).__class__ = fused
 
     return Swap()
 
@@ -167,11 +168,12 @@ def test_a_decode_step_has_three_attention_nodes_a_layer(loaded):
     nodes = _step_nodes(loaded)
     assert nodes["NativeCacheWrite"] == 60 and nodes["NativeCachedAttention"] == 30
     assert nodes["SliceUpdate"] == 0 and nodes["Transpose"] == 0 and nodes["NativeRope"] == 0
-    assert nodes["NativeRMSNorm"] == 61 and nodes["NativeQMM"] == 211
+    assert nodes["NativeRMSNorm"] == 61 and nodes["NativeQMM"] == 151  # + 60 gate and up in NativeSwiGLU
+    assert nodes["NativeSwiGLU"] == 30 and not any(name.startswith("Compiled") for name in nodes)
     # MLX's CPU composition of an RMS norm (square, sum, rsqrt, broadcasts, multiplies) is gone,
     # and the products read x as it is (once: a Contiguous node in front of each of the 211).
     assert nodes["Square"] == 0 and nodes["Rsqrt"] == 0 and nodes["Contiguous"] == 0
-    assert sum(nodes.values()) < 520, nodes.most_common(8)  # 1,731 before the norm, 860 before this
+    assert sum(nodes.values()) < 440, nodes.most_common(8)  # 1,731 before the norm, 860 before this, 489 before mlp.cpp
     with _unfused(loaded):
         before = _step_nodes(loaded)
     assert before["SliceUpdate"] == 60 and sum(before.values()) > 800

@@ -154,6 +154,8 @@ def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None 
 
         if not dequantize and config.get("quantization"):
             native_layers = qkernel.install(model)
+            if native_layers:
+                qkernel.install_mlp(model)
         qkernel.install_attention(model)
     return LoadedModel(
         name=name or path.name,

@@ -1,4 +1,4 @@
-"""Native CPU kernels for MLX (qmm.cpp, attention.cpp, norm.cpp), and their use in a loaded model.
+"""Native CPU kernels for MLX (qmm.cpp, mlp.cpp, attention.cpp, norm.cpp), and their use in a loaded model.
 
 mlx-cpu's own quantised kernels are scalar on x86, so until this kernel the runtime kept small
 models' weights dequantised to float32 and decode streamed four times the bytes of the 4-bit file.
@@ -14,7 +14,8 @@ On x86 MLX's CPU rope and attention also run as compositions of small scalar ops
 `native_rope`, `native_attention` (a few query rows against a KV cache) and `native_rms_norm`
 too, each one graph node where MLX's CPU composition is several; for llama and qwen2 layers
 `native_cache_write` and `native_cached_attention` (fused.cpp) take a decode step's whole
-attention. `install_attention(model)` routes a decode step there, on any model of the CPU
+attention, and `native_swiglu` (mlp.cpp) its MLP's gate and up products with the activation
+(`install_mlp`). `install_attention(model)` routes a decode step there, on any model of the CPU
 backend, quantised or not, leaving every other case (masks given as arrays, batched offsets,
 sinks, quantised KV caches, long prompts) to MLX.
 
@@ -156,6 +157,50 @@ def install(model: Any) -> int:
             layer.__class__ = _native_embedding(kernel.module)
             count += 1
     return count
+
+
+def install_mlp(model: Any) -> int:
+    """Run the SwiGLU MLPs of llama and qwen2 layers whose gate and up products are on the kernel
+    as one node (mlp.cpp: both products and the activation, one thread hand-off); how many."""
+    kernel = status()
+    if (not kernel.available or not hasattr(kernel.module, "native_swiglu")
+            or os.environ.get("MLXAGENT_KERNEL_NO_FUSED_MLP")):  # bench/kernel.py's comparison row
+        return 0
+    count = 0
+    for _, layer in model.named_modules():
+        if type(layer).__name__ == "MLP" and type(layer).__module__ in FUSED_ATTENTION and _fusable(layer):
+            layer.__class__ = _native_mlp(kernel.module, type(layer))
+            count += 1
+    return count
+
+
+def _fusable(mlp: Any) -> bool:
+    gate, up = getattr(mlp, "gate_proj", None), getattr(mlp, "up_proj", None)
+    return (getattr(gate, "native_kernel", False) and getattr(up, "native_kernel", False)
+            and "bias" not in gate and "bias" not in up and "scales" in gate and "scales" in up
+            and (gate.group_size, gate.bits) == (up.group_size, up.bits)
+            and gate["weight"].shape == up["weight"].shape and gate["scales"].dtype == up["scales"].dtype)
+
+
+def _native_mlp(module: Any, base_class: type) -> type:
+    key = f"mlp:{base_class.__module__}"
+    if key not in _classes:
+        import mlx.core as mx
+
+        class NativeSwiGLUMLP(base_class):
+            native_kernel = True
+
+            def __call__(self, x):
+                gate, up = self.gate_proj, self.up_proj
+                if (x.size // max(1, x.shape[-1]) > PREFILL_ROWS or x.dtype != mx.float32
+                        or mx.default_device() != mx.cpu or not _fusable(self)):
+                    return super().__call__(x)  # prefill chunks, adapters (LoRA), other devices
+                h = module.native_swiglu(x, gate["weight"], gate["scales"], gate["biases"], up["weight"],
+                                         up["scales"], up["biases"], gate.group_size, gate.bits)
+                return self.down_proj(h)
+
+        _classes[key] = NativeSwiGLUMLP
+    return _classes[key]
 
 
 def installed(model: Any) -> int:

@@ -32,6 +32,7 @@
 #include "mlx/utils.h"
 #include "cpu.h"
 #include "pool.h"
+#include "products.h"
 #include "q8.h"
 
 namespace nb = nanobind;
@@ -42,306 +43,20 @@ namespace {
 
 using mlxagent::cpu_has_avx2;
 using mlxagent::int8_activations;
-using mlxagent::Pool;
 using mlxagent::pool;
-#ifdef MLXAGENT_X86
-using mlxagent::fast_f;
-#endif
+using namespace mlxagent::products;
 
-// ---------------------------------------------------------------- the inner loops
-
-template <typename S>
-inline float to_f(S v) {
-  return static_cast<float>(v);
-}
-
-
-// x rows in float, each 32-block of a 4-bit layer reordered as [0,2,..,14, 16,..,30, 1,..,15,
-// 17,..,31] so that a block's low nibbles meet the even positions and its high nibbles the odd
-// ones without a shuffle. 8-bit layers keep x in order.
-template <typename T>
-void load_x(const T* x, int rows, int K, int bits, float* out) {
-  for (int m = 0; m < rows; ++m) {
-    const T* xr = x + static_cast<size_t>(m) * K;
-    float* o = out + static_cast<size_t>(m) * K;
-    if (bits != 4) {
-      for (int k = 0; k < K; ++k) {
-        o[k] = static_cast<float>(xr[k]);
-      }
-      continue;
-    }
-    for (int k0 = 0; k0 < K; k0 += 32) {
-      for (int j = 0; j < 8; ++j) {
-        o[k0 + j] = static_cast<float>(xr[k0 + 2 * j]);
-        o[k0 + 8 + j] = static_cast<float>(xr[k0 + 16 + 2 * j]);
-        o[k0 + 16 + j] = static_cast<float>(xr[k0 + 2 * j + 1]);
-        o[k0 + 24 + j] = static_cast<float>(xr[k0 + 17 + 2 * j]);
-      }
-    }
-  }
-}
-
-// Portable: one output row n against `rows` rows of x (already reordered by load_x).
-template <typename S>
-void row_portable(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows, int K,
-                  int gs, int bits, float* acc) {
-  for (int m = 0; m < rows; ++m) {
-    acc[m] = 0.0f;
-  }
-  float wf[32];
-  for (int k0 = 0; k0 < K; k0 += 32) {
-    const float s = to_f(sc[k0 / gs]);
-    const float b = to_f(bi[k0 / gs]);
-    if (bits == 4) {
-      const uint8_t* wb = w + k0 / 2;
-      for (int j = 0; j < 8; ++j) {
-        wf[j] = s * static_cast<float>(wb[j] & 15) + b;
-        wf[8 + j] = s * static_cast<float>(wb[8 + j] & 15) + b;
-        wf[16 + j] = s * static_cast<float>(wb[j] >> 4) + b;
-        wf[24 + j] = s * static_cast<float>(wb[8 + j] >> 4) + b;
-      }
-    } else {
-      const uint8_t* wb = w + k0;
-      for (int j = 0; j < 32; ++j) {
-        wf[j] = s * static_cast<float>(wb[j]) + b;
-      }
-    }
-    for (int m = 0; m < rows; ++m) {
-      const float* xm = xp + static_cast<size_t>(m) * K + k0;
-      float a = 0.0f;
-      for (int j = 0; j < 32; ++j) {
-        a += wf[j] * xm[j];
-      }
-      acc[m] += a;
-    }
-  }
-}
-
-#ifdef MLXAGENT_X86
-__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  __m128 hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  __m128 sh = _mm_movehdup_ps(lo);
-  __m128 sums = _mm_add_ps(lo, sh);
-  sh = _mm_movehl_ps(sh, sums);
-  sums = _mm_add_ss(sums, sh);
-  return _mm_cvtss_f32(sums);
-}
-
-// AVX2: MT rows of x at once against one output row; a block's 32 weights are widened once and
-// used MT times. Dequantised weights are s * q + b exactly as MLX computes them.
-template <typename S, int MT, int BITS>
-__attribute__((target("avx2,fma,f16c"))) void row_avx2(const uint8_t* w, const S* sc, const S* bi,
-                                                  const float* xp, int K, int gs, float* out,
-                                                  size_t out_stride) {
-  __m256 acc[MT];
-  for (int m = 0; m < MT; ++m) {
-    acc[m] = _mm256_setzero_ps();
-  }
-  const __m128i low4 = _mm_set1_epi8(0x0F);
-  for (int g0 = 0; g0 < K; g0 += gs) {
-    const __m256 s = _mm256_set1_ps(fast_f(sc + g0 / gs));
-    const __m256 b = _mm256_set1_ps(fast_f(bi + g0 / gs));
-    for (int k0 = g0; k0 < g0 + gs; k0 += 32) {
-      __m256 f[4];
-      if (BITS == 4) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k0 / 2));
-        const __m128i lo = _mm_and_si128(v, low4);
-        const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
-        f[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
-        f[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
-        f[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
-        f[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
-      } else {
-        for (int j = 0; j < 4; ++j) {
-          const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + k0 + 8 * j));
-          f[j] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
-        }
-      }
-      for (int j = 0; j < 4; ++j) {
-        f[j] = _mm256_fmadd_ps(f[j], s, b);
-      }
-      for (int m = 0; m < MT; ++m) {
-        const float* xm = xp + static_cast<size_t>(m) * K + k0;
-        acc[m] = _mm256_fmadd_ps(f[0], _mm256_loadu_ps(xm), acc[m]);
-        acc[m] = _mm256_fmadd_ps(f[1], _mm256_loadu_ps(xm + 8), acc[m]);
-        acc[m] = _mm256_fmadd_ps(f[2], _mm256_loadu_ps(xm + 16), acc[m]);
-        acc[m] = _mm256_fmadd_ps(f[3], _mm256_loadu_ps(xm + 24), acc[m]);
-      }
-    }
-  }
-  for (int m = 0; m < MT; ++m) {
-    out[m * out_stride] = hsum(acc[m]);
-  }
-}
-
-// Rows of x in tiles of up to 8 (8 accumulators + 4 widened weight vectors + scale and bias fit
-// the 16 AVX registers), the remainder by a smaller tile.
-template <typename S, int BITS, int MT = 8>
-void rows_avx2(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows, int K,
-               int gs, float* out, size_t out_stride) {
-  if constexpr (MT >= 1) {
-    int m = 0;
-    for (; m + MT <= rows; m += MT) {
-      row_avx2<S, MT, BITS>(w, sc, bi, xp + static_cast<size_t>(m) * K, K, gs,
-                            out + m * out_stride, out_stride);
-    }
-    if (m < rows) {
-      rows_avx2<S, BITS, MT - 1>(w, sc, bi, xp + static_cast<size_t>(m) * K, rows - m, K, gs,
-                                 out + m * out_stride, out_stride);
-    }
-  }
-}
-#endif
-
-// How many output rows ahead the weights are asked for (AVX2 paths). A row of SmolLM2's layers is
-// a few hundred bytes of 4-bit weights and two short rows of scales and biases: the hardware
-// prefetcher, which follows each stream on its own and stops at page ends, left most rows waiting
-// on memory (BENCHMARKS.md: decode 1.3x, a product 1.45x with these hints, paired runs).
-// MLXAGENT_KERNEL_NO_PREFETCH=1 turns them off (bench/kernel.py compares).
-constexpr int kPrefetchRows = 4;
-
-template <typename S>
-inline void prefetch_row(const uint8_t* w, const S* sc, const S* bi, size_t wstride, int groups,
-                         int n, int n1) {
-#ifdef MLXAGENT_X86
-  static const bool off = std::getenv("MLXAGENT_KERNEL_NO_PREFETCH") != nullptr;
-  if (n >= n1 || off) {
-    return;
-  }
-  const char* row = reinterpret_cast<const char*>(w + n * wstride);
-  for (size_t at = 0; at < wstride; at += 64) {
-    _mm_prefetch(row + at, _MM_HINT_T0);
-  }
-  const char* s = reinterpret_cast<const char*>(sc + static_cast<size_t>(n) * groups);
-  const char* b = reinterpret_cast<const char*>(bi + static_cast<size_t>(n) * groups);
-  for (size_t at = 0; at < groups * sizeof(S); at += 64) {
-    _mm_prefetch(s + at, _MM_HINT_T0);
-    _mm_prefetch(b + at, _MM_HINT_T0);
-  }
-#endif
-}
-
-// Output rows [n0, n1) for `rows` rows of x; out is rows x N floats.
-template <typename S>
-void block(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows, int K, int N,
-           int gs, int bits, int n0, int n1, float* out) {
-  const size_t wstride = static_cast<size_t>(K) * bits / 8;
-  const int groups = K / gs;
-#ifdef MLXAGENT_X86
-  if (cpu_has_avx2()) {
-    for (int n = n0; n < n1; ++n) {
-      prefetch_row(w, sc, bi, wstride, groups, n + kPrefetchRows, n1);
-      if (bits == 4) {
-        rows_avx2<S, 4>(w + n * wstride, sc + n * groups, bi + n * groups, xp, rows, K, gs, out + n,
-                        N);
-      } else {
-        rows_avx2<S, 8>(w + n * wstride, sc + n * groups, bi + n * groups, xp, rows, K, gs, out + n,
-                        N);
-      }
-    }
-    return;
-  }
-#endif
-  std::vector<float> acc(rows);
-  for (int n = n0; n < n1; ++n) {
-    row_portable<S>(w + n * wstride, sc + n * groups, bi + n * groups, xp, rows, K, gs, bits,
-                    acc.data());
-    for (int m = 0; m < rows; ++m) {
-      out[static_cast<size_t>(m) * N + n] = acc[m];
-    }
-  }
-}
-
-#ifdef MLXAGENT_X86
-// The integer path's output rows [n0, n1) (q8.h).
-template <typename S>
-void block_q8(const uint8_t* w, const S* sc, const S* bi, const int8_t* xq, const float* xd,
-              const float* xs, int rows, int K, int N, int gs, int bits, int n0, int n1,
-              float* out) {
-  const size_t wstride = static_cast<size_t>(K) * bits / 8;
-  const int groups = K / gs;
-  for (int n = n0; n < n1; ++n) {
-    prefetch_row(w, sc, bi, wstride, groups, n + kPrefetchRows, n1);
-    if (bits == 4) {
-      mlxagent::rows_q8<S, 4>(w + n * wstride, sc + n * groups, bi + n * groups, xq, xd, xs, rows,
-                              K, gs, out + n, N);
-    } else {
-      mlxagent::rows_q8<S, 8>(w + n * wstride, sc + n * groups, bi + n * groups, xq, xd, xs, rows,
-                              K, gs, out + n, N);
-    }
-  }
-}
-#endif
-
-// Rows of x in tiles of 16 (decode and speculative verification fit one tile), output rows split
-// over the pool when the layer is large enough to pay for waking a thread.
+// y = x @ dequant(W).T, a tile of x's rows at a time (products.h).
 template <typename T, typename S>
 void qmm(const T* x, const uint8_t* w, const S* sc, const S* bi, T* y, int M, int K, int N, int gs,
          int bits) {
-  constexpr int kTile = 16;
-  const size_t tile = static_cast<size_t>(std::min(M, kTile));
-  const bool q8 = int8_activations();
-  std::vector<float> xp(q8 ? 0 : tile * K);
-  std::vector<int8_t> xq(q8 ? tile * K : 0);
-  std::vector<float> xd(q8 ? tile * (K / 32) : 0);
-  std::vector<float> xs(q8 ? tile * (K / 32) : 0);
-  std::vector<float> out(tile * N);
-  Pool& p = pool();
-  // Chunks of about 32k weights (a few microseconds each), whole multiples of 8 rows.
-  const int per = std::max(8, (32768 / std::max(K, 1) + 7) / 8 * 8);
-  const int chunks = p.size() == 1 ? 1 : (N + per - 1) / per;
-  const int span = p.size() == 1 ? N : per;
-  for (int m0 = 0; m0 < M; m0 += kTile) {
-    const int rows = std::min(kTile, M - m0);
-    if (q8) {
-      mlxagent::quantize_x<T>(x + static_cast<size_t>(m0) * K, rows, K, bits, xq.data(), xd.data(),
-                              xs.data());
-    } else {
-      load_x<T>(x + static_cast<size_t>(m0) * K, rows, K, bits, xp.data());
-    }
-    std::function<void(int)> job = [&](int c) {
-      const int n0 = std::min(N, c * span);
-      const int n1 = std::min(N, n0 + span);
-      if (n0 >= n1) {
-        return;
-      }
-#ifdef MLXAGENT_X86
-      if (q8) {
-        block_q8<S>(w, sc, bi, xq.data(), xd.data(), xs.data(), rows, K, N, gs, bits, n0, n1,
-                    out.data());
-        return;
-      }
-#endif
-      block<S>(w, sc, bi, xp.data(), rows, K, N, gs, bits, n0, n1, out.data());
-    };
-    p.run(chunks, job);
+  const Layer<S> layers[1] = {{w, sc, bi}};
+  tiled<T, S, 1>(x, layers, M, K, N, gs, bits, [&](int m0, int rows, const float* out, size_t) {
     T* yr = y + static_cast<size_t>(m0) * N;
     for (size_t i = 0; i < static_cast<size_t>(rows) * N; ++i) {
       yr[i] = static_cast<T>(out[i]);
     }
-  }
-}
-
-// x's rows as one row-major block: itself when it is one, else a copy (a view of x reaches the
-// kernel without a copy node in the graph; the model's own inputs are row-major already).
-template <typename T>
-const T* rows_of(const mx::array& x, std::vector<T>& buf) {
-  if (x.flags().row_contiguous) {
-    return x.data<T>();
-  }
-  const int K = x.shape(-1);
-  const int64_t rows = K == 0 ? 0 : static_cast<int64_t>(x.size()) / K;
-  const int64_t ks = x.strides().back();
-  buf.resize(x.size());
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* src = x.data<T>() + mlxagent::row_offset(x, r);
-    for (int k = 0; k < K; ++k) {
-      buf[r * K + k] = src[k * ks];
-    }
-  }
-  return buf.data();
+  });
 }
 
 template <typename T>
@@ -367,14 +82,9 @@ void qmm_scales(const mx::array& x_in, const mx::array& w, const mx::array& s, c
 
 // ---------------------------------------------------------------- the primitive
 
-// Calls and time inside the kernel since the last stats(reset=True): bench/kernel.py's share of a
-// decode step spent in the quantised products.
-std::atomic<uint64_t> g_calls{0}, g_nanos{0};
-
-class NativeQMM : public mx::UnaryPrimitive {
+class NativeQMM : public QuantizedPrimitive {
  public:
-  NativeQMM(mx::Stream stream, int group_size, int bits)
-      : mx::UnaryPrimitive(stream), group_size_(group_size), bits_(bits) {}
+  using QuantizedPrimitive::QuantizedPrimitive;
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
     const auto& x = inputs[0];
@@ -394,7 +104,7 @@ class NativeQMM : public mx::UnaryPrimitive {
     const int gs = group_size_;
     const int bits = bits_;
     encoder.dispatch([x, w, s, b, out, M, K, N, gs, bits]() mutable {
-      const auto t0 = std::chrono::steady_clock::now();
+      Timed timed;
       switch (x.dtype()) {
         case mx::float16:
           qmm_scales<mx::float16_t>(x, w, s, b, out, M, K, N, gs, bits);
@@ -405,10 +115,6 @@ class NativeQMM : public mx::UnaryPrimitive {
         default:
           qmm_scales<float>(x, w, s, b, out, M, K, N, gs, bits);
       }
-      g_calls.fetch_add(1, std::memory_order_relaxed);
-      g_nanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now() - t0).count(),
-                        std::memory_order_relaxed);
     });
   }
 
@@ -445,45 +151,7 @@ class NativeQMM : public mx::UnaryPrimitive {
   const char* name() const override {
     return "NativeQMM";
   }
-
-  bool is_equivalent(const mx::Primitive& other) const override {
-    const auto& o = static_cast<const NativeQMM&>(other);
-    return group_size_ == o.group_size_ && bits_ == o.bits_;
-  }
-
-  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
-    auto shape = inputs[0].shape();
-    shape.back() = inputs[1].shape(0);
-    return {shape};
-  }
-
- private:
-  int group_size_;
-  int bits_;
 };
-
-bool supported(const mx::array& x, const mx::array& w, const mx::array& s, const mx::array& b,
-               int gs, int bits, std::string* why) {
-  if (bits != 4 && bits != 8) {
-    *why = "bits must be 4 or 8";
-  } else if (gs % 32 != 0 || gs <= 0) {
-    *why = "group size must be a multiple of 32";
-  } else if (w.dtype() != mx::uint32 || w.ndim() != 2) {
-    *why = "weights must be a 2-D uint32 array";
-  } else if (x.ndim() < 1 || x.shape(-1) != w.shape(1) * 32 / bits) {
-    *why = "x's last axis does not match the weights";
-  } else if (x.shape(-1) % gs != 0) {
-    *why = "x's last axis is not a whole number of groups";
-  } else if (s.ndim() != 2 || s.shape(0) != w.shape(0) || s.shape(1) != x.shape(-1) / gs ||
-             b.shape() != s.shape() || b.dtype() != s.dtype()) {
-    *why = "scales and biases do not match the weights";
-  } else if (x.dtype() != mx::float32 && x.dtype() != mx::float16 && x.dtype() != mx::bfloat16) {
-    *why = "x must be float32, float16 or bfloat16";
-  } else {
-    return true;
-  }
-  return false;
-}
 
 mx::array native_qmm(const mx::array& x, const mx::array& w, const mx::array& scales,
                      const mx::array& biases, int group_size, int bits, mx::StreamOrDevice s) {
@@ -495,18 +163,13 @@ mx::array native_qmm(const mx::array& x, const mx::array& w, const mx::array& sc
   if (!supported(x, w, scales, biases, group_size, bits, &why)) {
     throw std::invalid_argument("[native_qmm] " + why);
   }
-  // Weights that are not evaluated row-major buffers yet (a lazy view) are made so first; a loaded
-  // model's weights are, and get no extra op. The output follows MLX's promotion of x and scales.
-  auto row_major = [&](const mx::array& a) {
-    return a.is_available() && a.flags().row_contiguous ? a : mx::contiguous(a, false, stream);
-  };
+  // The output follows MLX's promotion of x and scales.
   const auto dtype = mx::promote_types(x.dtype(), scales.dtype());
   auto xin = x.dtype() == dtype ? x : mx::astype(x, dtype, stream);
   auto shape = x.shape();
   shape.back() = w.shape(0);
   return mx::array(shape, dtype, std::make_shared<NativeQMM>(stream, group_size, bits),
-                   {xin, row_major(w), row_major(scales),
-                    row_major(biases)});
+                   {xin, row_major(w, stream), row_major(scales, stream), row_major(biases, stream)});
 }
 
 }  // namespace
@@ -515,6 +178,7 @@ void register_attention(nb::module_& m);   // attention.cpp
 void register_dequantize(nb::module_& m);  // dequant.cpp
 void register_norm(nb::module_& m);        // norm.cpp
 void register_fused(nb::module_& m);       // fused.cpp
+void register_mlp(nb::module_& m);         // mlp.cpp
 
 NB_MODULE(_qmm, m) {
   m.doc() = "mlxagent's native 4/8-bit quantised matmul for MLX's CPU backend";
@@ -544,4 +208,5 @@ NB_MODULE(_qmm, m) {
   register_dequantize(m);
   register_norm(m);
   register_fused(m);
+  register_mlp(m);
 }
