@@ -25,6 +25,11 @@ test command). The same turn runs with the same configurations; success is exact
 (for the held-out "cannot" requests: nothing deleted, every file that parsed still parses).
 Reported per configuration and file kind: exact / total, files left unparseable, median seconds.
 
+--beside-failing (with an instruction set) adds to every task's repository a small module whose
+own test fails (`ledger_util.py`, `test_ledger_util.py`): the request is still to be done
+byte-exact, and those two files must be left as they were (a failing test elsewhere is not the
+request's). The agent runs that test before the turn, as a user's failing suite would.
+
 --bugs-blind runs the held-out bug tasks instead (mlxagent/tasksuite/bugs_blind.py: 16 Python and
 8 JavaScript projects, written without reading the fixer's rules), checked like the generated tasks
 (the JavaScript ones with `node --test`).
@@ -78,6 +83,8 @@ def main() -> int:
     which.add_argument("--bugs-blind", action="store_true",
                        help="the held-out bug tasks (bugs_blind.py: Python and JavaScript projects "
                             "written without reading the fixer's rules)")
+    parser.add_argument("--beside-failing", action="store_true",
+                        help="instruction tasks with an unrelated failing test in each repository")
     args = parser.parse_args()
     if args.no_sampled:
         from mlxagent.tasksuite import harness
@@ -125,6 +132,10 @@ def main() -> int:
     else:
         tasks = (tasksuite.generate(args.seed, args.count, heldout=True) if args.heldout
                  else tasksuite.suite(args.seed, args.count))
+    if args.beside_failing:
+        if not instructions:
+            parser.error("--beside-failing goes with an instruction set (--instructions, …)")
+        tasks = beside_failing(tasks)
     tasks = tasks[args.offset:]
     if args.limit:
         tasks = tasks[:args.limit]
@@ -158,6 +169,21 @@ def main() -> int:
                   f"{s['median_tokens']:7} {s['median_seconds']:8.1f}")
     write_results({"args": vars(args), "summary": summary, "rows": rows}, args.json)
     return 0
+
+
+UNRELATED = {  # names no instruction set uses (a first version's "stats"/"mean" met real requests)
+    "ledger_util.py": "def balance(entries):\n    return sum(entries) - entries[0]\n",
+    "test_ledger_util.py": "from ledger_util import balance\n\n\ndef test_balance():\n"
+                           "    assert balance([2, 4]) == 6\n",
+}
+
+
+def beside_failing(tasks: list) -> list:
+    """Each instruction task with UNRELATED's failing module and test added (left as they are)."""
+    from dataclasses import replace
+
+    return [replace(t, id=t.id + "+failing", files={**t.files, **UNRELATED}) for t in tasks
+            if not any(path in t.files for path in UNRELATED)]
 
 
 def _report_instructions(args, configs: list[str], rows: list[dict]) -> int:

@@ -239,7 +239,7 @@ def test_the_guard_never_forces_an_edit_in_plan_mode(tmp_path):
         model = ScriptedModel([reader], repeat_last=True)
         agent = build_agent(Workspace.open(repo), Settings(), model, mode=mode, max_steps=8, tests=False)
         agent.config.guard = guard
-        events = drive(agent, "explain the windows module")
+        events = drive(agent, "improve the windows module")
         return reader, events, agent
 
     reader, events, agent = turn("plan")

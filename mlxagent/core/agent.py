@@ -18,7 +18,7 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from .events import (
@@ -47,13 +47,16 @@ from .testing.gate import CommandGate
 from .hooks import Hooks
 from .testing.detect import is_test_path
 from .testing.loop import RetryPolicy, TestLoop
-from .textstream import StopStringScanner
+from .textstream import EitherStop, RepeatWatch, StopStringScanner
 from .tools import EDIT_TOOLS, READ_ONLY_TOOLS, Toolbox, paths_in_result
 
 # enough for a forced edit at its longest (schemas cap the replacement text)
 FORCED_MAX_TOKENS = 640
 # After an invalid forced edit, the retry samples: greedy decoding would only repeat it.
 RETRY_TEMPERATURE = 1.0
+ANSWER_AFTER_STEPS = 4  # a question's turn answers, without a tool, after this many generations
+NO_ANSWER = ("I could not answer that from what I read. Name the file it is about (@path), or ask "
+             "for a change if you want one made.")
 REVIEW_POLICIES = ("ask", "apply")
 # How a turn ends before its step limit (besides errors): done, interrupted, or stopped with a question.
 STOPS = ("done", "cancelled", "tests_failing", "unconfirmed")
@@ -117,6 +120,9 @@ class Agent:
         self.turn_start = 1  # index of this turn's user message in `messages`
         self._proposal_resolved = False
         self._forced_invalid = False
+        self.answering = False  # this turn only asks a question (core/intents/question.py)
+        self._answer_steps = 0  # generations in this turn
+        self._answer_now = False  # the current generation is the question's answer: text only
 
     # -- public -------------------------------------------------------------------------
 
@@ -165,14 +171,19 @@ class Agent:
 
     def run_turn(self, user_text: str, cancel: threading.Event | None = None) -> Iterator[Event]:
         from . import compaction
+        from .intents.question import answer_only
         from .repair import propose as repair, requested
 
         cancel = cancel or threading.Event()
         started = time.perf_counter()
         totals = {"generated": 0, "prefilled": 0}
         self.guard.reset_task(user_text)
-        self.guard.config = self.mode.guard_config(self.config.guard)  # plan mode: never forces an edit
-        self.repeats.new_turn(self.config.guard.enabled)
+        # a question is answered, not turned into an edit (core/intents/question.py): no forced
+        # edit, no tests run first, no candidate search, and the model may answer without a tool
+        self.answering = answer_only(user_text)
+        self._answer_steps = 0
+        self.guard.config = self.mode.guard_config(self.config.guard, self.answering)  # plan mode: never forces
+        self.repeats.new_turn(self.config.guard.enabled, self.answering)
         self.tests.new_turn(user_text)
         self._proposal_resolved = False
         self._forced_invalid = False
@@ -189,16 +200,12 @@ class Agent:
         yield self.guard.state()
         reason, message, steps, parse_failures = "max_steps", "", 0, 0
         try:
-            if self.tests.enabled() and self.mode.commands:
+            if self.tests.enabled() and self.mode.commands and not self.answering:
                 self.messages[-1]["content"] += yield from self.tests.before_turn(cancel)
             if cancel.is_set():
                 reason = "cancelled"
-            elif self.mode.edits and repair.first(self):
-                done = yield from repair.repair(self, cancel)
-                if done is not None:
-                    reason, message = done
-            elif self.mode.edits and requested.first(self):
-                done = yield from requested.propose(self, cancel)
+            elif not self.answering:
+                done = yield from requested.opening(self, cancel)
                 if done is not None:
                     reason, message = done
             while reason not in STOPS and steps < self.config.max_steps:
@@ -230,6 +237,12 @@ class Agent:
                     break
                 parsed = format_for(self.model.tool_format).parse(text, self.toolbox.schemas())
                 calls = parsed.calls
+                if self._answer_now and (calls or parsed.errors):  # the answer step: text only
+                    parsed = replace(parsed, calls=[], errors=[])
+                    calls = []
+                    if not parsed.content.strip():
+                        reason, message = "done", NO_ANSWER
+                        break
                 self.append_assistant(parsed.content, calls)
                 if parsed.errors and not calls:
                     parse_failures += 1
@@ -283,7 +296,12 @@ class Agent:
                            time.perf_counter() - started, message)
 
     def _attach(self, user_text: str):
-        """`@path` mentions: the files' contents go with the request and count as read."""
+        """`@path` mentions: the files' contents go with the request and count as read. A question
+        gets the files it names attached as if mentioned (core/intents/question.py)."""
+        if self.answering and "@" not in user_text:
+            from .intents.question import named_files
+
+            user_text += "".join(f" @{p}" for p in named_files(user_text, self.toolbox.workspace.list_files()))
         if "@" not in user_text:
             return None
         from .attachments import expand_mentions
@@ -304,7 +322,13 @@ class Agent:
         if self.tests.attempts:  # an edit was undone for failing the tests: the retry must differ
             temperature = RETRY_TEMPERATURE
         next_read = None if forced else self.repeats.take_next_read()
-        if forced:
+        self._answer_steps += 1
+        # a question's turn answers at the guard's first nudge or after a few steps: no tool then
+        self._answer_now = self.answering and not forced and (
+            self.guard.level != "ok" or self._answer_steps > ANSWER_AFTER_STEPS)
+        if self._answer_now:
+            constraint = None
+        elif forced:
             schemas = forced_edit_schemas(tools, self.guard, self.toolbox.workspace, self.tests.failing_paths())
             constraint = Constraint(schemas, forced=True)
             max_tokens = max(max_tokens, FORCED_MAX_TOKENS)
@@ -316,19 +340,23 @@ class Agent:
             constraint = Constraint(self._workspace_tools(tools), forced=self._tool_call_required())
         start_marker = format_for(self.model.tool_format).tool_call_start
         visible = StopStringScanner([start_marker] if start_marker else [])
+        loop = RepeatWatch()  # prose that repeats a sentence a third time is cut there
         hidden = False
         text, finish, stats = "", None, None
-        for chunk in self.model.stream(self.messages, tools, constraint=constraint,
-                                       max_tokens=max_tokens, cancel=cancel, temperature=temperature):
+        for chunk in self.model.stream(self.messages, tools, constraint=constraint, max_tokens=max_tokens,
+                                       cancel=EitherStop(cancel, loop), temperature=temperature):
             text += chunk.text
             if chunk.text and not hidden:
                 shown, hidden = visible.feed(chunk.text)
                 if shown:
                     yield TextDelta(shown), None
+                    loop.feed(shown)
             if chunk.finish_reason:
                 finish, stats = chunk.finish_reason, chunk.stats
         if not hidden and (rest := visible.flush()):
             yield TextDelta(rest), None
+        if loop.looping and not cancel.is_set():
+            text, finish = loop.kept(text), "repeating"
         yield None, (text, finish, stats)
 
     def _forced_edit_invalid(self, reason: str) -> None:
@@ -339,7 +367,8 @@ class Agent:
         required = self.config.require_tool_calls
         if required is None:
             required = bool(getattr(self.model, "weak_tool_use", False))
-        return required and not self._proposal_resolved and self.mode.edits  # a plan is text
+        # a plan is text, and so is an answer
+        return required and not self._proposal_resolved and self.mode.edits and not self.answering
 
     def _workspace_tools(self, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
         files = self.toolbox.workspace.list_files()
@@ -391,7 +420,7 @@ class Agent:
                               seen_paths=paths_in_result(call.name, text))
         if repeat is None:
             self.repeats.record(call.name, call.arguments, self.guard.step, ok=not is_error)
-        if note := self.mode.guard_note(self.guard.note()):
+        if note := self.mode.guard_note(self.guard.note(), self.answering):
             text += "\n\n" + note
         step_text = f"[step {self.guard.step}] {text}"
         self.messages.append({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": step_text})

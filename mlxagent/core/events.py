@@ -316,6 +316,8 @@ class TestResult(Event):
     locations: tuple[str, ...] = ()  # "path:line" of the deepest repo frame of each failure
     summary: str = ""  # what the model reads
     after_edit: str = ""  # the proposal id when this run checked an applied edit (auto-test)
+    # after an edit made from a plain request: only tests that failed before it fail (it broke none)
+    old_failures: bool = False
 
 
 @dataclass(frozen=True)

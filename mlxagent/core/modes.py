@@ -36,6 +36,7 @@ PLAN_REQUEST_NOTE = (
     "commands (the tests included). Write a plan of the changes: which files, what to change in each and "
     "why, step by step. Do not edit anything; the plan is your answer.]")
 PLAN_NUDGE = "[guard] You have read enough. Write the plan now, as your answer, without a tool call (plan mode)."
+ANSWER_NUDGE = "[guard] You have read enough. Answer the question now, in plain text, without a tool call."
 
 
 class ModeError(ValueError):
@@ -84,17 +85,19 @@ class Mode:
         """What the user's request carries in this mode ("" outside plan mode)."""
         return PLAN_REQUEST_NOTE if self.read_only else ""
 
-    def guard_config(self, config: GuardConfig) -> GuardConfig:
-        """The read-loop guard's settings for a turn in this mode: in plan mode it never forces an edit."""
-        if self.edits or not config.enabled:
+    def guard_config(self, config: GuardConfig, answering: bool = False) -> GuardConfig:
+        """The read-loop guard's settings for a turn in this mode: in plan mode, and on a turn that
+        only asks a question (`answering`, core/intents/question.py), it never forces an edit."""
+        if (self.edits and not answering) or not config.enabled:
             return config
         return replace(config, force_at=max(config.force_at, NEVER_FORCE))
 
-    def guard_note(self, note: str | None) -> str | None:
-        """The guard's nudge as the model reads it: in plan mode, to write the plan (not to edit)."""
-        if note is None or self.edits:
+    def guard_note(self, note: str | None, answering: bool = False) -> str | None:
+        """The guard's nudge as the model reads it: in plan mode, to write the plan (not to edit);
+        on a question, to answer it."""
+        if note is None or (self.edits and not answering):
             return note
-        return PLAN_NUDGE
+        return PLAN_NUDGE if not self.edits else ANSWER_NUDGE
 
 
 PLAN = Mode("plan", edits=False, commands=False, apply_edits=False, run_commands=None)

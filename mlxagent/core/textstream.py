@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 
@@ -65,3 +66,59 @@ class LoopDetector:
             if unit.strip() and (unit * (self.window // period + 1))[-self.window:] == t:
                 return True
         return False
+
+
+class RepeatWatch:
+    """Notices prose that loops: a sentence or line (of `min_chars` or more) said `times` times.
+
+    A small model answering in free text often repeats one sentence until the token limit; the
+    agent stops the generation at the third time and keeps the text up to the first repeat."""
+
+    _SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+    def __init__(self, times: int = 3, min_chars: int = 20) -> None:
+        self.times = times
+        self.min_chars = min_chars
+        self.text = ""
+        self._done = 0  # text before this offset is counted
+        self._seen: dict[str, int] = {}  # a sentence -> times seen
+        self._first_repeat: int | None = None  # where the first sentence said twice begins
+        self.looping = False
+
+    def is_set(self) -> bool:
+        return self.looping
+
+    def feed(self, segment: str) -> bool:
+        """Add streamed text; True once a sentence has come `times` times."""
+        self.text += segment
+        parts = list(self._SPLIT.finditer(self.text, self._done))
+        for gap in parts:  # each complete sentence ends where a separator begins
+            start, end = self._done, gap.start()
+            self._done = gap.end()
+            sentence = " ".join(self.text[start:end].split()).lower()
+            if len(sentence) < self.min_chars:
+                continue
+            n = self._seen[sentence] = self._seen.get(sentence, 0) + 1
+            if n == 2 and self._first_repeat is None:
+                self._first_repeat = start
+            if n >= self.times:
+                self.looping = True
+        return self.looping
+
+    def kept(self, text: str) -> str:
+        """`text` (what was generated) without the loop: up to the first repeated sentence."""
+        if not self.looping or self._first_repeat is None:
+            return text
+        return text[: self._first_repeat].rstrip()
+
+
+class EitherStop:
+    """Stands in for a cancel event (both `is_set()` and a call): set when any of `events` is."""
+
+    def __init__(self, *events) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+    __call__ = is_set

@@ -38,6 +38,7 @@ class RepeatedReads:
         self.read_tool = read_tool
         self.edit_tools = edit_tools  # named in the answer ("" when the caller has none)
         self.last_note: str | None = None  # the answer to the last call checked, if it was a repeat
+        self.answering = False  # this turn only asks a question
         self._edits = 0  # edits resolved: a repeated read after one may see something new
         self._calls: dict[str, tuple[int, int]] = {}  # call key -> (step, times repeated)
         self._read_paths: set[str] = set()
@@ -45,11 +46,13 @@ class RepeatedReads:
 
     # -- the turn --------------------------------------------------------------------------
 
-    def new_turn(self, enabled: bool | None = None) -> None:
+    def new_turn(self, enabled: bool | None = None, answering: bool = False) -> None:
         """A new user turn: calls of earlier turns may be repeated (the paths read are kept).
-        `enabled` follows the guard's setting (`/guard off` turns this off too)."""
+        `enabled` follows the guard's setting (`/guard off` turns this off too); `answering`: the
+        turn only asks a question, so a repeat is told to answer (not to edit, nor to read more)."""
         if enabled is not None:
             self.enabled = enabled
+        self.answering = answering
         self._calls = {}
         self._next_read = None
 
@@ -70,13 +73,13 @@ class RepeatedReads:
             return None
         step, times = self._calls[key]
         self._calls[key] = (step, times + 1)
-        paths = unread()
+        paths = [] if self.answering else unread()
         text = f"Same call as step {step}; its result has not changed (see step {step})."
         if paths:
             text += f" Next, read {paths[0]} with {self.read_tool}."
             if times + 1 >= REPEATS_TO_FORCE_READ:
                 self._next_read = paths[0]
-        elif self.edit_tools:
+        elif self.edit_tools and not self.answering:
             text += f" Propose an edit now with {self.edit_tools}."
         else:
             text += " Answer with what you have found."

@@ -8,6 +8,10 @@ tie (the model ranks well what it cannot write). The winner is one edit_file cal
 usual review: shown in the TUI, applied with `--yes` when its kind is trusted (trust.py; else the
 turn ends with a question naming it). When it is applied the turn is done; when nothing validates
 the model goes on, and what it writes is held to the same bar under `--yes`.
+
+`opening` chooses how a turn opens: a failing test drives it (the test-driven search), except
+for a plain instruction beside failing tests that speak of nothing it names ("set the port to
+9090" while calc.py's test fails): that turn is the request's, and the unrelated failure stays.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from ..events import Event, RepairProgress
 from ..intents.base import union
 from ..validation import syntax_problem
 from ..validation.admit import ask_instead, unattended
-from .propose import _propose, scorer, weak
+from .propose import _propose, first as repair_first, repair, scorer, weak
 from .sources import Sources
 from .trust import question, trusted
 
@@ -38,7 +42,80 @@ def first(agent) -> bool:
     return bool(agent.config.repair and wanted and (base is None or not getattr(base, "ran", True)))
 
 
+# (a bare "tests" is not enough: "write unit tests for stats.py" asks for new ones)
+_ABOUT_FAILURES = re.compile(r"\b(?:failing|fails?|failures?|bugs?|broken|crash\w*|"
+                             r"exceptions?|tracebacks?|pass(?:es|ing)?|ignored)\b|"
+                             r"\btest_\w+|\w_tests?\b|\.(?:test|spec)\.\w+", re.I)
+
+
+# what a bug report says of the code's behaviour: a call shown ("average([90, 85]) comes out as
+# 87"), or a verb of output ("gives", "returns", "prints", "shows", "reads", "leaves")
+_BEHAVIOUR = re.compile(r"[A-Za-z_][\w.]*\(|\b(?:gives?|gave|returns?|returned|prints?|printed|shows?|showed|"
+                        r"comes?\s+out|came\s+out|outputs?|reads|raises?|throws?|leaves|wipes|ends\s+up|"
+                        r"produces?|yields?|displays?|renders?|reports?)\b", re.I)
+
+
+def leads(agent) -> bool:
+    """A request that may come before the failing tests: it says nothing of tests, failures or
+    bugs, and it is not a bug report telling what the code does ("average([90, 85]) comes out as
+    87 instead of 87.5") unless the phrase rules read a plain change in it ("set the port to
+    9090"). Whether it does come first depends on its candidates (`opening`)."""
+    from ..intents import extract
+
+    wanted = agent.config.repair_first
+    if wanted is None:
+        wanted = weak(agent)
+    base = agent.tests.baseline
+    if not (agent.config.repair and wanted and base is not None and getattr(base, "ran", True)):
+        return False
+    request = agent.tests.request or ""
+    if _ABOUT_FAILURES.search(request):
+        return False
+    plain = any(it.kind != "change" for it in extract(request))
+    return plain or not _BEHAVIOUR.search(request)
+
+
+def about_failures(agent, edits: list[Any] = ()) -> bool:
+    """The failing tests speak of what the request names (one of its literals, or of its
+    candidates' hypotheses, a word of two or more characters, appears in their report): fixing
+    them may be the way to do it."""
+    from ..intents import extract
+
+    report = agent.tests.baseline
+    if report is None:
+        return False
+    # the failures' names, messages and lines; a runner's progress ("[100%]") is not about anything
+    text = re.sub(r"\[\s*\d+%\]", " ", report.summary())
+    intents = list(extract(agent.tests.request or "")) + [e.intent for e in edits if getattr(e, "intent", None)]
+    words = set()
+    for it in intents:
+        words.update(v for v in (it.old, it.new) if v and len(v) >= 2)
+        words.update(p for p in str(getattr(it, "key", None) or "").split(".") if len(p) >= 2)
+    return any(re.search(r"(?<![\w.])" + re.escape(w) + r"(?![\w])", text) for w in words)
+
+
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# a request for something new, not a fix: it opens with a verb of making
+_CREATES = re.compile(r"^\s*(?:please\s+|can\s+you\s+|could\s+you\s+)?(?:add|write|create|implement|introduce|"
+                      r"refactor|document|generate|extract|split|translate|convert|build|scaffold|port)\b", re.I)
+_PLAIN_WORDS = frozenset(
+    "about after also because before being code could does every file files from function functions have "
+    "into just like make method module more need needs only other please should some than that their them "
+    "then there these they this those value values what when where which while will with would your "
+    "test tests failed passed error errors assert assertion".split())  # a test report's own words
+
+
+def _named_in_failures(agent) -> bool:
+    """A word of the request (four letters or more, not a common one) is in the failing tests'
+    report: a name, a value or a word of a message they share."""
+    report = agent.tests.baseline
+    if report is None:
+        return False
+    text = re.sub(r"\[\s*\d+%\]", " ", report.summary()).lower()
+    parts = set(re.findall(r"[a-z0-9]+", text))
+    words = {w.lower() for w in IDENTIFIER.findall(agent.tests.request or "") if len(w) >= 4}
+    return any(w in parts or re.search(r"(?<![a-z0-9_])" + re.escape(w) + r"(?![a-z0-9_])", text)
+               for w in words - _PLAIN_WORDS)
 
 
 def _code_uses(path: str, text: str, name: str) -> int:
@@ -203,15 +280,22 @@ def _ranked(agent, edits: list[Any], sources: Sources, request: str, cancel: thr
     return sorted(tied, key=lambda e: -scores[id(e)]) + [e for e in edits if e not in tied]
 
 
-def propose(agent, cancel: threading.Event) -> Iterator[Event]:
-    """Offer the best validated candidate for the turn's request. Returns ("done", message) when
-    it was applied, ("unconfirmed", question) when nobody reviews and its kind is not trusted
-    (trust.py: nothing is written, the turn ends), else None (the turn goes on with the model)."""
+def _made(agent) -> tuple[Sources, list[Any]]:
+    """The repository read once, and the request's validated candidates in it."""
     ws = agent.toolbox.workspace
     sources = Sources(ws.root, ws.list_files())
     files = {p: text for p in sources.paths if (text := sources.text(p)) is not None}
+    return sources, _combined(files, agent.tests.request)
+
+
+def propose(agent, cancel: threading.Event, made: tuple[Sources, list[Any]] | None = None) -> Iterator[Event]:
+    """Offer the best validated candidate for the turn's request (`made`: already found). Returns
+    ("done", message) when it was applied, ("unconfirmed", question) when nobody reviews and its
+    kind is not trusted (trust.py: nothing is written, the turn ends), else None (the turn goes on
+    with the model)."""
+    ws = agent.toolbox.workspace
+    sources, edits = made or _made(agent)
     request = agent.tests.request
-    edits = _combined(files, request)
     if not edits:
         return None
     yield RepairProgress("request", len(edits), len(edits), f"{len(edits)} candidate edit(s) do what the request names")
@@ -228,4 +312,40 @@ def propose(agent, cancel: threading.Event) -> Iterator[Event]:
     if finished is not None:
         return finished
     done = all((ws.resolve(path).read_bytes() == text.encode("utf-8")) for path, text in best.files)
-    return ("done", f"Done: {best.description}.") if done else None
+    if not done:
+        return None
+    message = f"Done: {best.description}."
+    t = agent.tests
+    if t.baseline is not None and t.still_failing():
+        message += (" Tests that failed before this change still fail (" + t.last.summary().splitlines()[0]
+                    + "); I left them alone: say if they are to be fixed too.")
+    return ("done", message)
+
+
+def opening(agent, cancel: threading.Event) -> Iterator[Event]:
+    """The search a turn opens with, before the model writes (weak tool users by default).
+    Returns (reason, message) when the turn should end, else None.
+
+    A failing test drives the turn (the candidate search, whose checks are the tests themselves)
+    unless the request is a plain instruction (`leads`) that has candidates of its own, and the
+    failing tests speak of nothing it or they name: then those candidates are the turn's, and the
+    test-driven search is off for it: fixing an unrelated failure is not what was asked, and its
+    winner would be reported as done."""
+    if not agent.mode.edits:
+        return None
+    if leads(agent):
+        made = _made(agent)
+        if made[1] and not about_failures(agent, made[1]):
+            agent.tests.repair_exhausted = agent.tests.not_the_task = True
+            return (yield from propose(agent, cancel, made))
+        if not made[1] and (_CREATES.search(agent.tests.request or "") or not _named_in_failures(agent)):
+            # nothing to make of the request, and it asks for something new ("add a function median
+            # to calc.py") or the failures name none of its words: the model goes on (held to the
+            # gate), the failing tests are not its task
+            agent.tests.repair_exhausted = agent.tests.not_the_task = True
+            return None
+    if repair_first(agent):
+        return (yield from repair(agent, cancel))
+    if first(agent):
+        return (yield from propose(agent, cancel))
+    return None

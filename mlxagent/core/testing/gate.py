@@ -93,8 +93,11 @@ class CommandGate:
         return result, ""
 
     def run_tests(self, call_id: str, command: TestCommand, cancel: threading.Event, *,
-                  target: str | None = None, after_edit: str = "", ask: bool = True) -> Iterator[Event]:
-        """Run the test command (narrowed to `target`); returns (TestReport | None, text for the model)."""
+                  target: str | None = None, after_edit: str = "", ask: bool = True,
+                  baseline: TestReport | None = None) -> Iterator[Event]:
+        """Run the test command (narrowed to `target`); returns (TestReport | None, text for the model).
+        `baseline`: the failing run an edit made from a plain request is judged against (its event
+        says when only those old failures remain)."""
         try:
             argv = tuple(command.narrowed(target)) if target else tuple(command.argv)
         except CommandError as exc:
@@ -106,7 +109,8 @@ class CommandGate:
         if result.exit_code is None:
             return None, f"The tests did not finish: {result.describe()}.\n{result.output[-2000:]}"
         report = parse_test_output(result.output, result.exit_code, self.root, command.runner)
-        yield test_event(call_id, report, after_edit)
+        old = baseline is not None and not baseline.ok and not report.ok and not made_worse(baseline, report)
+        yield test_event(call_id, report, after_edit, old_failures=old)
         return report, report.summary()
 
     def check(self, command: TestCommand, root: Path, cancel: threading.Event | None = None) -> bool:
@@ -122,12 +126,12 @@ class CommandGate:
         return self.allow is True or self.permissions.allowed(command.argv)
 
 
-def test_event(call_id: str, report: TestReport, after_edit: str = "") -> TestResult:
+def test_event(call_id: str, report: TestReport, after_edit: str = "", old_failures: bool = False) -> TestResult:
     return TestResult(
         call_id, report.ok, report.passed, report.failed, report.errors, report.skipped,
         failing=tuple(f.name for f in report.failures),
         locations=tuple(f"{f.frame.path}:{f.frame.line}" for f in report.failures if f.frame is not None),
-        summary=report.summary(), after_edit=after_edit,
+        summary=report.summary(), after_edit=after_edit, old_failures=old_failures,
     )
 
 
@@ -135,11 +139,20 @@ def failing_names(report: TestReport | None) -> set[str]:
     return {f.name for f in report.failures} if report is not None else set()
 
 
-def made_worse_or_no_better(before: TestReport | None, after: TestReport) -> bool:
-    """An applied edit did not help: tests fail after it, and either new tests fail or no fewer fail."""
+def made_worse(before: TestReport | None, after: TestReport) -> bool:
+    """An applied edit broke something: tests fail after it that did not before, or more fail."""
     if after.ok:
         return False
     if before is None or before.ok:
         return True
     new_failures = failing_names(after) - failing_names(before)
-    return bool(new_failures) or (after.failed + after.errors) >= (before.failed + before.errors)
+    return bool(new_failures) or (after.failed + after.errors) > (before.failed + before.errors)
+
+
+def made_worse_or_no_better(before: TestReport | None, after: TestReport) -> bool:
+    """An applied edit did not help: tests fail after it, and either new tests fail or no fewer fail."""
+    if after.ok:
+        return False
+    if made_worse(before, after):
+        return True
+    return (after.failed + after.errors) >= (before.failed + before.errors)

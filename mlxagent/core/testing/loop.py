@@ -6,6 +6,8 @@ applied edit. What the retry policy allows then happens here:
 
 * `undo_failing`: an applied edit that leaves the tests failing (made worse or no better than
   the baseline) is undone, byte for byte, and the model tries again, up to `max_attempts` edits;
+  an edit made from a plain request's own words (checked "request") is undone only when it makes
+  the tests worse: tests that failed before it and have nothing to do with it are not its to fix;
 * push-back: a model that ends its turn while the baseline's tests still fail is told so, up to
   `max_pushbacks` times;
 * a weak tool user whose edit makes the failing tests pass is done at once.
@@ -26,7 +28,7 @@ from typing import Any, Iterator
 from ..events import ErrorEvent, Event
 from ..formats.calls import new_call_id
 from .detect import is_test_path, no_test_command_reason
-from .gate import made_worse_or_no_better
+from .gate import made_worse, made_worse_or_no_better
 
 # "fix the test in test_x.py" is about the test; "make test_x.py pass" is about the code
 _ABOUT_TESTS = re.compile(r"\b(fix|update|change|edit|rewrite)\b[^.]*\btests?\b")
@@ -69,6 +71,9 @@ class TestLoop:
         self.pushbacks = 0
         self.repairs = 0  # candidate searches run
         self.repair_exhausted = False
+        # the failing tests are not what this turn's request asks about (core/repair/requested.py
+        # `opening`): an edit is judged by "no worse", and the model is not pushed to fix them
+        self.not_the_task = False
         self.tried: set = set()  # candidate file sets already applied and undone
         self.finished: tuple[str, str] | None = None  # (reason, message): end the turn now
         self.step_applied: list = []  # proposals applied in this model step (undone together)
@@ -101,10 +106,10 @@ class TestLoop:
     # -- running -------------------------------------------------------------------------
 
     def run(self, call_id: str, cancel: threading.Event, after_edit: str = "",
-            target: str | None = None) -> Iterator[Event]:
+            target: str | None = None, baseline: Any = None) -> Iterator[Event]:
         """Run the test command (asking consent the first time); returns (report | None, text)."""
         report, text = yield from self.agent.gate.run_tests(call_id, self.command, cancel, target=target,
-                                                            after_edit=after_edit)
+                                                            after_edit=after_edit, baseline=baseline)
         if report is not None:
             self.last = report
         return report, text
@@ -148,7 +153,9 @@ class TestLoop:
 
     def _after_edit(self, proposal, cancel: threading.Event) -> Iterator[Event]:
         before = self.baseline
-        report, text = yield from self.run("tests-after-" + new_call_id()[5:], cancel, after_edit=proposal.id)
+        requested = getattr(proposal, "checked", "") == "request"
+        report, text = yield from self.run("tests-after-" + new_call_id()[5:], cancel, after_edit=proposal.id,
+                                           baseline=before if requested else None)
         out = "\n" + text
         if report is None:
             return out
@@ -160,7 +167,10 @@ class TestLoop:
         policy = self.policy
         if not report.ran and (before is None or not before.ran):
             return out  # no test ran before the edit nor after it (a missing test folder): nothing to judge by
-        if policy.undo_failing and made_worse_or_no_better(before, report):
+        # An edit that does what a plain request names (checked "request") is not there to fix
+        # the tests that failed before it: it is kept when it breaks nothing more.
+        judge = made_worse if requested or self.not_the_task else made_worse_or_no_better
+        if policy.undo_failing and judge(before, report):
             applied = self.step_applied or [proposal]
             proposals = self.agent.toolbox.proposals
             undone = " ".join(proposals.undo() for _ in applied)  # this step's edits, newest first
@@ -180,7 +190,8 @@ class TestLoop:
 
     def push_back(self) -> str | None:
         """While tests the turn was to fix still fail, what to tell a model that stopped (once)."""
-        if self.baseline is None or not self.still_failing() or self.pushbacks >= self.policy.max_pushbacks:
+        if (self.baseline is None or not self.still_failing() or self.not_the_task
+                or self.pushbacks >= self.policy.max_pushbacks):
             return None
         if not self.baseline.ran:
             return None  # no test ran: there is nothing the model could make pass

@@ -89,7 +89,8 @@ def screen(agent: Any, proposal: Any, forced: bool) -> Iterator[Event]:
     nobody = unattended(agent)
     t = agent.tests
     verdict = admit(proposal, request=t.request, forced=forced, weak=bool(getattr(agent.model, "weak_tool_use", False)),
-                    unattended=nobody, tests_judge=t.enabled() and t.baseline is not None)
+                    unattended=nobody,
+                    tests_judge=t.enabled() and t.baseline is not None and not t.not_the_task)
     if verdict.action == "offer":
         return proposal, "apply" if nobody else "ask"
     yield ErrorEvent(("Not offered: " if verdict.action == "refuse" else "Not applied: ") + verdict.reason)

@@ -304,7 +304,7 @@ class ChatScreen(ChatEvents, ChatCommands, ChatModes, Screen):
     def _test_result(self, event: ev.TestResult, card: CommandCard | None) -> None:
         if card is None:  # a candidate check (the repair line tells it), or a run never shown
             return
-        if event.ok:
+        if event.ok or event.old_failures:  # an old failure the edit was not meant to fix: no retry
             self.set_retry_offer(None)
         elif event.after_edit:
             self.set_retry_offer(card)

@@ -238,12 +238,16 @@ class CommandCard(Vertical):
         self._result.set_class(not result.ok, "-failed")
         self._result.display = True
         self._set_class("-ok" if result.ok else "-failed")
+        if result.old_failures:
+            self.offer_retry(False)
 
     def offer_retry(self, on: bool) -> None:
         """After an auto-test that failed: say so, and offer ctrl+z (undo the edit, ask again)."""
         self.retry_offered = on
         if on:
             self._retry.update(Content("the edit left tests failing · ctrl+z undo it and retry"))
+        elif self.result is not None and self.result.old_failures:
+            self._retry.update(Content("only tests that failed before the edit fail: it broke none"))
         elif self.result is not None and self.result.after_edit and not self.result.ok:
             self._retry.update(Content("the edit left tests failing"))
         self._retry.display = bool(self.result is not None and self.result.after_edit and not self.result.ok)
