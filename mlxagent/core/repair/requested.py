@@ -32,14 +32,19 @@ from .trust import question, trusted
 MAX_RANKED = 6  # candidates the model ranks when the rules' priors tie
 
 
-def first(agent) -> bool:
-    """Look for the request's own candidates before the model writes (default: weak tool users),
-    when no failing test drives the turn (no failing run, or a run in which no test ran)."""
+def _searches_first(agent) -> bool:
+    """Candidate searches run before the model writes (the setting; default: weak tool users)."""
     wanted = agent.config.repair_first
     if wanted is None:
         wanted = weak(agent)
+    return bool(agent.config.repair and wanted)
+
+
+def first(agent) -> bool:
+    """Look for the request's own candidates before the model writes (default: weak tool users),
+    when no failing test drives the turn (no failing run, or a run in which no test ran)."""
     base = agent.tests.baseline
-    return bool(agent.config.repair and wanted and (base is None or not getattr(base, "ran", True)))
+    return _searches_first(agent) and (base is None or not getattr(base, "ran", True))
 
 
 # (a bare "tests" is not enough: "write unit tests for stats.py" asks for new ones)
@@ -62,11 +67,8 @@ def leads(agent) -> bool:
     9090"). Whether it does come first depends on its candidates (`opening`)."""
     from ..intents import extract
 
-    wanted = agent.config.repair_first
-    if wanted is None:
-        wanted = weak(agent)
     base = agent.tests.baseline
-    if not (agent.config.repair and wanted and base is not None and getattr(base, "ran", True)):
+    if not (_searches_first(agent) and base is not None and getattr(base, "ran", True)):
         return False
     request = agent.tests.request or ""
     if _ABOUT_FAILURES.search(request):
@@ -75,17 +77,22 @@ def leads(agent) -> bool:
     return plain or not _BEHAVIOUR.search(request)
 
 
+def _failure_text(agent) -> str | None:
+    """The failing run's names, messages and lines (None without one); a runner's progress
+    ("[100%]") is not about anything."""
+    report = agent.tests.baseline
+    return None if report is None else re.sub(r"\[\s*\d+%\]", " ", report.summary())
+
+
 def about_failures(agent, edits: list[Any] = ()) -> bool:
     """The failing tests speak of what the request names (one of its literals, or of its
     candidates' hypotheses, a word of two or more characters, appears in their report): fixing
     them may be the way to do it."""
     from ..intents import extract
 
-    report = agent.tests.baseline
-    if report is None:
+    text = _failure_text(agent)
+    if text is None:
         return False
-    # the failures' names, messages and lines; a runner's progress ("[100%]") is not about anything
-    text = re.sub(r"\[\s*\d+%\]", " ", report.summary())
     intents = list(extract(agent.tests.request or "")) + [e.intent for e in edits if getattr(e, "intent", None)]
     words = set()
     for it in intents:
@@ -108,10 +115,10 @@ _PLAIN_WORDS = frozenset(
 def _named_in_failures(agent) -> bool:
     """A word of the request (four letters or more, not a common one) is in the failing tests'
     report: a name, a value or a word of a message they share."""
-    report = agent.tests.baseline
-    if report is None:
+    text = _failure_text(agent)
+    if text is None:
         return False
-    text = re.sub(r"\[\s*\d+%\]", " ", report.summary()).lower()
+    text = text.lower()
     parts = set(re.findall(r"[a-z0-9]+", text))
     words = {w.lower() for w in IDENTIFIER.findall(agent.tests.request or "") if len(w) >= 4}
     return any(w in parts or re.search(r"(?<![a-z0-9_])" + re.escape(w) + r"(?![a-z0-9_])", text)
