@@ -9,8 +9,9 @@
    rope and attention), with float32 weights (dequantised at load) and the native rope and
    attention, and in a child process with MLXAGENT_NATIVE_KERNEL=0 (the path before: float32, MLX's
    own ops), and in a child with MLXAGENT_KERNEL_NO_PREFETCH=1 (the kernel without its prefetch
-   hints), and with MLXAGENT_KERNEL_NO_FUSED_MLP=1 (gate, up and swiglu as three nodes, not
-   mlp.cpp's one); resident weight bytes of each beside the GGUF file's size; whether greedy decoding
+   hints), with MLXAGENT_KERNEL_NO_FUSED_LAYER=1 (a decoder layer as its thirteen nodes, not
+   layer.cpp's four) and with MLXAGENT_KERNEL_NO_FUSED_MLP=1 (gate, up and swiglu as three nodes,
+   not mlp.cpp's one; no fused layer either); resident weight bytes of each beside the GGUF file's size; whether greedy decoding
    gives the same text; the share of a decode step spent inside the products; the other ops of a
    step one by one, MLX's and the native rope and attention.
 3. Speculative decoding on recorded agent traffic (bench/speculation.py) on the native path.
@@ -266,14 +267,17 @@ def main() -> int:
         if "error" not in unhinted:
             model_rows["no_prefetch"] = unhinted
     if kernel.fast:
-        unfused = plain_child(args.rounds, {"MLXAGENT_KERNEL_NO_FUSED_MLP": "1"})
-        if "error" not in unfused:
-            model_rows["no_fused_mlp"] = unfused
+        for name, switch in (("no_fused_layer", "MLXAGENT_KERNEL_NO_FUSED_LAYER"),
+                             ("no_fused_mlp", "MLXAGENT_KERNEL_NO_FUSED_MLP")):
+            unfused = plain_child(args.rounds, {switch: "1"})
+            if "error" not in unfused:
+                model_rows[name] = unfused
     labels = {"native": "native: 4-bit kernel, rope, attn, norm",
               "native_int8": "native, int8 x (MLXAGENT_KERNEL_INT8=1)", "f32": "float32 weights + native rope, attn, norm",
               "before": "before: float32, MLX's own ops (child)",
               "no_prefetch": "native without prefetch hints (child)",
-              "no_fused_mlp": "native without the fused MLP (child)"}
+              "no_fused_layer": "native without the fused layer (child)",
+              "no_fused_mlp": "native without fused MLP or layer (child)"}
     print(f"\n{'':42} {'prefill tok/s':>13} {'decode tok/s':>12} {'resident MB':>11}")
     for name, row in model_rows.items():
         print(f"{labels[name]:42} {row['prefill_tps']:13.1f} {row['decode_tps']:12.1f} "

@@ -135,19 +135,27 @@ def loaded(real_model_dir):
 
 def _unfused(loaded, part: str = "self_attn", native: str = "NativeDecodeAttention"):
     """A part of every layer (the attention; test_qkernel_mlp.py: the MLP) back on mlx-lm's own
-    code while in the `with` (the native rope, attention and products stay)."""
+    code while in the `with` (the native rope, attention and products stay); the decoder layers
+    too when they are fused (layer.cpp), so that the part's own code runs at all. part=None: only
+    the decoder layers."""
     layers = loaded.model.model.layers
-    fused = type(getattr(layers[0], part))
-    assert fused.__name__ == native
+    fused_layer = type(layers[0])
+    fused = type(getattr(layers[0], part)) if part else None
+    assert part is None or fused.__name__ == native
 
     class Swap:
         def __enter__(self):
             for layer in layers:
-                getattr(layer, part).__class__ = fused.__mro__[1]
+                if fused_layer.__name__ == "NativeDecoderLayer":
+                    layer.__class__ = fused_layer.__mro__[1]
+                if part:
+                    getattr(layer, part).__class__ = fused.__mro__[1]
 
         def __exit__(self, *exc):
             for layer in layers:
-                getattr(layer, part).__class__ = fused
+                layer.__class__ = fused_layer
+                if part:
+                    getattr(layer, part).__class__ = fused
 
     return Swap()
 
@@ -165,7 +173,8 @@ def _step_nodes(loaded) -> Counter:
 
 @pytest.mark.real_model
 def test_a_decode_step_has_three_attention_nodes_a_layer(loaded):
-    nodes = _step_nodes(loaded)
+    with _unfused(loaded, None):  # the decoder layers' own code (test_qkernel_layer.py: fused)
+        nodes = _step_nodes(loaded)
     assert nodes["NativeCacheWrite"] == 60 and nodes["NativeCachedAttention"] == 30
     assert nodes["SliceUpdate"] == 0 and nodes["Transpose"] == 0 and nodes["NativeRope"] == 0
     assert nodes["NativeRMSNorm"] == 61 and nodes["NativeQMM"] == 151  # + 60 gate and up in NativeSwiGLU
@@ -183,22 +192,29 @@ PROMPTS = ["What is the capital of France?", "Repeat this code exactly:\n\ndef a
            "List three colours of the rainbow."]
 
 
-@pytest.mark.real_model
-def test_greedy_and_speculative_decoding_equal_the_layers_own_code(loaded):
+def _chat_text(loaded, prompt: str, speculative: bool) -> str:
+    """40 greedy tokens of the real model's answer to `prompt` (speculative decoding or plain)."""
     from mlxagent.model.kv_cache import ChatSession
 
-    def text(prompt, speculative):
-        p = loaded.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
-                                                 tokenize=False)
-        return "".join(c.text for c in ChatSession(loaded, reuse=False, speculative=speculative)
-                       .generate(p, max_tokens=40))
+    p = loaded.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True,
+                                             tokenize=False)
+    return "".join(c.text for c in ChatSession(loaded, reuse=False, speculative=speculative)
+                   .generate(p, max_tokens=40))
 
-    for prompt in PROMPTS:
-        fused, spec = text(prompt, False), text(prompt, True)
-        with _unfused(loaded):
-            own = text(prompt, False)
+
+def assert_decoding_unchanged(loaded, unfused, prompts=PROMPTS) -> None:
+    """Greedy and speculative text now equal greedy text inside `unfused` (a context), and Paris."""
+    for prompt in prompts:
+        fused, spec = _chat_text(loaded, prompt, False), _chat_text(loaded, prompt, True)
+        with unfused:
+            own = _chat_text(loaded, prompt, False)
         assert fused == own == spec, (prompt, fused, own, spec)
-    assert "Paris" in text(PROMPTS[0], False)
+    assert "Paris" in _chat_text(loaded, prompts[0], False)
+
+
+@pytest.mark.real_model
+def test_greedy_and_speculative_decoding_equal_the_layers_own_code(loaded):
+    assert_decoding_unchanged(loaded, _unfused(loaded))
 
 
 @pytest.mark.real_model

@@ -157,6 +157,8 @@ def load_model_dir(path: Path, name: str | None = None, dequantize: bool | None 
             if native_layers:
                 qkernel.install_mlp(model)
         qkernel.install_attention(model)
+        if native_layers:
+            qkernel.install_layers(model)
     return LoadedModel(
         name=name or path.name,
         path=path,

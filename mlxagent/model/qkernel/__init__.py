@@ -1,4 +1,4 @@
-"""Native CPU kernels for MLX (qmm.cpp, mlp.cpp, attention.cpp, norm.cpp), and their use in a loaded model.
+"""Native CPU kernels for MLX (qmm.cpp, mlp.cpp, attention.cpp, norm.cpp, fused.cpp, layer.cpp), and their use in a loaded model.
 
 mlx-cpu's own quantised kernels are scalar on x86, so until this kernel the runtime kept small
 models' weights dequantised to float32 and decode streamed four times the bytes of the 4-bit file.
@@ -17,7 +17,9 @@ too, each one graph node where MLX's CPU composition is several; for llama and q
 attention, and `native_swiglu` (mlp.cpp) its MLP's gate and up products with the activation
 (`install_mlp`). `install_attention(model)` routes a decode step there, on any model of the CPU
 backend, quantised or not, leaving every other case (masks given as arrays, batched offsets,
-sinks, quantised KV caches, long prompts) to MLX.
+sinks, quantised KV caches, long prompts) to MLX. `install_layers(model)` then runs a decode step
+of such a layer whose seven projections are all on the kernel as four nodes (layer.cpp:
+`native_norm_qkv`, two cache writes, `native_layer_tail`), bit-equal to the thirteen it replaces.
 
 `status()` says, in one line, which kernel is in use and why (doctor's `decode kernel:` line):
 the module may be missing (no compiler at install, not Linux x86-64), built for another MLX
@@ -33,6 +35,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..speculative import MAX_TOTAL
 
 HERE = Path(__file__).resolve().parent
 
@@ -212,9 +216,12 @@ _classes: dict[str, type] = {}
 
 # Rows of x above which a product dequantises the layer to a transient float32 matrix (native,
 # multi-threaded) and multiplies through MLX's matmul (OpenBLAS): prefill chunks. Up to it, the
-# quantised kernel: decode and speculative verification (BENCHMARKS.md: prefill 0.6x slower on
-# the kernel's tiles than through OpenBLAS; decode 2.6x faster on the kernel).
-PREFILL_ROWS = 16
+# quantised kernel: a decode step and a speculative verification, whose pending token and up to
+# speculative.MAX_TOTAL drafts are then all computed as decoding computes them (every row's
+# product is the same in any tile), and two kernel tiles of 16 rows still cost less than a
+# dequantisation (BENCHMARKS.md: prefill 0.6x slower on the kernel's tiles than through OpenBLAS;
+# decode 2.6x faster on the kernel; a 23-row verification was ~5x a 16-row one through OpenBLAS).
+PREFILL_ROWS = 1 + MAX_TOTAL
 
 
 def _product(module: Any, layer: Any, x: Any) -> Any:
@@ -279,7 +286,7 @@ def _native_embedding(module: Any) -> type:
 
 # Query rows up to which the native attention runs (a decode step, a speculative verification);
 # longer prefills keep MLX's own, which batches them as matrix products.
-ATTENTION_MAX_ROWS = 16
+ATTENTION_MAX_ROWS = PREFILL_ROWS
 
 
 def install_attention(model: Any) -> int:
@@ -315,35 +322,136 @@ def install_attention(model: Any) -> int:
 FUSED_ATTENTION = ("mlx_lm.models.llama", "mlx_lm.models.qwen2")
 
 
+def _cache_write(module: Any, cache: Any, rope: Any, keys: Any, values: Any) -> tuple[int, tuple]:
+    """A decode step's keys (rotated) and values (B, L, H*D) into the KVCache's buffers at its offset,
+    which moves on by L; returns the offset they went to and rope's (dims, traditional, base, scale)."""
+    offset = cache.offset
+    turn = (rope.dims, rope.traditional, float(rope.base), float(rope.scale))
+    cache.keys = module.native_cache_write(cache.keys, keys, offset, *turn)
+    cache.values = module.native_cache_write(cache.values, values, offset)
+    cache.offset += keys.shape[1]
+    return offset, turn
+
+
 def _native_decode_attention(module: Any, base_class: type) -> type:
     key = f"attention:{base_class.__module__}"
     if key not in _classes:
-        import mlx.core as mx
-        from mlx_lm.models.cache import KVCache
 
         class NativeDecodeAttention(base_class):
             native_kernel = True
 
             def __call__(self, x, mask=None, cache=None):
-                rope = self.rope
-                if not (type(cache) is KVCache and cache.keys is not None and x.ndim == 3
-                        and x.shape[1] <= ATTENTION_MAX_ROWS and cache.offset + x.shape[1] <= cache.keys.shape[2]
-                        and (mask is None or (isinstance(mask, str) and mask == "causal"))
-                        and getattr(rope, "native_kernel", False) and x.dtype == mx.float32
-                        and cache.keys.dtype == mx.float32 and cache.values.dtype == mx.float32
-                        and mx.default_device() == mx.cpu):
+                if not _decode_fits(self, x, mask, cache):
                     return super().__call__(x, mask=mask, cache=cache)
-                offset, rows = cache.offset, x.shape[1]
-                turn = (rope.dims, rope.traditional, float(rope.base), float(rope.scale))
-                queries, keys, values = self.q_proj(x), self.k_proj(x), self.v_proj(x)
-                cache.keys = module.native_cache_write(cache.keys, keys, offset, *turn)
-                cache.values = module.native_cache_write(cache.values, values, offset)
-                cache.offset += rows
+                queries = self.q_proj(x)
+                offset, turn = _cache_write(module, cache, self.rope, self.k_proj(x), self.v_proj(x))
                 out = module.native_cached_attention(queries, cache.keys, cache.values, self.n_heads, offset, *turn,
                                                      float(self.scale), mask is not None)
                 return self.o_proj(out)
 
         _classes[key] = NativeDecodeAttention
+    return _classes[key]
+
+
+def _decode_fits(attn: Any, x: Any, mask: Any, cache: Any, x_float32: bool = True) -> bool:
+    """Whether a llama/qwen2 attention layer's call is a decode step the fused nodes compute: a plain
+    KVCache with room for x's rows, at most ATTENTION_MAX_ROWS of them, no mask or a causal one,
+    the native rope, float32 throughout (x_float32=False: x may be a half type), the CPU."""
+    mx, kv_cache = _mlx()
+    if type(cache) is not kv_cache or cache.keys is None or x.ndim != 3 or x.shape[1] > ATTENTION_MAX_ROWS:
+        return False
+    return (cache.offset + x.shape[1] <= cache.keys.shape[2]
+            and (mask is None or (isinstance(mask, str) and mask == "causal"))
+            and getattr(attn.rope, "native_kernel", False)
+            and (x.dtype == mx.float32 or (not x_float32 and x.dtype in (mx.float16, mx.bfloat16)))
+            and cache.keys.dtype == mx.float32 and cache.values.dtype == mx.float32
+            and mx.default_device() == mx.cpu)
+
+
+_mlx_modules: tuple = ()
+
+
+def _mlx() -> tuple:
+    """mlx.core and mlx-lm's KVCache, imported once (a decode step asks 60 times)."""
+    global _mlx_modules
+    if not _mlx_modules:
+        import mlx.core as mx
+        from mlx_lm.models.cache import KVCache
+
+        _mlx_modules = (mx, KVCache)
+    return _mlx_modules
+
+
+def install_layers(model: Any) -> int:
+    """Run a decode step of llama and qwen2 decoder layers whose attention and MLP are the fused
+    native ones as four nodes (layer.cpp: the norm and q, k, v products; two cache writes; the
+    attention to the layer's output); how many layers. MLXAGENT_KERNEL_NO_FUSED_LAYER=1: off."""
+    kernel = status()
+    if (not kernel.available or not hasattr(kernel.module, "native_layer_tail")
+            or os.environ.get("MLXAGENT_KERNEL_NO_FUSED_LAYER")):  # bench/kernel.py's comparison row
+        return 0
+    count = 0
+    for _, layer in model.named_modules():
+        if (type(layer).__name__ == "TransformerBlock" and type(layer).__module__ in FUSED_ATTENTION
+                and getattr(type(layer.get("self_attn")), "native_kernel", False)
+                and getattr(type(layer.get("mlp")), "native_kernel", False)):
+            layer.__class__ = _native_layer(kernel.module, type(layer))
+            count += 1
+    return count
+
+
+_LINEARS = (("self_attn", "q_proj"), ("self_attn", "k_proj"), ("self_attn", "v_proj"), ("self_attn", "o_proj"),
+            ("mlp", "gate_proj"), ("mlp", "up_proj"), ("mlp", "down_proj"))
+
+
+def _layer_weights(block: Any, x: Any) -> tuple[list, int, int] | None:
+    """The block's seven projections as (weights, scales, biases) in order, with their group size
+    and bits, when all are on the kernel alike (no bias, no adapter) and both norms are native
+    (and float32 where x is a half type: the first layer's input, a quantised embedding's rows);
+    else None (the block's own code runs)."""
+    native, norm = _classes.get("linear"), _classes.get("norm")
+    norm1, norm2 = block["input_layernorm"], block["post_attention_layernorm"]
+    if type(norm1) is not norm or type(norm2) is not norm:
+        return None
+    if x.dtype != _mlx()[0].float32 and not (norm1["weight"].dtype == norm2["weight"].dtype == _mlx()[0].float32):
+        return None
+    arrays, first = [], None
+    for part, name in _LINEARS:
+        layer = block[part][name]
+        if type(layer) is not native or "bias" in layer:
+            return None
+        scales = layer["scales"]
+        if first is None:
+            first = layer
+        elif (layer.group_size != first.group_size or layer.bits != first.bits
+              or scales.dtype != arrays[1].dtype):
+            return None
+        arrays += (layer["weight"], scales, layer["biases"])
+    return arrays, first.group_size, first.bits
+
+
+def _native_layer(module: Any, base_class: type) -> type:
+    key = f"layer:{base_class.__module__}"
+    if key not in _classes:
+
+        class NativeDecoderLayer(base_class):
+            native_kernel = True
+
+            def __call__(self, x, mask=None, cache=None):
+                attn = self["self_attn"]
+                plan = (_layer_weights(self, x) if _decode_fits(attn, x, mask, cache, x_float32=False)
+                        and x.shape[0] * x.shape[1] <= PREFILL_ROWS else None)
+                if plan is None:
+                    return super().__call__(x, mask, cache)
+                arrays, group_size, bits = plan
+                norm1, norm2 = self["input_layernorm"], self["post_attention_layernorm"]
+                q, k, v = module.native_norm_qkv(x, norm1["weight"], norm1.eps, arrays[:9], group_size, bits)
+                offset, turn = _cache_write(module, cache, attn.rope, k, v)
+                return module.native_layer_tail(x, q, cache.keys, cache.values, norm2["weight"], norm2.eps, arrays[9:],
+                                                attn.n_heads, offset, *turn, float(attn.scale), mask is not None,
+                                                group_size, bits)
+
+        _classes[key] = NativeDecoderLayer
     return _classes[key]
 
 

@@ -1,13 +1,19 @@
 // The inner loops of decode attention, shared by attention.cpp (q, k, v as MLX hands them to the
-// attention op) and fused.cpp (a whole decode attention: rope, KV-cache write, attention).
+// attention op), fused.cpp (a whole decode attention: rope, KV-cache write, attention) and
+// layer.cpp (a whole decoder layer): one head's softmax, rope's tables and rotation, the cache
+// write and the cached attention over all heads.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <type_traits>
+#include <vector>
 
 #include "cpu.h"
+#include "pool.h"
 
 namespace mlxagent {
 
@@ -172,6 +178,120 @@ inline void rotate_row(const T* src, int64_t sd, int D, int dims, bool tradition
   for (int d = dims; d < D; ++d) {
     dst[d] = static_cast<O>(src[d * sd]);
   }
+}
+
+// ---------------------------------------------------------------- a decode attention on a KV cache
+
+// Rope as a decode attention applies it to q and k: dims 0 for none (values).
+struct Rope {
+  int dims = 0;
+  bool traditional = false;
+  float base = 10000.0f;
+  float scale = 1.0f;
+
+  bool operator==(const Rope& o) const {
+    return dims == o.dims && traditional == o.traditional && base == o.base && scale == o.scale;
+  }
+};
+
+inline Rope make_rope(int dims, bool traditional, float base, float scale, int D) {
+  if (dims < 0 || dims % 2 != 0 || dims > D) {
+    throw std::invalid_argument("[native_cache] rope dims must be even, between 0 and the head size");
+  }
+  return Rope{dims, traditional, base, scale};
+}
+
+// Rows offset..offset+L-1's cos and sin tables (L x dims/2 each), or none when rope is off.
+struct RopeTables {
+  std::vector<float> c, s;
+  int half = 0;
+
+  RopeTables(const Rope& r, int L, int offset) : half(r.dims / 2) {
+    if (r.dims == 0) {
+      return;
+    }
+    c.resize(static_cast<size_t>(L) * half);
+    s.resize(c.size());
+    rope_tables(L, half, r.base, r.scale, offset, c.data(), s.data());
+  }
+  const float* cos_row(int l) const {
+    return c.data() + static_cast<size_t>(l) * half;
+  }
+  const float* sin_row(int l) const {
+    return s.data() + static_cast<size_t>(l) * half;
+  }
+};
+
+// Strides of a 3-axis (B, L, features) and a 4-axis (B, H, S, D) array, in elements.
+struct Strides3 {
+  int64_t b, l, f;
+};
+struct Strides4 {
+  int64_t b, h, s, d;
+};
+
+// Whether a cache write may go into the cache's own buffer: no one else holds it (the cache's array,
+// replaced by the node's output, is the only holder in a decode step), as MLX's slice update decides.
+inline bool writable_in_place(const mlx::core::array& cache) {
+  return cache.is_donatable() && cache.flags().row_contiguous && cache.data_size() == cache.size();
+}
+
+// A cache (B, H, S, D) of any strides copied into a row-major buffer (a cache someone else holds).
+inline void copy_cache(const mlx::core::array& cache, float* dst) {
+  const int D = cache.shape(3);
+  const int64_t rows = static_cast<int64_t>(cache.size()) / std::max(D, 1);
+  const int64_t sd = cache.strides()[3];
+  const float* src = cache.data<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = src + row_offset(cache, r);
+    for (int d = 0; d < D; ++d) {
+      dst[r * D + d] = row[d * sd];
+    }
+  }
+}
+
+// L rows of H heads of D features (src: (B, L, H*D), strides rs), rotated when rope.dims, written
+// into a row-major cache buffer (B, H, S, D) at rows [offset, offset + L).
+inline void write_cache(const float* src, Strides3 rs, int B, int L, int H, int S, int D, int offset,
+                        const Rope& rope, const RopeTables& t, float* dst) {
+  for (int b = 0; b < B; ++b) {
+    for (int l = 0; l < L; ++l) {
+      for (int h = 0; h < H; ++h) {
+        const float* in = src + b * rs.b + l * rs.l + static_cast<int64_t>(h) * D * rs.f;
+        float* o = dst + ((static_cast<int64_t>(b) * H + h) * S + offset + l) * D;
+        rotate_row(in, rs.f, D, rope.dims, rope.traditional, t.cos_row(l), t.sin_row(l), o);
+      }
+    }
+  }
+}
+
+// Query rows (B, L, Hq*D; strides qs) rotated by rope and scaled, each head against its KV head's
+// first offset + l + 1 cached rows (causal) or offset + L: out (B, L, Hq*Dv) row-major. The heads
+// are split over the pool (each head's arithmetic is the same on any thread).
+inline void attend_cached(const float* qp, Strides3 qs, const float* kp, Strides4 ks, const float* vp,
+                          Strides4 vs, int B, int L, int Hq, int Hkv, int D, int Dv, int offset,
+                          bool causal, const Rope& rope, const RopeTables& t, float scale, float* op) {
+  const int rep = Hq / Hkv;
+  const std::function<void(int)> job = [&](int chunk) {
+    const int b = chunk / Hq, h = chunk % Hq;
+    thread_local std::vector<float> qrow, scores, acc;
+    qrow.resize(D);
+    scores.resize(static_cast<size_t>(offset) + L);
+    acc.resize(Dv);
+    const float* kb = kp + b * ks.b + (h / rep) * ks.h;
+    const float* vb = vp + b * vs.b + (h / rep) * vs.h;
+    for (int l = 0; l < L; ++l) {
+      const int seen = causal ? offset + l + 1 : offset + L;
+      const float* qr = qp + b * qs.b + l * qs.l + static_cast<int64_t>(h) * D * qs.f;
+      rotate_row(qr, qs.f, D, rope.dims, rope.traditional, t.cos_row(l), t.sin_row(l), qrow.data());
+      for (int d = 0; d < D; ++d) {
+        qrow[d] *= scale;
+      }
+      float* orow = op + (static_cast<int64_t>(b) * L + l) * Hq * Dv + static_cast<int64_t>(h) * Dv;
+      head(qrow.data(), kb, ks.s, ks.d, vb, vs.s, vs.d, D, Dv, seen, scores.data(), acc.data(), orow);
+    }
+  };
+  pool().run(B * Hq, job);
 }
 
 }  // namespace mlxagent

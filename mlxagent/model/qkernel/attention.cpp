@@ -44,10 +44,7 @@ class NativeRope : public mx::UnaryPrimitive {
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
     const auto& x = inputs[0];
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    enc.set_input_array(x);
-    enc.set_output_array(out);
+    auto& enc = mlxagent::encoder_for(stream(), inputs, {&out});
     enc.dispatch([x, out, dims = dims_, trad = traditional_, base = base_, scale = scale_,
                   offset = offset_]() mutable {
       switch (x.dtype()) {
@@ -169,12 +166,7 @@ class NativeAttention : public mx::UnaryPrimitive {
       : mx::UnaryPrimitive(s), scale_(scale), causal_(causal) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    for (const auto& a : inputs) {
-      enc.set_input_array(a);
-    }
-    enc.set_output_array(out);
+    auto& enc = mlxagent::encoder_for(stream(), inputs, {&out});
     enc.dispatch([q = inputs[0], k = inputs[1], v = inputs[2], out, scale = scale_,
                   causal = causal_]() mutable {
       switch (q.dtype()) {

@@ -12,7 +12,11 @@
 #define MLXAGENT_X86 1
 #endif
 
+#include <vector>
+
+#include "mlx/allocator.h"
 #include "mlx/array.h"
+#include "mlx/backend/cpu/encoder.h"
 #include "mlx/types/half_types.h"
 
 namespace mlxagent {
@@ -44,6 +48,24 @@ inline int64_t row_offset(const mlx::core::array& a, int64_t r) {
     r /= n;
   }
   return off;
+}
+
+// The opening of every native primitive's eval_cpu: the outputs get fresh buffers (unless
+// `allocate` is false: the primitive set them, as a cache write in place does), and the CPU
+// stream's encoder holds every input and output until the dispatched work has run.
+inline mlx::core::cpu::CommandEncoder& encoder_for(mlx::core::Stream stream, const std::vector<mlx::core::array>& inputs,
+                                                   std::vector<mlx::core::array*> outputs, bool allocate = true) {
+  auto& enc = mlx::core::cpu::get_command_encoder(stream);
+  for (const auto& a : inputs) {
+    enc.set_input_array(a);
+  }
+  for (auto* o : outputs) {
+    if (allocate) {
+      o->set_data(mlx::core::allocator::malloc(o->nbytes()));
+    }
+    enc.set_output_array(*o);
+  }
+  return enc;
 }
 
 #ifdef MLXAGENT_X86

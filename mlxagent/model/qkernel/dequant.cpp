@@ -96,12 +96,7 @@ class NativeDequantize : public mx::UnaryPrimitive {
   NativeDequantize(mx::Stream s, int gs, int bits) : mx::UnaryPrimitive(s), gs_(gs), bits_(bits) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    for (const auto& a : inputs) {
-      enc.set_input_array(a);
-    }
-    enc.set_output_array(out);
+    auto& enc = mlxagent::encoder_for(stream(), inputs, {&out});
     enc.dispatch([w = inputs[0], s = inputs[1], b = inputs[2], out, gs = gs_, bits = bits_]() mutable {
       const int N = w.shape(0);
       const int K = out.shape(1);

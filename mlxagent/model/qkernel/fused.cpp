@@ -35,26 +35,8 @@ using namespace nb::literals;
 
 namespace {
 
-struct Rope {
-  int dims = 0;  // 0: no rotation (values)
-  bool traditional = false;
-  float base = 10000.0f;
-  float scale = 1.0f;
-
-  bool operator==(const Rope& o) const {
-    return dims == o.dims && traditional == o.traditional && base == o.base && scale == o.scale;
-  }
-};
-
-// The rows' cos and sin tables, or none when rope is off.
-void tables(const Rope& r, int L, int offset, std::vector<float>& c, std::vector<float>& s) {
-  if (r.dims == 0) {
-    return;
-  }
-  c.resize(static_cast<size_t>(L) * (r.dims / 2));
-  s.resize(c.size());
-  mlxagent::rope_tables(L, r.dims / 2, r.base, r.scale, offset, c.data(), s.data());
-}
+using mlxagent::Rope;
+using mlxagent::RopeTables;
 
 // ---------------------------------------------------------------- the cache write
 
@@ -66,49 +48,23 @@ class NativeCacheWrite : public mx::UnaryPrimitive {
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
     const auto& cache = inputs[0];
     const auto& rows = inputs[1];
-    // In place where no one else holds the buffer (the cache's own array, replaced by this
-    // node's output, is the only holder in a decode step), as MLX's slice update does.
-    const bool in_place = cache.is_donatable() && cache.flags().row_contiguous &&
-                          cache.data_size() == cache.size();
+    const bool in_place = mlxagent::writable_in_place(cache);
     if (in_place) {
       out.copy_shared_buffer(cache);
     } else {
       out.set_data(mx::allocator::malloc(out.nbytes()));
     }
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    enc.set_input_array(cache);
-    enc.set_input_array(rows);
-    enc.set_output_array(out);
+    auto& enc = mlxagent::encoder_for(stream(), inputs, {&out}, /*allocate=*/false);
     enc.dispatch([cache, rows, out, in_place, offset = offset_, rope = rope_]() mutable {
       const int B = out.shape(0), H = out.shape(1), S = out.shape(2), D = out.shape(3);
       const int L = rows.shape(1);
       float* dst = out.data<float>();
       if (!in_place) {
-        const auto& cs = cache.strides();
-        const float* src = cache.data<float>();
-        for (int64_t r = 0; r < static_cast<int64_t>(B) * H * S; ++r) {
-          const float* row = src + mlxagent::row_offset(cache, r);
-          for (int d = 0; d < D; ++d) {
-            dst[r * D + d] = row[d * cs[3]];
-          }
-        }
+        mlxagent::copy_cache(cache, dst);
       }
-      std::vector<float> c, s;
-      tables(rope, L, offset, c, s);
       const auto& rs = rows.strides();
-      const float* src = rows.data<float>();
-      const int half = rope.dims / 2;
-      for (int b = 0; b < B; ++b) {
-        for (int l = 0; l < L; ++l) {
-          for (int h = 0; h < H; ++h) {
-            const float* in = src + b * rs[0] + l * rs[1] + static_cast<int64_t>(h) * D * rs[2];
-            float* o = dst + ((static_cast<int64_t>(b) * H + h) * S + offset + l) * D;
-            mlxagent::rotate_row(in, rs[2], D, rope.dims, rope.traditional,
-                                 c.data() + static_cast<size_t>(l) * half,
-                                 s.data() + static_cast<size_t>(l) * half, o);
-          }
-        }
-      }
+      mlxagent::write_cache(rows.data<float>(), {rs[0], rs[1], rs[2]}, B, L, H, S, D, offset, rope,
+                            RopeTables(rope, L, offset), dst);
     });
   }
 
@@ -140,46 +96,16 @@ class NativeCachedAttention : public mx::UnaryPrimitive {
         causal_(causal) {}
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    for (const auto& a : inputs) {
-      enc.set_input_array(a);
-    }
-    enc.set_output_array(out);
+    auto& enc = mlxagent::encoder_for(stream(), inputs, {&out});
     enc.dispatch([q = inputs[0], k = inputs[1], v = inputs[2], out, Hq = heads_, offset = offset_,
                   rope = rope_, scale = scale_, causal = causal_]() mutable {
-      const int B = q.shape(0), L = q.shape(1);
-      const int Hkv = k.shape(1), D = k.shape(3), Dv = v.shape(3);
-      const int rep = Hq / Hkv;
       const auto& qs = q.strides();
       const auto& ks = k.strides();
       const auto& vs = v.strides();
-      const float* qp = q.data<float>();
-      const float* kp = k.data<float>();
-      const float* vp = v.data<float>();
-      float* op = out.data<float>();
-      std::vector<float> c, s, qrow(D), scores(offset + L), acc(Dv);
-      tables(rope, L, offset, c, s);
-      const int half = rope.dims / 2;
-      for (int b = 0; b < B; ++b) {
-        for (int l = 0; l < L; ++l) {
-          const int seen = causal ? offset + l + 1 : offset + L;
-          for (int h = 0; h < Hq; ++h) {
-            const float* qr = qp + b * qs[0] + l * qs[1] + static_cast<int64_t>(h) * D * qs[2];
-            mlxagent::rotate_row(qr, qs[2], D, rope.dims, rope.traditional,
-                                 c.data() + static_cast<size_t>(l) * half,
-                                 s.data() + static_cast<size_t>(l) * half, qrow.data());
-            for (int d = 0; d < D; ++d) {
-              qrow[d] *= scale;
-            }
-            const float* kb = kp + b * ks[0] + (h / rep) * ks[1];
-            const float* vb = vp + b * vs[0] + (h / rep) * vs[1];
-            float* orow = op + (static_cast<int64_t>(b) * L + l) * Hq * Dv + static_cast<int64_t>(h) * Dv;
-            mlxagent::head(qrow.data(), kb, ks[2], ks[3], vb, vs[2], vs[3], D, Dv, seen, scores.data(),
-                           acc.data(), orow);
-          }
-        }
-      }
+      mlxagent::attend_cached(q.data<float>(), {qs[0], qs[1], qs[2]}, k.data<float>(), {ks[0], ks[1], ks[2], ks[3]},
+                              v.data<float>(), {vs[0], vs[1], vs[2], vs[3]}, q.shape(0), q.shape(1), Hq,
+                              k.shape(1), k.shape(3), v.shape(3), offset, causal, rope,
+                              RopeTables(rope, q.shape(1), offset), scale, out.data<float>());
     });
   }
 
@@ -205,12 +131,7 @@ class NativeCachedAttention : public mx::UnaryPrimitive {
   bool causal_;
 };
 
-Rope make_rope(int dims, bool traditional, float base, float scale, int D) {
-  if (dims < 0 || dims % 2 != 0 || dims > D) {
-    throw std::invalid_argument("[native_cache] rope dims must be even, between 0 and the head size");
-  }
-  return Rope{dims, traditional, base, scale};
-}
+using mlxagent::make_rope;
 
 void check_cpu_float(const mx::Stream& stream, std::initializer_list<const mx::array*> arrays,
                      const char* who) {

@@ -20,6 +20,7 @@
 #include "mlx/primitives.h"
 #include "mlx/transforms.h"
 #include "cpu.h"
+#include "norm.h"
 
 namespace nb = nanobind;
 namespace mx = mlx::core;
@@ -34,11 +35,7 @@ class NativeRMSNorm : public mx::UnaryPrimitive {
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
     const auto& x = inputs[0];
     const auto& w = inputs[1];
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& enc = mx::cpu::get_command_encoder(stream());
-    enc.set_input_array(x);
-    enc.set_input_array(w);
-    enc.set_output_array(out);
+    auto& enc = mlxagent::encoder_for(stream(), inputs, {&out});
     enc.dispatch([x, w, out, eps = eps_]() mutable {
       const bool wide = out.dtype() == mx::float32;  // a half x with a float32 weight
       switch (x.dtype()) {
@@ -111,34 +108,12 @@ class NativeRMSNorm : public mx::UnaryPrimitive {
     const int K = x.shape(-1);
     const int64_t rows = K == 0 ? 0 : static_cast<int64_t>(x.size()) / K;
     const int64_t xs = x.strides().back();
-    const int64_t ws = w.strides().back();
-    std::vector<float> wf(K);
-    switch (w.dtype()) {
-      case mx::float16:
-        for (int k = 0; k < K; ++k) wf[k] = static_cast<float>(w.data<mx::float16_t>()[k * ws]);
-        break;
-      case mx::bfloat16:
-        for (int k = 0; k < K; ++k) wf[k] = static_cast<float>(w.data<mx::bfloat16_t>()[k * ws]);
-        break;
-      default:
-        for (int k = 0; k < K; ++k) wf[k] = w.data<float>()[k * ws];
-    }
+    std::vector<float> wf;
+    mlxagent::weight_floats(w, wf);
     const T* src = x.data<T>();
     O* dst = out.data<O>();
-    std::vector<float> v(K);
     for (int64_t r = 0; r < rows; ++r) {
-      const T* xr = src + mlxagent::row_offset(x, r);
-      float ss = 0.0f;
-      for (int k = 0; k < K; ++k) {
-        v[k] = static_cast<float>(xr[k * xs]);
-        ss += v[k] * v[k];
-      }
-      const float inv = 1.0f / std::sqrt(ss / static_cast<float>(K) + eps);
-      O* o = dst + r * K;
-      for (int k = 0; k < K; ++k) {
-        // rounded to the output's dtype before the weight, as MLX's composition does
-        o[k] = static_cast<O>(static_cast<float>(static_cast<O>(v[k] * inv)) * wf[k]);
-      }
+      mlxagent::rms_row(src + mlxagent::row_offset(x, r), xs, wf.data(), K, eps, dst + r * K);
     }
   }
 

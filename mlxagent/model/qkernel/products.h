@@ -112,8 +112,33 @@ __attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
   return _mm_cvtss_f32(sums);
 }
 
+// The 32 weights of one block of a 4- or 8-bit row as floats, dequantised as MLX does: s * q + b.
+template <int BITS>
+__attribute__((target("avx2,fma,f16c"))) inline void widen(const uint8_t* w, int k0, __m256 s, __m256 b,
+                                                       __m256 (&f)[4]) {
+  if (BITS == 4) {
+    const __m128i low4 = _mm_set1_epi8(0x0F);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k0 / 2));
+    const __m128i lo = _mm_and_si128(v, low4);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
+    f[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
+    f[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
+    f[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
+    f[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+  } else {
+    for (int j = 0; j < 4; ++j) {
+      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + k0 + 8 * j));
+      f[j] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
+    }
+  }
+  for (int j = 0; j < 4; ++j) {
+    f[j] = _mm256_fmadd_ps(f[j], s, b);
+  }
+}
+
 // AVX2: MT rows of x at once against one output row; a block's 32 weights are widened once and
-// used MT times. Dequantised weights are s * q + b exactly as MLX computes them.
+// used MT times. Each (row of x, output row) sums into one accumulator, block after block, so a
+// row's product is the same in any tile (speculative verification equals decoding bit for bit).
 template <typename S, int MT, int BITS>
 __attribute__((target("avx2,fma,f16c"))) void row_avx2(const uint8_t* w, const S* sc, const S* bi,
                                                   const float* xp, int K, int gs, float* out,
@@ -122,29 +147,12 @@ __attribute__((target("avx2,fma,f16c"))) void row_avx2(const uint8_t* w, const S
   for (int m = 0; m < MT; ++m) {
     acc[m] = _mm256_setzero_ps();
   }
-  const __m128i low4 = _mm_set1_epi8(0x0F);
   for (int g0 = 0; g0 < K; g0 += gs) {
     const __m256 s = _mm256_set1_ps(fast_f(sc + g0 / gs));
     const __m256 b = _mm256_set1_ps(fast_f(bi + g0 / gs));
     for (int k0 = g0; k0 < g0 + gs; k0 += 32) {
       __m256 f[4];
-      if (BITS == 4) {
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k0 / 2));
-        const __m128i lo = _mm_and_si128(v, low4);
-        const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
-        f[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
-        f[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
-        f[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
-        f[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
-      } else {
-        for (int j = 0; j < 4; ++j) {
-          const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + k0 + 8 * j));
-          f[j] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
-        }
-      }
-      for (int j = 0; j < 4; ++j) {
-        f[j] = _mm256_fmadd_ps(f[j], s, b);
-      }
+      widen<BITS>(w, k0, s, b, f);
       for (int m = 0; m < MT; ++m) {
         const float* xm = xp + static_cast<size_t>(m) * K + k0;
         acc[m] = _mm256_fmadd_ps(f[0], _mm256_loadu_ps(xm), acc[m]);
@@ -156,6 +164,41 @@ __attribute__((target("avx2,fma,f16c"))) void row_avx2(const uint8_t* w, const S
   }
   for (int m = 0; m < MT; ++m) {
     out[m * out_stride] = hsum(acc[m]);
+  }
+}
+
+// AVX2, one row of x (a decode step): NT consecutive output rows at once, each its own chain of
+// FMAs in the same order as row_avx2's, so the result is bit-equal to it; the NT chains keep the
+// FMA units busy where one row's chain waits 4 cycles a step (BENCHMARKS.md: decode 1.06x).
+template <typename S, int NT, int BITS>
+__attribute__((target("avx2,fma,f16c"))) void rows_of_one_avx2(const uint8_t* w, size_t wstride, const S* sc,
+                                                          const S* bi, int groups, const float* x, int K,
+                                                          int gs, float* out) {
+  __m256 acc[NT];
+  for (int r = 0; r < NT; ++r) {
+    acc[r] = _mm256_setzero_ps();
+  }
+  for (int g0 = 0; g0 < K; g0 += gs) {
+    __m256 s[NT], b[NT];
+    for (int r = 0; r < NT; ++r) {
+      s[r] = _mm256_set1_ps(fast_f(sc + static_cast<size_t>(r) * groups + g0 / gs));
+      b[r] = _mm256_set1_ps(fast_f(bi + static_cast<size_t>(r) * groups + g0 / gs));
+    }
+    for (int k0 = g0; k0 < g0 + gs; k0 += 32) {
+      const __m256 x0 = _mm256_loadu_ps(x + k0), x1 = _mm256_loadu_ps(x + k0 + 8);
+      const __m256 x2 = _mm256_loadu_ps(x + k0 + 16), x3 = _mm256_loadu_ps(x + k0 + 24);
+      for (int r = 0; r < NT; ++r) {
+        __m256 f[4];
+        widen<BITS>(w + r * wstride, k0, s[r], b[r], f);
+        acc[r] = _mm256_fmadd_ps(f[0], x0, acc[r]);
+        acc[r] = _mm256_fmadd_ps(f[1], x1, acc[r]);
+        acc[r] = _mm256_fmadd_ps(f[2], x2, acc[r]);
+        acc[r] = _mm256_fmadd_ps(f[3], x3, acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < NT; ++r) {
+    out[r] = hsum(acc[r]);
   }
 }
 
@@ -214,7 +257,23 @@ void block(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows
   const int groups = K / gs;
 #ifdef MLXAGENT_X86
   if (cpu_has_avx2()) {
-    for (int n = n0; n < n1; ++n) {
+    int n = n0;
+    if (rows == 1) {  // a decode step: four output rows at a time
+      constexpr int NT = 4;
+      for (; n + NT <= n1; n += NT) {
+        for (int r = 0; r < NT; ++r) {
+          prefetch_row(w, sc, bi, wstride, groups, n + r + kPrefetchRows, n1);
+        }
+        if (bits == 4) {
+          rows_of_one_avx2<S, NT, 4>(w + n * wstride, wstride, sc + n * groups, bi + n * groups, groups, xp, K,
+                                     gs, out + n);
+        } else {
+          rows_of_one_avx2<S, NT, 8>(w + n * wstride, wstride, sc + n * groups, bi + n * groups, groups, xp, K,
+                                     gs, out + n);
+        }
+      }
+    }
+    for (; n < n1; ++n) {
       prefetch_row(w, sc, bi, wstride, groups, n + kPrefetchRows, n1);
       if (bits == 4) {
         rows_avx2<S, 4>(w + n * wstride, sc + n * groups, bi + n * groups, xp, rows, K, gs, out + n,
@@ -268,6 +327,55 @@ struct Layer {
   const S* bi;
 };
 
+// A tile of up to 16 rows of x as the inner loops read it: floats reordered for 4-bit blocks
+// (load_x), or int8 blocks with their scales and sums when int8 activations are on (q8.h).
+template <typename T>
+struct XTile {
+  static constexpr int kRows = 16;
+  const bool q8 = int8_activations();
+  int K, bits, rows = 0;
+  std::vector<float> xp;
+  std::vector<int8_t> xq;
+  std::vector<float> xd, xs;
+
+  XTile(int M, int K_, int bits_) : K(K_), bits(bits_) {
+    const size_t tile = static_cast<size_t>(std::min(M, kRows));
+    if (!q8) {
+      xp.resize(tile * K);
+    } else {
+      xq.resize(tile * K);
+      xd.resize(tile * (K / 32));
+      xs.resize(tile * (K / 32));
+    }
+  }
+  // Rows m0..m0+n of x (row-major, K features) into the tile.
+  void load(const T* x, int m0, int n) {
+    rows = n;
+    if (q8) {
+      quantize_x<T>(x + static_cast<size_t>(m0) * K, n, K, bits, xq.data(), xd.data(), xs.data());
+    } else {
+      load_x<T>(x + static_cast<size_t>(m0) * K, n, K, bits, xp.data());
+    }
+  }
+  // Output rows [n0, n1) of one layer (N outputs) for the tile's rows; out is rows x N floats.
+  template <typename S>
+  void block_of(const Layer<S>& a, int N, int gs, int n0, int n1, float* out) const {
+#ifdef MLXAGENT_X86
+    if (q8) {
+      block_q8<S>(a.w, a.sc, a.bi, xq.data(), xd.data(), xs.data(), rows, K, N, gs, bits, n0, n1, out);
+      return;
+    }
+#endif
+    block<S>(a.w, a.sc, a.bi, xp.data(), rows, K, N, gs, bits, n0, n1, out);
+  }
+};
+
+// Output rows a pool chunk takes: about 32k weights of a layer (a few microseconds), whole
+// multiples of 8 rows; all of them where the pool has one thread.
+inline int chunk_rows(int K, int N) {
+  return pool().size() == 1 ? std::max(N, 1) : std::max(8, (32768 / std::max(K, 1) + 7) / 8 * 8);
+}
+
 // Rows of x in tiles of 16 (decode and speculative verification fit one tile) against L layers of
 // the same shape (N outputs of K inputs): x is read and rounded once, and the output rows of all
 // of them are split over the pool in one hand-off, when there is enough work to pay for waking a
@@ -275,45 +383,69 @@ struct Layer {
 // out + l * stride.
 template <typename T, typename S, int L, typename Emit>
 void tiled(const T* x, const Layer<S> (&layers)[L], int M, int K, int N, int gs, int bits, Emit emit) {
-  constexpr int kTile = 16;
-  const size_t tile = static_cast<size_t>(std::min(M, kTile));
-  const bool q8 = int8_activations();
-  std::vector<float> xp(q8 ? 0 : tile * K);
-  std::vector<int8_t> xq(q8 ? tile * K : 0);
-  std::vector<float> xd(q8 ? tile * (K / 32) : 0);
-  std::vector<float> xs(q8 ? tile * (K / 32) : 0);
-  const size_t stride = tile * N;
+  XTile<T> xt(M, K, bits);
+  const size_t stride = static_cast<size_t>(std::min(M, XTile<T>::kRows)) * N;
   std::vector<float> out(L * stride);
-  Pool& p = pool();
-  // Chunks of about 32k weights of each layer (a few microseconds), whole multiples of 8 rows.
-  const int per = std::max(8, (32768 / std::max(K, 1) + 7) / 8 * 8);
-  const int chunks = p.size() == 1 ? 1 : (N + per - 1) / per;
-  const int span = p.size() == 1 ? N : per;
-  for (int m0 = 0; m0 < M; m0 += kTile) {
-    const int rows = std::min(kTile, M - m0);
-    if (q8) {
-      quantize_x<T>(x + static_cast<size_t>(m0) * K, rows, K, bits, xq.data(), xd.data(), xs.data());
-    } else {
-      load_x<T>(x + static_cast<size_t>(m0) * K, rows, K, bits, xp.data());
-    }
+  const int span = chunk_rows(K, N);
+  const int chunks = (N + span - 1) / span;
+  for (int m0 = 0; m0 < M; m0 += XTile<T>::kRows) {
+    xt.load(x, m0, std::min(XTile<T>::kRows, M - m0));
     std::function<void(int)> job = [&](int c) {
       const int n0 = std::min(N, c * span);
       const int n1 = std::min(N, n0 + span);
       for (int l = 0; l < L && n0 < n1; ++l) {
-        const Layer<S>& a = layers[l];
-        float* o = out.data() + l * stride;
-#ifdef MLXAGENT_X86
-        if (q8) {
-          block_q8<S>(a.w, a.sc, a.bi, xq.data(), xd.data(), xs.data(), rows, K, N, gs, bits, n0, n1, o);
-          continue;
-        }
-#endif
-        block<S>(a.w, a.sc, a.bi, xp.data(), rows, K, N, gs, bits, n0, n1, o);
+        xt.block_of(layers[l], N, gs, n0, n1, out.data() + l * stride);
       }
     };
-    p.run(chunks, job);
-    emit(m0, rows, out.data(), stride);
+    pool().run(chunks, job);
+    emit(m0, xt.rows, out.data(), stride);
   }
+}
+
+// Rows of x against several layers of K inputs and their own output counts Ns[l], every layer's
+// output rows in one hand-off (a decoder layer's q, k and v products): y[l] gets M x Ns[l], each
+// product rounded to T.
+template <typename T, typename S>
+void products_of(const T* x, const std::vector<Layer<S>>& layers, const std::vector<int>& Ns, int M, int K,
+                 int gs, int bits, const std::vector<T*>& y) {
+  XTile<T> xt(M, K, bits);
+  const size_t tile = static_cast<size_t>(std::min(M, XTile<T>::kRows));
+  std::vector<size_t> at(layers.size() + 1, 0);
+  std::vector<int> first(layers.size() + 1, 0), span(layers.size());
+  for (size_t l = 0; l < layers.size(); ++l) {
+    at[l + 1] = at[l] + tile * Ns[l];
+    span[l] = chunk_rows(K, Ns[l]);
+    first[l + 1] = first[l] + (Ns[l] + span[l] - 1) / span[l];
+  }
+  std::vector<float> out(at.back());
+  for (int m0 = 0; m0 < M; m0 += XTile<T>::kRows) {
+    xt.load(x, m0, std::min(XTile<T>::kRows, M - m0));
+    std::function<void(int)> job = [&](int c) {
+      const size_t l = std::upper_bound(first.begin(), first.end(), c) - first.begin() - 1;
+      const int n0 = (c - first[l]) * span[l];
+      const int n1 = std::min(Ns[l], n0 + span[l]);
+      xt.block_of(layers[l], Ns[l], gs, n0, n1, out.data() + at[l]);
+    };
+    pool().run(first.back(), job);
+    for (size_t l = 0; l < layers.size(); ++l) {
+      T* yr = y[l] + static_cast<size_t>(m0) * Ns[l];
+      for (size_t i = 0; i < static_cast<size_t>(xt.rows) * Ns[l]; ++i) {
+        yr[i] = static_cast<T>(out[at[l] + i]);
+      }
+    }
+  }
+}
+
+// y = x @ dequant(W).T for M rows of x, each product rounded to T (qmm.cpp, layer.cpp).
+template <typename T, typename S>
+void product(const T* x, const Layer<S>& layer, T* y, int M, int K, int N, int gs, int bits) {
+  const Layer<S> layers[1] = {layer};
+  tiled<T, S, 1>(x, layers, M, K, N, gs, bits, [&](int m0, int rows, const float* out, size_t) {
+    T* yr = y + static_cast<size_t>(m0) * N;
+    for (size_t i = 0; i < static_cast<size_t>(rows) * N; ++i) {
+      yr[i] = static_cast<T>(out[i]);
+    }
+  });
 }
 
 // ---------------------------------------------------------------- inputs
@@ -338,28 +470,43 @@ const T* rows_of(const mx::array& x, std::vector<T>& buf) {
   return buf.data();
 }
 
-// Whether the kernels compute x against (w, s, b); else why not.
-inline bool supported(const mx::array& x, const mx::array& w, const mx::array& s, const mx::array& b,
-               int gs, int bits, std::string* why) {
+// Whether the kernels compute rows of K features against (w, s, b); else why not.
+inline bool supported_layer(int K, const mx::array& w, const mx::array& s, const mx::array& b, int gs, int bits,
+                            std::string* why) {
   if (bits != 4 && bits != 8) {
     *why = "bits must be 4 or 8";
   } else if (gs % 32 != 0 || gs <= 0) {
     *why = "group size must be a multiple of 32";
   } else if (w.dtype() != mx::uint32 || w.ndim() != 2) {
     *why = "weights must be a 2-D uint32 array";
-  } else if (x.ndim() < 1 || x.shape(-1) != w.shape(1) * 32 / bits) {
+  } else if (K != w.shape(1) * 32 / bits) {
     *why = "x's last axis does not match the weights";
-  } else if (x.shape(-1) % gs != 0) {
+  } else if (K % gs != 0) {
     *why = "x's last axis is not a whole number of groups";
-  } else if (s.ndim() != 2 || s.shape(0) != w.shape(0) || s.shape(1) != x.shape(-1) / gs ||
-             b.shape() != s.shape() || b.dtype() != s.dtype()) {
+  } else if (s.ndim() != 2 || s.shape(0) != w.shape(0) || s.shape(1) != K / gs || b.shape() != s.shape() ||
+             b.dtype() != s.dtype()) {
     *why = "scales and biases do not match the weights";
-  } else if (x.dtype() != mx::float32 && x.dtype() != mx::float16 && x.dtype() != mx::bfloat16) {
-    *why = "x must be float32, float16 or bfloat16";
   } else {
     return true;
   }
   return false;
+}
+
+// Whether the kernels compute x against (w, s, b); else why not.
+inline bool supported(const mx::array& x, const mx::array& w, const mx::array& s, const mx::array& b,
+               int gs, int bits, std::string* why) {
+  if (x.ndim() < 1) {
+    *why = "x's last axis does not match the weights";
+    return false;
+  }
+  if (!supported_layer(x.shape(-1), w, s, b, gs, bits, why)) {
+    return false;
+  }
+  if (x.dtype() != mx::float32 && x.dtype() != mx::float16 && x.dtype() != mx::bfloat16) {
+    *why = "x must be float32, float16 or bfloat16";
+    return false;
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------- the primitives' common part

@@ -46,19 +46,6 @@ using mlxagent::int8_activations;
 using mlxagent::pool;
 using namespace mlxagent::products;
 
-// y = x @ dequant(W).T, a tile of x's rows at a time (products.h).
-template <typename T, typename S>
-void qmm(const T* x, const uint8_t* w, const S* sc, const S* bi, T* y, int M, int K, int N, int gs,
-         int bits) {
-  const Layer<S> layers[1] = {{w, sc, bi}};
-  tiled<T, S, 1>(x, layers, M, K, N, gs, bits, [&](int m0, int rows, const float* out, size_t) {
-    T* yr = y + static_cast<size_t>(m0) * N;
-    for (size_t i = 0; i < static_cast<size_t>(rows) * N; ++i) {
-      yr[i] = static_cast<T>(out[i]);
-    }
-  });
-}
-
 template <typename T>
 void qmm_scales(const mx::array& x_in, const mx::array& w, const mx::array& s, const mx::array& b,
                 mx::array& y, int M, int K, int N, int gs, int bits) {
@@ -67,16 +54,15 @@ void qmm_scales(const mx::array& x_in, const mx::array& w, const mx::array& s, c
   const auto* wp = reinterpret_cast<const uint8_t*>(w.data<uint32_t>());
   switch (s.dtype()) {
     case mx::float16:
-      qmm<T, mx::float16_t>(xp, wp, s.data<mx::float16_t>(), b.data<mx::float16_t>(),
-                            y.data<T>(), M, K, N, gs, bits);
+      product<T, mx::float16_t>(xp, {wp, s.data<mx::float16_t>(), b.data<mx::float16_t>()}, y.data<T>(), M, K, N,
+                                gs, bits);
       break;
     case mx::bfloat16:
-      qmm<T, mx::bfloat16_t>(xp, wp, s.data<mx::bfloat16_t>(), b.data<mx::bfloat16_t>(),
-                             y.data<T>(), M, K, N, gs, bits);
+      product<T, mx::bfloat16_t>(xp, {wp, s.data<mx::bfloat16_t>(), b.data<mx::bfloat16_t>()}, y.data<T>(), M, K,
+                                 N, gs, bits);
       break;
     default:
-      qmm<T, float>(xp, wp, s.data<float>(), b.data<float>(), y.data<T>(), M, K, N, gs,
-                    bits);
+      product<T, float>(xp, {wp, s.data<float>(), b.data<float>()}, y.data<T>(), M, K, N, gs, bits);
   }
 }
 
@@ -91,13 +77,7 @@ class NativeQMM : public QuantizedPrimitive {
     const auto& w = inputs[1];
     const auto& s = inputs[2];
     const auto& b = inputs[3];
-    out.set_data(mx::allocator::malloc(out.nbytes()));
-    auto& encoder = mx::cpu::get_command_encoder(stream());
-    encoder.set_input_array(x);
-    encoder.set_input_array(w);
-    encoder.set_input_array(s);
-    encoder.set_input_array(b);
-    encoder.set_output_array(out);
+    auto& encoder = mlxagent::encoder_for(stream(), inputs, {&out});
     const int K = x.shape(-1);
     const int N = w.shape(0);
     const int M = static_cast<int>(x.size() / K);
@@ -179,6 +159,7 @@ void register_dequantize(nb::module_& m);  // dequant.cpp
 void register_norm(nb::module_& m);        // norm.cpp
 void register_fused(nb::module_& m);       // fused.cpp
 void register_mlp(nb::module_& m);         // mlp.cpp
+void register_layer(nb::module_& m);       // layer.cpp
 
 NB_MODULE(_qmm, m) {
   m.doc() = "mlxagent's native 4/8-bit quantised matmul for MLX's CPU backend";
@@ -209,4 +190,5 @@ NB_MODULE(_qmm, m) {
   register_norm(m);
   register_fused(m);
   register_mlp(m);
+  register_layer(m);
 }
