@@ -14,6 +14,8 @@
    not mlp.cpp's one; no fused layer either); resident weight bytes of each beside the GGUF file's size; whether greedy decoding
    gives the same text; the share of a decode step spent inside the products; the other ops of a
    step one by one, MLX's and the native rope and attention.
+   A prompt of agent size (1,536 tokens) prefilled in 256-token chunks with the native attention in
+   prefill chunks and with MLX's own, interleaved in one process.
 3. Speculative decoding on recorded agent traffic (bench/speculation.py) on the native path.
 4. llama.cpp (llama-cpp-python, n_threads=2, same GGUF) in a child process of the same run.
 `--ops` times only the other ops of a decode step (rope, attention, norms: what the kernel does not
@@ -164,6 +166,40 @@ def other_ops(context: int = 400, layers: int = 30) -> dict:
     }
 
 
+def long_prefill(loaded, tokens: int = 1536, chunk: int = 256, rounds: int = 2) -> dict:
+    """A prompt of agent size (`tokens`) prefilled in `chunk`-token chunks, as the runtime does, with
+    the native attention in mlx-lm's helper (qkernel.PREFILL_ATTENTION_ROWS) and with MLX's own
+    (the limit set to 0), interleaved: ms a chunk, tok/s over all."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import make_prompt_cache
+
+    from mlxagent.model import qkernel
+
+    ids = loaded.tokenizer.encode(long_prompt(loaded.tokenizer, 400))
+    ids = (ids * (tokens // max(1, len(ids)) + 1))[:tokens]
+    shipped = qkernel.PREFILL_ATTENTION_ROWS
+    runs: dict[str, list] = {"native": [], "mlx": []}
+    try:
+        for _ in range(rounds):
+            for name, limit in (("native", shipped), ("mlx", 0)):
+                qkernel.PREFILL_ATTENTION_ROWS = limit
+                cache = make_prompt_cache(loaded.model)
+                times = []
+                for at in range(0, len(ids), chunk):
+                    start = time.perf_counter()
+                    out = loaded.model(mx.array(ids[at:at + chunk])[None], cache=cache)
+                    mx.eval(out, [c.state for c in cache])
+                    times.append(time.perf_counter() - start)
+                runs[name].append(times)
+    finally:
+        qkernel.PREFILL_ATTENTION_ROWS = shipped
+    out = {"tokens": len(ids), "chunk": chunk}
+    for name, all_times in runs.items():
+        best = min(all_times, key=sum)
+        out[name] = {"chunk_ms": [round(t * 1e3, 1) for t in best], "tps": len(ids) / sum(best)}
+    return out
+
+
 def greedy_text(loaded, prompt: str, tokens: int = 48) -> str:
     from mlxagent.model.kv_cache import ChatSession
 
@@ -292,6 +328,11 @@ def main() -> int:
 
     llama = None
     if not args.quick:
+        long = results["long_prefill"] = long_prefill(native)
+        for name in ("native", "mlx"):
+            row = long[name]
+            print(f"prefill of {long['tokens']} tokens in {long['chunk']}-token chunks, {name} attention: "
+                  f"{row['tps']:.1f} tok/s, ms a chunk {row['chunk_ms']}")
         ops = results["other_ops_ms"] = other_ops()
         print("the rest of a decode step, per token (30 layers, 400-token context): " +
               ", ".join(f"{name} {ms:.1f} ms" for name, ms in ops.items()))

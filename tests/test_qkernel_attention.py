@@ -131,11 +131,17 @@ def test_the_model_routes_rope_and_attention_and_falls_back_elsewhere(real_model
     mask = mx.array([[True] * 29 + [False], [True] * 30])  # an array mask: MLX's own op
     want = sdpa.original(q, k, v, cache=None, scale=0.125, mask=mask)
     assert mx.allclose(sdpa(q, k, v, cache=None, scale=0.125, mask=mask), want).item()
-    long_q = mx.random.normal((1, 9, 40, 64))  # a prefill chunk: MLX's own op too
+    long_q = mx.random.normal((1, 9, 40, 64))  # a prefill chunk: the native op, close to MLX's
     long_k, long_v = mx.random.normal((1, 3, 40, 64)), mx.random.normal((1, 3, 40, 64))
-    assert mx.allclose(sdpa(long_q, long_k, long_v, cache=None, scale=0.125, mask="causal"),
-                       sdpa.original(long_q, long_k, long_v, cache=None, scale=0.125, mask="causal"),
+    native = sdpa(long_q, long_k, long_v, cache=None, scale=0.125, mask="causal")
+    assert mx.array_equal(native, KERNEL.module.native_attention(long_q, long_k, long_v, 0.125, True)).item()
+    assert mx.allclose(native, sdpa.original(long_q, long_k, long_v, cache=None, scale=0.125, mask="causal"),
                        atol=1e-5).item()
+    # past PREFILL_ATTENTION_ROWS query rows: MLX's own op
+    huge_q = mx.random.normal((1, 9, qkernel.PREFILL_ATTENTION_ROWS + 1, 64))
+    huge_k, huge_v = (mx.random.normal((1, 3, qkernel.PREFILL_ATTENTION_ROWS + 1, 64)) for _ in range(2))
+    assert mx.array_equal(sdpa(huge_q, huge_k, huge_v, cache=None, scale=0.125, mask="causal"),
+                          sdpa.original(huge_q, huge_k, huge_v, cache=None, scale=0.125, mask="causal")).item()
 
 
 PROMPTS = ["Write a Python function that reverses a string.",

@@ -129,8 +129,12 @@ async def test_end_to_end_with_the_real_default_model(tmp_path, real_model_dir):
     app = MlxAgentApp(repo, model_factory=RuntimeModelFactory(), settings=settings, total_memory=FIXED_MEMORY,
                       cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:
+        # the load runs in the background: no message handled yet, so it cannot have finished (a
+        # load on the UI thread would have); checked before any pause, which on a fast machine
+        # may be long enough for the small model to load
+        assert app.model_state.loading
         await pilot.pause()
-        assert isinstance(app.screen, ChatScreen) and app.model_state.loading  # painted before the model is in
+        assert isinstance(app.screen, ChatScreen)  # painted whether or not the model is in yet
         await wait_model(pilot, timeout=60)
         app.chat.prompt.focus()
         app.chat.prompt.insert("Which files are in this repository?")

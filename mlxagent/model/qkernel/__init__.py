@@ -284,9 +284,13 @@ def _native_embedding(module: Any) -> type:
     return _classes["embedding"]
 
 
-# Query rows up to which the native attention runs (a decode step, a speculative verification);
-# longer prefills keep MLX's own, which batches them as matrix products.
+# Query rows up to which the fused decode attention runs (a decode step, a speculative verification).
 ATTENTION_MAX_ROWS = PREFILL_ROWS
+# Query rows up to which mlx-lm's attention helper runs the native attention (attention.cpp, the
+# heads over the pool): prefill chunks too, whose cost with MLX's CPU composition grows with the
+# context much faster than its arithmetic (BENCHMARKS.md: a 1,536-token prompt in 256-token
+# chunks 1.8x faster). Longer chunks keep MLX's own. bench/kernel.py sets it to 0 to compare.
+PREFILL_ATTENTION_ROWS = 512
 
 
 def install_attention(model: Any) -> int:
@@ -492,7 +496,7 @@ def _native_sdpa(module: Any, original: Any) -> Any:
     def scaled_dot_product_attention(queries, keys, values, cache=None, scale=1.0, mask=None, sinks=None, **kw):
         if (not kw and sinks is None and not hasattr(cache, "bits") and (mask is None or (
                 isinstance(mask, str) and mask == "causal")) and queries.ndim == 4
-                and queries.shape[2] <= ATTENTION_MAX_ROWS and keys.ndim == 4 and values.ndim == 4
+                and queries.shape[2] <= PREFILL_ATTENTION_ROWS and keys.ndim == 4 and values.ndim == 4
                 and queries.dtype == keys.dtype == values.dtype and mx.default_device() == mx.cpu):
             return module.native_attention(queries, keys, values, float(scale), mask is not None)
         return original(queries, keys, values, cache=cache, scale=scale, mask=mask, sinks=sinks, **kw)

@@ -229,24 +229,28 @@ class NativeAttention : public mx::UnaryPrimitive {
     const T* kp = k.data<T>();
     const T* vp = v.data<T>();
     T* op = out.data<T>();
-    std::vector<float> qrow(D), scores(Tk), acc(Dv);
-    for (int b = 0; b < B; ++b) {
-      for (int h = 0; h < Hq; ++h) {
-        const int hk = h / rep;
-        const T* kb = kp + b * ks[0] + hk * ks[1];
-        const T* vb = vp + b * vs[0] + hk * vs[1];
-        for (int l = 0; l < L; ++l) {
-          const T* qr = qp + b * qs[0] + h * qs[1] + l * qs[2];
-          for (int d = 0; d < D; ++d) {
-            qrow[d] = load(qr, d * qs[3]) * scale;
-          }
-          const int seen = causal ? std::min(Tk, Tk - L + l + 1) : Tk;
-          T* orow = op + ((static_cast<int64_t>(b) * Hq + h) * L + l) * Dv;
-          mlxagent::head(qrow.data(), kb, ks[2], ks[3], vb, vs[2], vs[3], D, Dv, seen, scores.data(),
-                         acc.data(), orow);
+    // each (sequence, head) on whichever thread of the pool takes it: the same arithmetic anywhere
+    const std::function<void(int)> job = [&](int chunk) {
+      const int b = chunk / Hq, h = chunk % Hq;
+      thread_local std::vector<float> qrow, scores, acc;
+      qrow.resize(D);
+      scores.resize(Tk);
+      acc.resize(Dv);
+      const int hk = h / rep;
+      const T* kb = kp + b * ks[0] + hk * ks[1];
+      const T* vb = vp + b * vs[0] + hk * vs[1];
+      for (int l = 0; l < L; ++l) {
+        const T* qr = qp + b * qs[0] + h * qs[1] + l * qs[2];
+        for (int d = 0; d < D; ++d) {
+          qrow[d] = load(qr, d * qs[3]) * scale;
         }
+        const int seen = causal ? std::min(Tk, Tk - L + l + 1) : Tk;
+        T* orow = op + ((static_cast<int64_t>(b) * Hq + h) * L + l) * Dv;
+        mlxagent::head(qrow.data(), kb, ks[2], ks[3], vb, vs[2], vs[3], D, Dv, seen, scores.data(),
+                       acc.data(), orow);
       }
-    }
+    };
+    mlxagent::pool().run(B * Hq, job);
   }
 
   float scale_;
