@@ -408,16 +408,17 @@ _LINEARS = (("self_attn", "q_proj"), ("self_attn", "k_proj"), ("self_attn", "v_p
             ("mlp", "gate_proj"), ("mlp", "up_proj"), ("mlp", "down_proj"))
 
 
-def _layer_weights(block: Any, x: Any) -> tuple[list, int, int] | None:
+def _layer_weights(block: Any, x: Any) -> tuple[list, int, int, Any, Any] | None:
     """The block's seven projections as (weights, scales, biases) in order, with their group size
-    and bits, when all are on the kernel alike (no bias, no adapter) and both norms are native
-    (and float32 where x is a half type: the first layer's input, a quantised embedding's rows);
-    else None (the block's own code runs)."""
+    and bits, and its two norms, when all projections are on the kernel alike (no bias, no adapter)
+    and both norms are native (and float32 where x is a half type: the first layer's input, a
+    quantised embedding's rows); else None (the block's own code runs)."""
     native, norm = _classes.get("linear"), _classes.get("norm")
     norm1, norm2 = block["input_layernorm"], block["post_attention_layernorm"]
     if type(norm1) is not norm or type(norm2) is not norm:
         return None
-    if x.dtype != _mlx()[0].float32 and not (norm1["weight"].dtype == norm2["weight"].dtype == _mlx()[0].float32):
+    float32 = _mlx()[0].float32
+    if x.dtype != float32 and not (norm1["weight"].dtype == norm2["weight"].dtype == float32):
         return None
     arrays, first = [], None
     for part, name in _LINEARS:
@@ -431,7 +432,7 @@ def _layer_weights(block: Any, x: Any) -> tuple[list, int, int] | None:
               or scales.dtype != arrays[1].dtype):
             return None
         arrays += (layer["weight"], scales, layer["biases"])
-    return arrays, first.group_size, first.bits
+    return arrays, first.group_size, first.bits, norm1, norm2
 
 
 def _native_layer(module: Any, base_class: type) -> type:
@@ -447,8 +448,7 @@ def _native_layer(module: Any, base_class: type) -> type:
                         and x.shape[0] * x.shape[1] <= PREFILL_ROWS else None)
                 if plan is None:
                     return super().__call__(x, mask, cache)
-                arrays, group_size, bits = plan
-                norm1, norm2 = self["input_layernorm"], self["post_attention_layernorm"]
+                arrays, group_size, bits, norm1, norm2 = plan
                 q, k, v = module.native_norm_qkv(x, norm1["weight"], norm1.eps, arrays[:9], group_size, bits)
                 offset, turn = _cache_write(module, cache, attn.rope, k, v)
                 return module.native_layer_tail(x, q, cache.keys, cache.values, norm2["weight"], norm2.eps, arrays[9:],

@@ -265,33 +265,47 @@ inline void write_cache(const float* src, Strides3 rs, int B, int L, int H, int 
   }
 }
 
-// Query rows (B, L, Hq*D; strides qs) rotated by rope and scaled, each head against its KV head's
-// first offset + l + 1 cached rows (causal) or offset + L: out (B, L, Hq*Dv) row-major. The heads
-// are split over the pool (each head's arithmetic is the same on any thread).
-inline void attend_cached(const float* qp, Strides3 qs, const float* kp, Strides4 ks, const float* vp,
-                          Strides4 vs, int B, int L, int Hq, int Hkv, int D, int Dv, int offset,
-                          bool causal, const Rope& rope, const RopeTables& t, float scale, float* op) {
+// Query rows of B sequences and Hq heads (q's element (b, h, l, d) at b*qs.b + h*qs.h + l*qs.s +
+// d*qs.d), rotated by rope where its dims are not 0 and scaled, each head against its KV head's Tk
+// keys and values: row l of L sees the first Tk - L + l + 1 of them when causal, else all; its
+// output (Dv features, contiguous) at b*os.b + h*os.h + l*os.s. The (sequence, head) pairs are
+// split over the pool (a pair's arithmetic is the same on any thread). attention.cpp's
+// attention on (B, H, L, D) heads and the cached attention below.
+template <typename T>
+inline void attend(const T* qp, Strides4 qs, const T* kp, Strides4 ks, const T* vp, Strides4 vs, int B, int L,
+                   int Hq, int Hkv, int D, int Dv, int Tk, bool causal, const Rope& rope, const RopeTables& t,
+                   float scale, T* op, Strides4 os) {
   const int rep = Hq / Hkv;
   const std::function<void(int)> job = [&](int chunk) {
     const int b = chunk / Hq, h = chunk % Hq;
     thread_local std::vector<float> qrow, scores, acc;
     qrow.resize(D);
-    scores.resize(static_cast<size_t>(offset) + L);
+    scores.resize(Tk);
     acc.resize(Dv);
-    const float* kb = kp + b * ks.b + (h / rep) * ks.h;
-    const float* vb = vp + b * vs.b + (h / rep) * vs.h;
+    const T* kb = kp + b * ks.b + (h / rep) * ks.h;
+    const T* vb = vp + b * vs.b + (h / rep) * vs.h;
     for (int l = 0; l < L; ++l) {
-      const int seen = causal ? offset + l + 1 : offset + L;
-      const float* qr = qp + b * qs.b + l * qs.l + static_cast<int64_t>(h) * D * qs.f;
-      rotate_row(qr, qs.f, D, rope.dims, rope.traditional, t.cos_row(l), t.sin_row(l), qrow.data());
+      const int seen = causal ? std::min(Tk, Tk - L + l + 1) : Tk;
+      const T* qr = qp + b * qs.b + h * qs.h + l * qs.s;
+      rotate_row(qr, qs.d, D, rope.dims, rope.traditional, t.cos_row(l), t.sin_row(l), qrow.data());
       for (int d = 0; d < D; ++d) {
         qrow[d] *= scale;
       }
-      float* orow = op + (static_cast<int64_t>(b) * L + l) * Hq * Dv + static_cast<int64_t>(h) * Dv;
+      T* orow = op + b * os.b + h * os.h + l * os.s;
       head(qrow.data(), kb, ks.s, ks.d, vb, vs.s, vs.d, D, Dv, seen, scores.data(), acc.data(), orow);
     }
   };
   pool().run(B * Hq, job);
+}
+
+// Query rows (B, L, Hq*D; strides qs) rotated by rope and scaled, each head against its KV head's
+// first offset + l + 1 cached rows (causal) or offset + L: out (B, L, Hq*Dv) row-major.
+inline void attend_cached(const float* qp, Strides3 qs, const float* kp, Strides4 ks, const float* vp,
+                          Strides4 vs, int B, int L, int Hq, int Hkv, int D, int Dv, int offset,
+                          bool causal, const Rope& rope, const RopeTables& t, float scale, float* op) {
+  const int64_t row = static_cast<int64_t>(Hq) * Dv;
+  attend<float>(qp, {qs.b, D * qs.f, qs.l, qs.f}, kp, ks, vp, vs, B, L, Hq, Hkv, D, Dv, offset + L, causal, rope,
+                t, scale, op, {L * row, Dv, row, 1});
 }
 
 }  // namespace mlxagent

@@ -30,7 +30,6 @@ using namespace nb::literals;
 
 namespace {
 
-using mlxagent::load;
 
 // ---------------------------------------------------------------- rope
 
@@ -219,38 +218,15 @@ class NativeAttention : public mx::UnaryPrimitive {
   template <typename T>
   static void run(const mx::array& q, const mx::array& k, const mx::array& v, mx::array& out,
                   float scale, bool causal) {
-    const int B = q.shape(0), Hq = q.shape(1), L = q.shape(2), D = q.shape(3);
-    const int Hkv = k.shape(1), Tk = k.shape(2), Dv = v.shape(3);
-    const int rep = Hq / Hkv;
+    const int B = q.shape(0), Hq = q.shape(1), L = q.shape(2), Dv = v.shape(3);
     const auto& qs = q.strides();
     const auto& ks = k.strides();
     const auto& vs = v.strides();
-    const T* qp = q.data<T>();
-    const T* kp = k.data<T>();
-    const T* vp = v.data<T>();
-    T* op = out.data<T>();
-    // each (sequence, head) on whichever thread of the pool takes it: the same arithmetic anywhere
-    const std::function<void(int)> job = [&](int chunk) {
-      const int b = chunk / Hq, h = chunk % Hq;
-      thread_local std::vector<float> qrow, scores, acc;
-      qrow.resize(D);
-      scores.resize(Tk);
-      acc.resize(Dv);
-      const int hk = h / rep;
-      const T* kb = kp + b * ks[0] + hk * ks[1];
-      const T* vb = vp + b * vs[0] + hk * vs[1];
-      for (int l = 0; l < L; ++l) {
-        const T* qr = qp + b * qs[0] + h * qs[1] + l * qs[2];
-        for (int d = 0; d < D; ++d) {
-          qrow[d] = load(qr, d * qs[3]) * scale;
-        }
-        const int seen = causal ? std::min(Tk, Tk - L + l + 1) : Tk;
-        T* orow = op + ((static_cast<int64_t>(b) * Hq + h) * L + l) * Dv;
-        mlxagent::head(qrow.data(), kb, ks[2], ks[3], vb, vs[2], vs[3], D, Dv, seen, scores.data(),
-                       acc.data(), orow);
-      }
-    };
-    mlxagent::pool().run(B * Hq, job);
+    const mlxagent::Rope none;  // q as it is
+    mlxagent::attend<T>(q.data<T>(), {qs[0], qs[1], qs[2], qs[3]}, k.data<T>(), {ks[0], ks[1], ks[2], ks[3]},
+                        v.data<T>(), {vs[0], vs[1], vs[2], vs[3]}, B, L, Hq, k.shape(1), q.shape(3), Dv, k.shape(2),
+                        causal, none, mlxagent::RopeTables(none, L, 0), scale, out.data<T>(),
+                        {static_cast<int64_t>(Hq) * L * Dv, static_cast<int64_t>(L) * Dv, Dv, 1});
   }
 
   float scale_;

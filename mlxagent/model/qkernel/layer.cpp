@@ -43,40 +43,25 @@ using namespace mlxagent::products;
 using mlxagent::Rope;
 using mlxagent::RopeTables;
 
-// Quantised layers come as (weights, scales, biases) triples from inputs[first]; all of one group
-// size, bits and scale type.
-template <typename S>
-Layer<S> layer_at(const std::vector<mx::array>& in, size_t first) {
-  return Layer<S>{reinterpret_cast<const uint8_t*>(in[first].data<uint32_t>()), in[first + 1].data<S>(),
-                  in[first + 2].data<S>()};
+// x's rows (any strides; float32, or a half type widened exactly) as row-major floats: x itself
+// where it is that already.
+template <typename H>
+const float* widened(const mx::array& x, std::vector<float>& buf) {
+  std::vector<H> copy;
+  const H* rows = rows_of<H>(x, copy);
+  buf.assign(rows, rows + x.size());
+  return buf.data();
 }
 
-// x's rows (any strides; float32, or a half type widened exactly) as M x E row-major floats: x
-// itself where it is that already.
 const float* rows_as_float(const mx::array& x, std::vector<float>& buf) {
-  const int E = x.shape(-1);
-  const int64_t M = static_cast<int64_t>(x.size()) / E;
-  if (x.dtype() == mx::float32 && x.flags().row_contiguous) {
-    return x.data<float>();
+  switch (x.dtype()) {
+    case mx::float16:
+      return widened<mx::float16_t>(x, buf);
+    case mx::bfloat16:
+      return widened<mx::bfloat16_t>(x, buf);
+    default:
+      return rows_of<float>(x, buf);
   }
-  buf.resize(x.size());
-  const int64_t xs = x.strides().back();
-  for (int64_t r = 0; r < M; ++r) {
-    const int64_t at = mlxagent::row_offset(x, r);
-    for (int e = 0; e < E; ++e) {
-      switch (x.dtype()) {
-        case mx::float16:
-          buf[r * E + e] = static_cast<float>(x.data<mx::float16_t>()[at + e * xs]);
-          break;
-        case mx::bfloat16:
-          buf[r * E + e] = static_cast<float>(x.data<mx::bfloat16_t>()[at + e * xs]);
-          break;
-        default:
-          buf[r * E + e] = x.data<float>()[at + e * xs];
-      }
-    }
-  }
-  return buf.data();
 }
 
 // M rows of E features (row-major floats) normed into n.
@@ -86,20 +71,6 @@ void norm_rows(const float* x, int64_t M, int E, const mx::array& w, float eps, 
   n.resize(static_cast<size_t>(M) * E);
   for (int64_t r = 0; r < M; ++r) {
     mlxagent::rms_row(x + r * E, 1, wf.data(), E, eps, n.data() + r * E);
-  }
-}
-
-template <typename F>
-void by_scales(mx::Dtype scales, F&& f) {
-  switch (scales) {
-    case mx::float16:
-      f(mx::float16_t{});
-      break;
-    case mx::bfloat16:
-      f(mx::bfloat16_t{});
-      break;
-    default:
-      f(float{});
   }
 }
 

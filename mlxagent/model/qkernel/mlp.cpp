@@ -33,31 +33,15 @@ namespace {
 
 using namespace mlxagent::products;
 
-template <typename T, typename S>
-void swiglu(const mx::array& x_in, const std::vector<mx::array>& in, mx::array& y, int M, int K, int N,
-            int gs, int bits) {
-  std::vector<T> copy;
-  auto layer = [&](int i) {
-    return Layer<S>{reinterpret_cast<const uint8_t*>(in[i].data<uint32_t>()), in[i + 1].data<S>(),
-                    in[i + 2].data<S>()};
-  };
-  const Layer<S> layers[2] = {layer(1), layer(4)};
-  swiglu_rows<T, S>(rows_of<T>(x_in, copy), layers, y.data<T>(), M, K, N, gs, bits);
-}
-
 template <typename T>
-void swiglu_scales(const mx::array& x, const std::vector<mx::array>& in, mx::array& y, int M, int K, int N,
-                   int gs, int bits) {
-  switch (in[2].dtype()) {
-    case mx::float16:
-      swiglu<T, mx::float16_t>(x, in, y, M, K, N, gs, bits);
-      break;
-    case mx::bfloat16:
-      swiglu<T, mx::bfloat16_t>(x, in, y, M, K, N, gs, bits);
-      break;
-    default:
-      swiglu<T, float>(x, in, y, M, K, N, gs, bits);
-  }
+void swiglu(const mx::array& x, const std::vector<mx::array>& in, mx::array& y, int M, int K, int N, int gs,
+            int bits) {
+  std::vector<T> copy;
+  by_scales(in[2].dtype(), [&](auto s) {
+    using S = decltype(s);
+    const Layer<S> layers[2] = {layer_at<S>(in, 1), layer_at<S>(in, 4)};
+    swiglu_rows<T, S>(rows_of<T>(x, copy), layers, y.data<T>(), M, K, N, gs, bits);
+  });
 }
 
 class NativeSwiGLU : public QuantizedPrimitive {
@@ -77,13 +61,13 @@ class NativeSwiGLU : public QuantizedPrimitive {
       const auto& x = inputs[0];
       switch (x.dtype()) {
         case mx::float16:
-          swiglu_scales<mx::float16_t>(x, inputs, out, M, K, N, gs, bits);
+          swiglu<mx::float16_t>(x, inputs, out, M, K, N, gs, bits);
           break;
         case mx::bfloat16:
-          swiglu_scales<mx::bfloat16_t>(x, inputs, out, M, K, N, gs, bits);
+          swiglu<mx::bfloat16_t>(x, inputs, out, M, K, N, gs, bits);
           break;
         default:
-          swiglu_scales<float>(x, inputs, out, M, K, N, gs, bits);
+          swiglu<float>(x, inputs, out, M, K, N, gs, bits);
       }
     });
   }

@@ -327,6 +327,28 @@ struct Layer {
   const S* bi;
 };
 
+// Quantised layers as (weights, scales, biases) triples of a primitive's inputs, from in[first].
+template <typename S>
+Layer<S> layer_at(const std::vector<mx::array>& in, size_t first) {
+  return Layer<S>{reinterpret_cast<const uint8_t*>(in[first].data<uint32_t>()), in[first + 1].data<S>(),
+                  in[first + 2].data<S>()};
+}
+
+// f(S{}) for the scales' type S: float16, bfloat16 or float.
+template <typename F>
+void by_scales(mx::Dtype scales, F&& f) {
+  switch (scales) {
+    case mx::float16:
+      f(mx::float16_t{});
+      break;
+    case mx::bfloat16:
+      f(mx::bfloat16_t{});
+      break;
+    default:
+      f(float{});
+  }
+}
+
 // A tile of up to 16 rows of x as the inner loops read it: floats reordered for 4-bit blocks
 // (load_x), or int8 blocks with their scales and sums when int8 activations are on (q8.h).
 template <typename T>

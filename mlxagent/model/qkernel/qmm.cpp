@@ -47,23 +47,13 @@ using mlxagent::pool;
 using namespace mlxagent::products;
 
 template <typename T>
-void qmm_scales(const mx::array& x_in, const mx::array& w, const mx::array& s, const mx::array& b,
-                mx::array& y, int M, int K, int N, int gs, int bits) {
+void qmm_scales(const mx::array& x, const std::vector<mx::array>& in, mx::array& y, int M, int K, int N, int gs,
+                int bits) {
   std::vector<T> copy;
-  const T* xp = rows_of<T>(x_in, copy);
-  const auto* wp = reinterpret_cast<const uint8_t*>(w.data<uint32_t>());
-  switch (s.dtype()) {
-    case mx::float16:
-      product<T, mx::float16_t>(xp, {wp, s.data<mx::float16_t>(), b.data<mx::float16_t>()}, y.data<T>(), M, K, N,
-                                gs, bits);
-      break;
-    case mx::bfloat16:
-      product<T, mx::bfloat16_t>(xp, {wp, s.data<mx::bfloat16_t>(), b.data<mx::bfloat16_t>()}, y.data<T>(), M, K,
-                                 N, gs, bits);
-      break;
-    default:
-      product<T, float>(xp, {wp, s.data<float>(), b.data<float>()}, y.data<T>(), M, K, N, gs, bits);
-  }
+  by_scales(in[2].dtype(), [&](auto s) {
+    using S = decltype(s);
+    product<T, S>(rows_of<T>(x, copy), layer_at<S>(in, 1), y.data<T>(), M, K, N, gs, bits);
+  });
 }
 
 // ---------------------------------------------------------------- the primitive
@@ -74,26 +64,24 @@ class NativeQMM : public QuantizedPrimitive {
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
     const auto& x = inputs[0];
-    const auto& w = inputs[1];
-    const auto& s = inputs[2];
-    const auto& b = inputs[3];
     auto& encoder = mlxagent::encoder_for(stream(), inputs, {&out});
     const int K = x.shape(-1);
-    const int N = w.shape(0);
+    const int N = inputs[1].shape(0);
     const int M = static_cast<int>(x.size() / K);
     const int gs = group_size_;
     const int bits = bits_;
-    encoder.dispatch([x, w, s, b, out, M, K, N, gs, bits]() mutable {
+    encoder.dispatch([inputs, out, M, K, N, gs, bits]() mutable {
       Timed timed;
+      const auto& x = inputs[0];
       switch (x.dtype()) {
         case mx::float16:
-          qmm_scales<mx::float16_t>(x, w, s, b, out, M, K, N, gs, bits);
+          qmm_scales<mx::float16_t>(x, inputs, out, M, K, N, gs, bits);
           break;
         case mx::bfloat16:
-          qmm_scales<mx::bfloat16_t>(x, w, s, b, out, M, K, N, gs, bits);
+          qmm_scales<mx::bfloat16_t>(x, inputs, out, M, K, N, gs, bits);
           break;
         default:
-          qmm_scales<float>(x, w, s, b, out, M, K, N, gs, bits);
+          qmm_scales<float>(x, inputs, out, M, K, N, gs, bits);
       }
     });
   }
