@@ -103,6 +103,23 @@ def test_cached_attention_equals_the_native_ops_and_mlx(Hq, Hkv, S, D, Dv, L, of
     assert mx.allclose(got, mlx.transpose(0, 2, 1, 3).reshape(B, L, -1), atol=2e-5).item()
 
 
+@pytest.mark.parametrize("Hq,Hkv,D,Dv,L,offset", [(9, 3, 64, 64, 33, 130), (9, 3, 64, 64, 5, 0),
+                                                  (4, 2, 128, 128, 9, 61), (6, 3, 32, 24, 7, 3)])
+def test_each_causal_row_equals_that_row_decoded_alone(Hq, Hkv, D, Dv, L, offset):
+    """The attention reads keys and values a block of 64 at a time for all the query rows of a KV
+    head (its query heads, a verification's rows); a row's output must not depend on the rows it
+    shares a block with: verification equals decoding bit for bit."""
+    keys, values = _cache(1, Hkv, offset + L + 8, D, 7), _cache(1, Hkv, offset + L + 8, Dv, 8)
+    q = mx.random.normal((1, L, Hq * D), key=mx.random.key(9))
+    mx.eval(keys, values, q)
+    rope = (D, False, 10000.0, 1.0)
+    together = KERNEL.module.native_cached_attention(q, keys, values, Hq, offset, *rope, 0.125, True)
+    for row in range(L):
+        alone = KERNEL.module.native_cached_attention(q[:, row:row + 1], keys, values, Hq, offset + row, *rope,
+                                                      0.125, False)
+        assert mx.array_equal(together[:, row:row + 1], alone).item(), row
+
+
 @pytest.mark.parametrize("call,message", [
     (lambda m: m.native_cache_write(mx.zeros((1, 3, 8, 4)), mx.zeros((1, 2, 12)), 7),
      "[native_cache_write] the rows do not fit the cache at this offset"),

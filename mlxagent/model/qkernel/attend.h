@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <stdexcept>
 #include <type_traits>
@@ -43,57 +44,6 @@ __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-// One query row (scaled) of a float32 head against `seen` keys and values whose last axis is
-// contiguous (row strides kt, vt): out = softmax(q k^T) v.
-__attribute__((target("avx2,fma"))) inline void head_avx2(const float* q, const float* k, int64_t kt,
-                                                   const float* v, int64_t vt, int D, int Dv,
-                                                   int seen, float* scores, float* out) {
-  float top = -INFINITY;
-  for (int t = 0; t < seen; ++t) {
-    const float* kr = k + t * kt;
-    __m256 acc = _mm256_setzero_ps();
-    for (int d = 0; d < D; d += 8) {
-      acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(kr + d), acc);
-    }
-    scores[t] = hsum8(acc);
-    top = std::max(top, scores[t]);
-  }
-  const __m256 shift = _mm256_set1_ps(top);
-  __m256 sum = _mm256_setzero_ps();
-  int t = 0;
-  for (; t + 8 <= seen; t += 8) {
-    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + t), shift));
-    _mm256_storeu_ps(scores + t, e);
-    sum = _mm256_add_ps(sum, e);
-  }
-  float total = hsum8(sum);
-  for (; t < seen; ++t) {
-    scores[t] = std::exp(scores[t] - top);
-    total += scores[t];
-  }
-  // the weighted values, 64 features at a time in registers
-  for (int d0 = 0; d0 < Dv; d0 += 64) {
-    const int blocks = std::min(8, (Dv - d0) / 8);
-    __m256 acc[8];
-    for (int j = 0; j < 8; ++j) {
-      acc[j] = _mm256_setzero_ps();
-    }
-    for (int t2 = 0; t2 < seen; ++t2) {
-      const __m256 p = _mm256_set1_ps(scores[t2]);
-      const float* vr = v + t2 * vt + d0;
-      for (int j = 0; j < blocks; ++j) {
-        acc[j] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8 * j), acc[j]);
-      }
-    }
-    for (int j = 0; j < blocks; ++j) {
-      _mm256_storeu_ps(out + d0 + 8 * j, acc[j]);
-    }
-  }
-  const __m256 inv = _mm256_set1_ps(seen > 0 ? 1.0f / total : 0.0f);
-  for (int d = 0; d < Dv; d += 8) {
-    _mm256_storeu_ps(out + d, _mm256_mul_ps(_mm256_loadu_ps(out + d), inv));
-  }
-}
 #endif
 
 // One query row (scaled, float) against `seen` keys and values of any dtype and strides (row
@@ -130,21 +80,148 @@ void head_portable(const float* q, const T* k, int64_t kt, int64_t kd, const T* 
   }
 }
 
-// One head's query row against its keys and values: the AVX2 loop where it applies (float32, the
-// features contiguous, sizes a multiple of 8), else the portable one.
-template <typename T>
-inline void head(const float* q, const T* k, int64_t kt, int64_t kd, const T* v, int64_t vt,
-                 int64_t vd, int D, int Dv, int seen, float* scores, float* acc, T* out) {
 #ifdef MLXAGENT_X86
-  if constexpr (std::is_same_v<T, float>) {
-    if (cpu_has_avx2() && kd == 1 && vd == 1 && D % 8 == 0 && Dv % 8 == 0) {
-      head_avx2(q, k, kt, v, vt, D, Dv, seen, scores, out);
-      return;
+// Keys a block of query rows takes at a time: 64 rows of K (or V) of 64 features are 16 KB, which
+// stay in L1 while every query row of the block reads them.
+constexpr int kKeyBlock = 64;
+
+// acc (N*8 floats) += p[t] * v's row t, for t in [t0, t1): one chain per 8 features, in t's order.
+template <int N>
+__attribute__((target("avx2,fma"))) inline void values_block(const float* p, int t0, int t1, const float* v,
+                                                      int64_t vt, float* acc) {
+  __m256 a[N];
+  for (int j = 0; j < N; ++j) {
+    a[j] = _mm256_loadu_ps(acc + 8 * j);
+  }
+  for (int t = t0; t < t1; ++t) {
+    const __m256 pt = _mm256_set1_ps(p[t]);
+    const float* vr = v + t * vt;
+    for (int j = 0; j < N; ++j) {
+      a[j] = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 8 * j), a[j]);
     }
   }
-#endif
-  head_portable(q, k, kt, kd, v, vt, vd, D, Dv, seen, scores, acc, out);
+  for (int j = 0; j < N; ++j) {
+    _mm256_storeu_ps(acc + 8 * j, a[j]);
+  }
 }
+
+// R query rows (scaled, rotated; R x D floats) that share one KV head, row r against its first
+// seen[r] keys and values (float32, features contiguous, row strides kt and vt): out[r] =
+// softmax(q_r k^T) v, Dv floats. Keys and values are read a block at a time for all R rows (a
+// decode step's query heads of one KV head, a verification's rows): each row's arithmetic is
+// head_avx2's in the same order, so a row's output is the same alone or in any block.
+__attribute__((target("avx2,fma"))) inline void heads_avx2(const float* q, int R, const int* seen, const float* k,
+                                                    int64_t kt, const float* v, int64_t vt, int D, int Dv,
+                                                    float* scores, int64_t ld, float* acc, float* const* out) {
+  int most = 0;
+  for (int r = 0; r < R; ++r) {
+    most = std::max(most, seen[r]);
+  }
+  for (int c0 = 0; c0 < most; c0 += kKeyBlock) {
+    for (int r = 0; r < R; ++r) {
+      const int end = std::min(seen[r], c0 + kKeyBlock);
+      const float* qr = q + static_cast<int64_t>(r) * D;
+      float* sr = scores + r * ld;
+      int t = c0;
+      for (; t + 4 <= end; t += 4) {
+        const float* kr = k + t * kt;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int d = 0; d < D; d += 8) {
+          const __m256 qd = _mm256_loadu_ps(qr + d);
+          a0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + d), a0);
+          a1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + kt + d), a1);
+          a2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 2 * kt + d), a2);
+          a3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 3 * kt + d), a3);
+        }
+        sr[t] = hsum8(a0);
+        sr[t + 1] = hsum8(a1);
+        sr[t + 2] = hsum8(a2);
+        sr[t + 3] = hsum8(a3);
+      }
+      for (; t < end; ++t) {
+        const float* kr = k + t * kt;
+        __m256 a = _mm256_setzero_ps();
+        for (int d = 0; d < D; d += 8) {
+          a = _mm256_fmadd_ps(_mm256_loadu_ps(qr + d), _mm256_loadu_ps(kr + d), a);
+        }
+        sr[t] = hsum8(a);
+      }
+    }
+  }
+  thread_local std::vector<float> totals;
+  totals.resize(R);
+  for (int r = 0; r < R; ++r) {
+    float* sr = scores + r * ld;
+    const int n = seen[r];
+    float top = -INFINITY;  // a maximum is exact in any order: eight lanes, then the rest
+    int t = 0;
+    if (n >= 8) {
+      __m256 m8 = _mm256_loadu_ps(sr);
+      for (t = 8; t + 8 <= n; t += 8) {
+        m8 = _mm256_max_ps(m8, _mm256_loadu_ps(sr + t));
+      }
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, m8);
+      for (float f : lanes) {
+        top = std::max(top, f);
+      }
+    }
+    for (; t < n; ++t) {
+      top = std::max(top, sr[t]);
+    }
+    const __m256 shift = _mm256_set1_ps(top);
+    __m256 sum = _mm256_setzero_ps();
+    t = 0;
+    for (; t + 8 <= n; t += 8) {
+      const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(sr + t), shift));
+      _mm256_storeu_ps(sr + t, e);
+      sum = _mm256_add_ps(sum, e);
+    }
+    float total = hsum8(sum);
+    for (; t < n; ++t) {
+      sr[t] = std::exp(sr[t] - top);
+      total += sr[t];
+    }
+    totals[r] = total;
+  }
+  std::fill(acc, acc + static_cast<size_t>(R) * Dv, 0.0f);
+  for (int c0 = 0; c0 < most; c0 += kKeyBlock) {
+    for (int r = 0; r < R; ++r) {
+      const int end = std::min(seen[r], c0 + kKeyBlock);
+      const float* sr = scores + r * ld;
+      for (int d0 = 0; d0 < Dv; d0 += 64) {
+        float* ar = acc + static_cast<int64_t>(r) * Dv + d0;
+        if (Dv - d0 >= 64) {  // eight accumulators the compiler keeps in registers
+          values_block<8>(sr, c0, end, v + d0, vt, ar);
+          continue;
+        }
+        const int blocks = (Dv - d0) / 8;
+        __m256 a[8];
+        for (int j = 0; j < blocks; ++j) {
+          a[j] = _mm256_loadu_ps(ar + 8 * j);
+        }
+        for (int t = c0; t < end; ++t) {
+          const __m256 p = _mm256_set1_ps(sr[t]);
+          const float* vr = v + t * vt + d0;
+          for (int j = 0; j < blocks; ++j) {
+            a[j] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8 * j), a[j]);
+          }
+        }
+        for (int j = 0; j < blocks; ++j) {
+          _mm256_storeu_ps(ar + 8 * j, a[j]);
+        }
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    const __m256 inv = _mm256_set1_ps(seen[r] > 0 ? 1.0f / totals[r] : 0.0f);
+    const float* ar = acc + static_cast<int64_t>(r) * Dv;
+    for (int d = 0; d < Dv; d += 8) {
+      _mm256_storeu_ps(out[r] + d, _mm256_mul_ps(_mm256_loadu_ps(ar + d), inv));
+    }
+  }
+}
+#endif
 
 // cos and sin of rope's angles for rows offset..offset+L-1: (offset + l) * scale * base^(-i/half),
 // i < half, in the order MLX computes them (tables of L x half).
@@ -265,6 +342,21 @@ inline void write_cache(const float* src, Strides3 rs, int B, int L, int H, int 
   }
 }
 
+// Query rows of one KV head that a job of the blocked attention takes: all of them where that
+// still gives each thread of the pool two jobs, else fewer (MLXAGENT_ATTENTION_ROWS=n for trials).
+inline int block_rows(int rows, int kv_heads) {
+  static const int fixed = [] {
+    const char* v = std::getenv("MLXAGENT_ATTENTION_ROWS");
+    return v ? std::max(1, std::atoi(v)) : 0;
+  }();
+  if (fixed) {
+    return std::min(rows, fixed);
+  }
+  const int want = 2 * pool().size();
+  const int per_head = std::max(1, (want + kv_heads - 1) / kv_heads);
+  return std::max(1, std::min(rows, (rows + per_head - 1) / per_head));
+}
+
 // Query rows of B sequences and Hq heads (q's element (b, h, l, d) at b*qs.b + h*qs.h + l*qs.s +
 // d*qs.d), rotated by rope where its dims are not 0 and scaled, each head against its KV head's Tk
 // keys and values: row l of L sees the first Tk - L + l + 1 of them when causal, else all; its
@@ -276,6 +368,43 @@ inline void attend(const T* qp, Strides4 qs, const T* kp, Strides4 ks, const T* 
                    int Hq, int Hkv, int D, int Dv, int Tk, bool causal, const Rope& rope, const RopeTables& t,
                    float scale, T* op, Strides4 os) {
   const int rep = Hq / Hkv;
+#ifdef MLXAGENT_X86
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_has_avx2() && ks.d == 1 && vs.d == 1 && D % 8 == 0 && Dv % 8 == 0) {
+      // the rep * L query rows of each KV head in groups that read its keys and values once
+      const int rows = rep * L;
+      const int group = block_rows(rows, B * Hkv);
+      const int groups = (rows + group - 1) / group;
+      const std::function<void(int)> job = [&](int chunk) {
+        const int b = chunk / (Hkv * groups), hk = chunk / groups % Hkv, g0 = chunk % groups * group;
+        const int R = std::min(group, rows - g0);
+        thread_local std::vector<float> qrows, scores, acc;
+        thread_local std::vector<int> seen;
+        thread_local std::vector<float*> outs;
+        qrows.resize(static_cast<size_t>(R) * D);
+        scores.resize(static_cast<size_t>(R) * Tk);
+        acc.resize(static_cast<size_t>(R) * Dv);
+        seen.resize(R);
+        outs.resize(R);
+        for (int r = 0; r < R; ++r) {
+          const int h = hk * rep + (g0 + r) / L, l = (g0 + r) % L;
+          seen[r] = causal ? std::min(Tk, Tk - L + l + 1) : Tk;
+          float* qrow = qrows.data() + static_cast<size_t>(r) * D;
+          rotate_row(qp + b * qs.b + h * qs.h + l * qs.s, qs.d, D, rope.dims, rope.traditional, t.cos_row(l),
+                     t.sin_row(l), qrow);
+          for (int d = 0; d < D; ++d) {
+            qrow[d] *= scale;
+          }
+          outs[r] = op + b * os.b + h * os.h + l * os.s;
+        }
+        heads_avx2(qrows.data(), R, seen.data(), kp + b * ks.b + hk * ks.h, ks.s, vp + b * vs.b + hk * vs.h, vs.s,
+                   D, Dv, scores.data(), Tk, acc.data(), outs.data());
+      };
+      pool().run(B * Hkv * groups, job);
+      return;
+    }
+  }
+#endif
   const std::function<void(int)> job = [&](int chunk) {
     const int b = chunk / Hq, h = chunk % Hq;
     thread_local std::vector<float> qrow, scores, acc;
@@ -292,7 +421,7 @@ inline void attend(const T* qp, Strides4 qs, const T* kp, Strides4 ks, const T* 
         qrow[d] *= scale;
       }
       T* orow = op + b * os.b + h * os.h + l * os.s;
-      head(qrow.data(), kb, ks.s, ks.d, vb, vs.s, vs.d, D, Dv, seen, scores.data(), acc.data(), orow);
+      head_portable(qrow.data(), kb, ks.s, ks.d, vb, vs.s, vs.d, D, Dv, seen, scores.data(), acc.data(), orow);
     }
   };
   pool().run(B * Hq, job);
