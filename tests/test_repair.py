@@ -210,9 +210,9 @@ def test_an_interrupted_search_in_a_turn_does_not_mark_the_search_exhausted(tmp_
     cancel = threading.Event()
     real_check = agent.gate.check
 
-    def check(command, root, cancel_event=None):
+    def check(command, root, cancel_event=None, per_test=None):
         cancel.set()
-        return real_check(command, root, cancel_event)
+        return real_check(command, root, cancel_event, per_test)
 
     monkeypatch.setattr(agent.gate, "check", check)
     events = list(agent.run_turn(TASK, cancel))

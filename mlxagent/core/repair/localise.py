@@ -7,6 +7,7 @@ import keyword
 import re
 from dataclasses import dataclass
 
+from ..testing import hangs
 from ..testing.report import TestReport
 from .sources import Sources, _body_lines, _enclosing, is_test_path
 from .treesit import TsClass, TsFunction, called_in, language_of, tree_file, ts_definitions
@@ -73,6 +74,10 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
                 for line in ts_fn.lines:  # the nearer the frame's line, the heavier
                     add(frame.path, line, 6 * decay / (1 + depth) / (1 + 0.05 * abs(line - frame.line)),
                         f"in {ts_fn.name or 'the function'}() of a failing frame")
+        if hangs.is_hang(failure):  # it never finished: the loops it was in are where it went wrong
+            for frame in inner[:3]:
+                for line in _loop_lines(sources, frame.path, frame.line):
+                    add(frame.path, line, 12 * decay, "in a loop of a test that never finished")
         # The test's own lines: the functions they call (an assertion on a wrong result points
         # at the test, while the bug is in what it called).
         for frame in (f for f in frames if is_test_path(f.path)):
@@ -105,6 +110,17 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
         _merge_spectrum(sources, spectrum, weights, add)
     ranked = sorted(weights.items(), key=lambda item: (-item[1][0], item[0]))
     return [Suspect(path, line, w, why) for (path, line), (w, why) in ranked]
+
+
+def _loop_lines(sources: Sources, path: str, line: int) -> list[int]:
+    """The lines of the Python loops (for, while) around `line` in its function, innermost first."""
+    fn = _enclosing(sources.functions(path), line)
+    if fn is None:
+        return []
+    loops = [n for n in ast.walk(fn) if isinstance(n, (ast.For, ast.AsyncFor, ast.While))
+             and n.lineno <= line <= (n.end_lineno or n.lineno)]
+    loops.sort(key=lambda n: -n.lineno)
+    return [ln for n in loops for ln in range(n.lineno, (n.end_lineno or n.lineno) + 1)]
 
 
 DEFAULTS_SHARE = 0.5  # the signature's lines with default values: this share of the body's weight

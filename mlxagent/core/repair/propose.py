@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from ..events import ErrorEvent, Event, RepairProgress, ToolCallFinished, ToolCallStarted
 from ..formats.calls import ToolCall, new_call_id
 from ..proposals import Proposal
+from ..testing import hangs
 from . import Sources, first_change, scoring_messages, search
 from .sampled import sampler_of
 from .spectrum import measure
@@ -60,7 +61,8 @@ def spectrum(agent, sources: Sources, cancel: threading.Event) -> dict[tuple[str
     cannot be had (another runner, no coverage in the tests' Python, a timeout, any error)."""
     t = agent.tests
     command = t.command
-    if command is None or getattr(command, "runner", None) != "pytest" or t.last is None or t.last.ok:
+    if (command is None or getattr(command, "runner", None) != "pytest" or t.last is None or t.last.ok
+            or hangs.hung(t.last)):  # a covered run of a test that never ends would only hang too
         return None
     try:
         key = (frozenset(f.name for f in t.last.failures), _fingerprint(sources))
@@ -97,8 +99,9 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     ws = agent.toolbox.workspace
     sources = Sources(ws.root, ws.list_files())
     outcome: dict[str, Any] = {}
+    per_test = hangs.CHECK_SECONDS if hangs.hung(t.last) else None
     steps = search(sources, t.request, t.last, scorer(agent, cancel),
-                   lambda root: agent.gate.check(command, root, cancel), cancel=cancel.is_set, exclude=t.tried,
+                   lambda root: agent.gate.check(command, root, cancel, per_test), cancel=cancel.is_set, exclude=t.tried,
                    spectrum=spectrum(agent, sources, cancel),
                    sample=sampler_of(agent.model) if getattr(agent.config, "sampled", True) else None)
     try:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from .runner import CommandError, CommandResult, format_command, run_command, stream_command
 from ..events import (MODEL_ASKED, CommandApproval, CommandDecision, CommandFinished, CommandOutput,
                       CommandStarted, ErrorEvent, Event, TestResult, display_command, wait_for_reply)
+from . import hangs
 from .consent import CommandPermissions, ConsentNotSaved
 from .detect import TestCommand
 from .report import TestReport, parse_test_output
@@ -68,9 +69,9 @@ class CommandGate:
 
     def run(self, call_id: str, argv: Sequence[str], cwd: str, purpose: str, cancel: threading.Event,
             *, ask: bool = True, source: str = "", env: Mapping[str, str] | None = None,
-            stdin: bytes | None = None) -> Iterator[Event]:
-        """Consent, then run (with `env` added to the environment and `stdin` as its input);
-        returns (CommandResult | None, refusal text)."""
+            stdin: bytes | None = None, stop_when: Callable[[str], bool] | None = None) -> Iterator[Event]:
+        """Consent, then run (with `env` added to the environment and `stdin` as its input; stopped
+        early when `stop_when(output)`); returns (CommandResult | None, refusal text)."""
         if ask:
             decision = yield from self.approve(call_id, argv, cwd, purpose, cancel, source)
             if not decision.allowed:
@@ -82,7 +83,7 @@ class CommandGate:
         yield CommandStarted(call_id, tuple(argv), cwd, purpose)
         result: CommandResult | None = None
         for item in stream_command(argv, folder, timeout=self.timeout, max_output_chars=self.max_output_chars,
-                                   cancel=cancel, env=env, stdin=stdin):
+                                   cancel=cancel, env=env, stdin=stdin, stop_when=stop_when):
             if isinstance(item, str):
                 yield CommandOutput(call_id, item)
             else:
@@ -103,21 +104,32 @@ class CommandGate:
         except CommandError as exc:
             return None, str(exc)
         result, refusal = yield from self.run(call_id, argv, ".", "tests", cancel, ask=ask,
-                                              source=getattr(command, "source", ""))
+                                              source=getattr(command, "source", ""),
+                                              env=hangs.environment(command.runner, hangs.seconds_for(self.timeout)),
+                                              stop_when=hangs.dumped)
         if result is None:
             return None, refusal
-        if result.exit_code is None:
+        hung = hangs.hung_test(result.output, self.root) if result.timed_out else None
+        if result.exit_code is None and hung is None:
             return None, f"The tests did not finish: {result.describe()}.\n{result.output[-2000:]}"
-        report = parse_test_output(result.output, result.exit_code, self.root, command.runner)
+        if hung is not None:  # a test that never finished: a failure at the line it was running
+            report = TestReport(command.runner or "pytest", None, failed=1, failures=(hung,), recognised=True,
+                                tail=result.output[-2000:])
+        else:
+            report = parse_test_output(result.output, result.exit_code, self.root, command.runner)
         old = baseline is not None and not baseline.ok and not report.ok and not made_worse(baseline, report)
         yield test_event(call_id, report, after_edit, old_failures=old)
         return report, report.summary()
 
-    def check(self, command: TestCommand, root: Path, cancel: threading.Event | None = None) -> bool:
+    def check(self, command: TestCommand, root: Path, cancel: threading.Event | None = None,
+              per_test: int | None = None) -> bool:
         """Whether the tests pass in another copy of the repository (no events, no asking:
-        the caller holds the consent for this test command)."""
+        the caller holds the consent for this test command). A pytest test still running after
+        `per_test` seconds (default: hangs.seconds_for the time limit) stops the check: it fails."""
+        seconds = per_test if per_test is not None else hangs.seconds_for(self.timeout)
         result = run_command(list(command.argv), root, timeout=self.timeout,
-                             max_output_chars=self.max_output_chars, cancel=cancel)
+                             max_output_chars=self.max_output_chars, cancel=cancel,
+                             env=hangs.environment(command.runner, seconds), stop_when=hangs.dumped)
         if result.exit_code is None:
             return False
         return parse_test_output(result.output, result.exit_code, root, command.runner).ok

@@ -46,6 +46,10 @@ POLL_INTERVAL = 0.05
 EOF_GRACE = 0.5
 # After the group is killed, how long to wait for the last output and the EOF.
 DRAIN_GRACE = 0.5
+# stop_when: the output it is shown (the last STOP_WINDOW characters and the new chunk), and how
+# long the command may go on printing once it said yes
+STOP_WINDOW = 400
+STOP_GRACE = 0.5
 READ_SIZE = 65536
 
 
@@ -113,12 +117,15 @@ def stream_command(
     cancel: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
+    stop_when: Callable[[str], bool] | None = None,
 ) -> Iterator[str | CommandResult]:
     """Run argv in cwd; yield output text as it arrives, then one CommandResult.
 
     The chunks are the full output as it comes (for a live view); the result's
     `output` is capped. Closing the generator early kills the command. `stdin`: bytes the
     command reads on its standard input (from a temporary file, so no pipe can stall); else none.
+    `stop_when(recent output)`: true stops the command STOP_GRACE seconds later (what it prints
+    meanwhile is kept), as a timeout (core/testing/hangs.py: a test's stack printed by pytest).
     """
     args = _check_argv(argv)
     cwd_text = str(cwd)
@@ -184,6 +191,7 @@ def stream_command(
     timed_out = cancelled = False
     exit_code: int | None = None
     finished = False
+    recent = ""
     try:
         eof = False
         exited_at: float | None = None
@@ -212,6 +220,10 @@ def stream_command(
                 eof = True
             else:
                 capture.add(chunk)
+                if stop_when is not None:
+                    recent = recent[-STOP_WINDOW:] + chunk
+                    if stop_when(recent):
+                        deadline = min(deadline, time.monotonic() + STOP_GRACE)
                 yield chunk
         if timed_out or cancelled or not eof:
             _kill_group(proc)
@@ -254,10 +266,12 @@ def run_command(
     cancel: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
     on_output: Callable[[str], None] | None = None,
+    stop_when: Callable[[str], bool] | None = None,
 ) -> CommandResult:
     """Run argv to the end and return its result; `on_output` sees each chunk as it arrives."""
     result: CommandResult | None = None
-    for item in stream_command(argv, cwd, timeout=timeout, max_output_chars=max_output_chars, cancel=cancel, env=env):
+    for item in stream_command(argv, cwd, timeout=timeout, max_output_chars=max_output_chars, cancel=cancel, env=env,
+                               stop_when=stop_when):
         if isinstance(item, CommandResult):
             result = item
         elif on_output is not None:
