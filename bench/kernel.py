@@ -15,7 +15,8 @@
    gives the same text; the share of a decode step spent inside the products; the other ops of a
    step one by one, MLX's and the native rope and attention.
    A prompt of agent size (1,536 tokens) prefilled in 256-token chunks with the native attention in
-   prefill chunks and with MLX's own, interleaved in one process.
+   prefill chunks and with MLX's own, interleaved in one process. Decode steps at 400 and 1,600 tokens
+   with the float16 KV cache and a float32 one, interleaved (and a child with MLXAGENT_KV_FLOAT32=1).
 3. Speculative decoding on recorded agent traffic (bench/speculation.py) on the native path.
 4. llama.cpp (llama-cpp-python, n_threads=2, same GGUF) in a child process of the same run.
 `--ops` times only the other ops of a decode step (rope, attention, norms: what the kernel does not
@@ -200,6 +201,38 @@ def long_prefill(loaded, tokens: int = 1536, chunk: int = 256, rounds: int = 2) 
     return out
 
 
+def long_decode(loaded, contexts=(400, 1600), steps: int = 32, rounds: int = 3) -> dict:
+    """Decode steps after a prompt of each context length with the float16 KV cache the runtime
+    makes (qkernel/half_cache.py) and with mlx-lm's float32 KVCache, interleaved: median ms a step,
+    and whether the greedy tokens of the two caches were the same."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import KVCache, make_prompt_cache
+
+    out: dict = {}
+    for context in contexts:
+        ids = loaded.tokenizer.encode(long_prompt(loaded.tokenizer, 400))
+        ids = (ids * (context // max(1, len(ids)) + 1))[:context]
+        times: dict[str, list] = {"float16": [], "float32": []}
+        tokens: dict[str, list] = {}
+        for _ in range(rounds):
+            for name in times:
+                cache = (make_prompt_cache(loaded.model) if name == "float16"
+                         else [KVCache() for _ in loaded.model.layers])
+                for at in range(0, len(ids), 256):
+                    mx.eval(loaded.model(mx.array(ids[at:at + 256])[None], cache=cache), [c.state for c in cache])
+                token, seen = ids[-1], []
+                for _ in range(steps):
+                    start = time.perf_counter()
+                    logits = loaded.model(mx.array([[token]]), cache=cache)
+                    token = int(mx.argmax(logits[0, -1]).item())
+                    times[name].append(time.perf_counter() - start)
+                    seen.append(token)
+                tokens[name] = seen
+        out[context] = {name: statistics.median(t) * 1e3 for name, t in times.items()}
+        out[context]["same_tokens"] = tokens["float16"] == tokens["float32"]
+    return out
+
+
 def greedy_text(loaded, prompt: str, tokens: int = 48) -> str:
     from mlxagent.model.kv_cache import ChatSession
 
@@ -304,7 +337,7 @@ def main() -> int:
             model_rows["no_prefetch"] = unhinted
     if kernel.fast:
         for name, switch in (("no_fused_layer", "MLXAGENT_KERNEL_NO_FUSED_LAYER"),
-                             ("no_fused_mlp", "MLXAGENT_KERNEL_NO_FUSED_MLP")):
+                             ("no_fused_mlp", "MLXAGENT_KERNEL_NO_FUSED_MLP"), ("kv_float32", "MLXAGENT_KV_FLOAT32")):
             unfused = plain_child(args.rounds, {switch: "1"})
             if "error" not in unfused:
                 model_rows[name] = unfused
@@ -313,7 +346,8 @@ def main() -> int:
               "before": "before: float32, MLX's own ops (child)",
               "no_prefetch": "native without prefetch hints (child)",
               "no_fused_layer": "native without the fused layer (child)",
-              "no_fused_mlp": "native without fused MLP or layer (child)"}
+              "no_fused_mlp": "native without fused MLP or layer (child)",
+              "kv_float32": "native with a float32 KV cache (child)"}
     print(f"\n{'':42} {'prefill tok/s':>13} {'decode tok/s':>12} {'resident MB':>11}")
     for name, row in model_rows.items():
         print(f"{labels[name]:42} {row['prefill_tps']:13.1f} {row['decode_tps']:12.1f} "
@@ -333,6 +367,11 @@ def main() -> int:
             row = long[name]
             print(f"prefill of {long['tokens']} tokens in {long['chunk']}-token chunks, {name} attention: "
                   f"{row['tps']:.1f} tok/s, ms a chunk {row['chunk_ms']}")
+        kv = results["kv_cache"] = long_decode(native)
+        for context, row in kv.items():
+            print(f"decode step at {context} tokens: float16 KV cache {row['float16']:.1f} ms, float32 "
+                  f"{row['float32']:.1f} ms ({row['float32'] / row['float16']:.2f}x); same greedy tokens: "
+                  f"{row['same_tokens']}")
         ops = results["other_ops_ms"] = other_ops()
         print("the rest of a decode step, per token (30 layers, 400-token context): " +
               ", ".join(f"{name} {ms:.1f} ms" for name, ms in ops.items()))

@@ -20,7 +20,7 @@ def _repeat_cache(cache, n: int) -> bool:
     import mlx.core as mx
 
     for c in cache:
-        if type(c).__name__ != "KVCache":
+        if type(c).__name__ not in ("KVCache", "HalfKVCache"):
             return False
     for c in cache:
         if c.keys is None:

@@ -89,16 +89,17 @@ class ChatSession:
         """A new session whose KV cache is a copy of this one's first `keep` tokens, leaving this
         one as it is; None where the cache is not a plain KV cache (those cannot be cut)."""
         import mlx.core as mx
-        from mlx_lm.models.cache import KVCache
 
-        if not self._cache or any(type(c) is not KVCache or c.keys is None for c in self._cache):
+        from .qkernel.half_cache import empty_like, plain
+
+        if not self._cache or any(not plain(c) or c.keys is None for c in self._cache):
             return None
         keep = max(0, min(keep, len(self.cached_tokens), self._cache[0].offset))
         other = ChatSession(self.loaded, reuse=self.reuse, prefill_step_size=self.prefill_step_size,
                             speculative=self._speculative)
         caches = []
         for c in self._cache:
-            copy = KVCache()
+            copy = empty_like(c)
             if keep:
                 copy.keys, copy.values, copy.offset = c.keys[..., :keep, :], c.values[..., :keep, :], keep
             caches.append(copy)

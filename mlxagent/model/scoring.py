@@ -68,11 +68,9 @@ def _log_probs(logits, targets: list[int]) -> list[float]:
 
 def _cut_cache(cache: list[Any], keep: int) -> list[Any]:
     """A copy of a KV cache holding only its first `keep` positions (the original stays)."""
-    from mlx_lm.models.cache import KVCache
-
     copies = []
     for c in cache:
-        copy = KVCache()
+        copy = type(c)()  # the same kind (float16 or float32 keys and values)
         if keep:
             copy.keys, copy.values, copy.offset = c.keys[..., :keep, :], c.values[..., :keep, :], keep
         copies.append(copy)
@@ -82,12 +80,12 @@ def _cut_cache(cache: list[Any], keep: int) -> list[Any]:
 def score_variants(loaded: LoadedModel, prompt: list[int], base: list[int], variants: list[list[int]],
                    tail: int = 24, cancel=None) -> list[float]:
     """log p(variant | prompt) − log p(base | prompt) for each variant (see the module doc)."""
-    from mlx_lm.models.cache import KVCache
+    from mlx_lm.models.cache import make_prompt_cache
 
     if not prompt:
         raise ValueError("scoring needs a prompt of at least one token")
     model = loaded.model
-    cache = [KVCache() for _ in model.layers]
+    cache = make_prompt_cache(model)
     full = prompt + base
     logits = _forward(model, full, cache)  # row j predicts full[j + 1]
     base_lp = _log_probs(logits[len(prompt) - 1:-1], base)  # base_lp[i] = log p(base[i] | ...)

@@ -303,7 +303,7 @@ def install_attention(model: Any) -> int:
     kernel = status()
     if not kernel.available or mx.default_device() != mx.cpu:
         return 0
-    count = 0
+    count = fused = 0
     for _, layer in model.named_modules():
         if type(layer) is nn.RoPE and layer.base is not None:
             layer.__class__ = _native_rope(kernel.module)
@@ -313,6 +313,11 @@ def install_attention(model: Any) -> int:
         elif (type(layer).__name__ == "Attention" and type(layer).__module__ in FUSED_ATTENTION
               and hasattr(kernel.module, "native_cached_attention")):
             layer.__class__ = _native_decode_attention(kernel.module, type(layer))
+            fused += 1
+    if fused:  # keys and values kept as float16 (half_cache.py)
+        from . import half_cache
+
+        half_cache.install(model, FUSED_ATTENTION)
     arch = sys.modules.get(type(model).__module__)
     original = getattr(arch, "scaled_dot_product_attention", None)
     if callable(original) and not getattr(original, "native_kernel", False):
@@ -360,15 +365,16 @@ def _native_decode_attention(module: Any, base_class: type) -> type:
 def _decode_fits(attn: Any, x: Any, mask: Any, cache: Any, x_float32: bool = True) -> bool:
     """Whether a llama/qwen2 attention layer's call is a decode step the fused nodes compute: a plain
     KVCache with room for x's rows, at most ATTENTION_MAX_ROWS of them, no mask or a causal one,
-    the native rope, float32 throughout (x_float32=False: x may be a half type), the CPU."""
-    mx, kv_cache = _mlx()
-    if type(cache) is not kv_cache or cache.keys is None or x.ndim != 3 or x.shape[1] > ATTENTION_MAX_ROWS:
+    the native rope, float32 throughout but the cache (float32 or float16) (x_float32=False: x may be
+    a half type), the CPU."""
+    mx, plain = _mlx()
+    if not plain(cache) or cache.keys is None or x.ndim != 3 or x.shape[1] > ATTENTION_MAX_ROWS:
         return False
     return (cache.offset + x.shape[1] <= cache.keys.shape[2]
             and (mask is None or (isinstance(mask, str) and mask == "causal"))
             and getattr(attn.rope, "native_kernel", False)
             and (x.dtype == mx.float32 or (not x_float32 and x.dtype in (mx.float16, mx.bfloat16)))
-            and cache.keys.dtype == mx.float32 and cache.values.dtype == mx.float32
+            and cache.keys.dtype == cache.values.dtype and cache.keys.dtype in (mx.float32, mx.float16)
             and mx.default_device() == mx.cpu)
 
 
@@ -376,13 +382,15 @@ _mlx_modules: tuple = ()
 
 
 def _mlx() -> tuple:
-    """mlx.core and mlx-lm's KVCache, imported once (a decode step asks 60 times)."""
+    """mlx.core and whether a cache is a plain KV cache (float32 or float16), imported once (a decode
+    step asks 60 times)."""
     global _mlx_modules
     if not _mlx_modules:
         import mlx.core as mx
-        from mlx_lm.models.cache import KVCache
 
-        _mlx_modules = (mx, KVCache)
+        from .half_cache import plain
+
+        _mlx_modules = (mx, plain)
     return _mlx_modules
 
 
@@ -497,7 +505,9 @@ def _native_sdpa(module: Any, original: Any) -> Any:
         if (not kw and sinks is None and not hasattr(cache, "bits") and (mask is None or (
                 isinstance(mask, str) and mask == "causal")) and queries.ndim == 4
                 and queries.shape[2] <= PREFILL_ATTENTION_ROWS and keys.ndim == 4 and values.ndim == 4
-                and queries.dtype == keys.dtype == values.dtype and mx.default_device() == mx.cpu):
+                and (queries.dtype == keys.dtype == values.dtype or (  # or a float16 KV cache
+                    queries.dtype == mx.float32 and keys.dtype == values.dtype == mx.float16))
+                and mx.default_device() == mx.cpu):
             return module.native_attention(queries, keys, values, float(scale), mask is not None)
         return original(queries, keys, values, cache=cache, scale=scale, mask=mask, sinks=sinks, **kw)
 

@@ -48,9 +48,9 @@ __attribute__((target("avx2,fma"))) inline __m256 exp8(__m256 x) {
 
 // One query row (scaled, float) against `seen` keys and values of any dtype and strides (row
 // strides kt, vt; feature strides kd, vd): out = softmax(q k^T) v, the loop where AVX2 is not.
-template <typename T>
+template <typename T, typename O = T>
 void head_portable(const float* q, const T* k, int64_t kt, int64_t kd, const T* v, int64_t vt,
-                   int64_t vd, int D, int Dv, int seen, float* scores, float* acc, T* out) {
+                   int64_t vd, int D, int Dv, int seen, float* scores, float* acc, O* out) {
   float top = -INFINITY;
   for (int t = 0; t < seen; ++t) {
     const T* kr = k + t * kt;
@@ -76,7 +76,7 @@ void head_portable(const float* q, const T* k, int64_t kt, int64_t kd, const T* 
   }
   const float inv = seen > 0 ? 1.0f / total : 0.0f;
   for (int d = 0; d < Dv; ++d) {
-    out[d] = static_cast<T>(acc[d] * inv);
+    out[d] = static_cast<O>(acc[d] * inv);
   }
 }
 
@@ -85,19 +85,28 @@ void head_portable(const float* q, const T* k, int64_t kt, int64_t kd, const T* 
 // stay in L1 while every query row of the block reads them.
 constexpr int kKeyBlock = 64;
 
+// Eight features of a key or value row as floats: float32 as they are, float16 through F16C (a
+// float16 KV cache: half the bytes a decode step reads, each value widened exactly).
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+__attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const mlx::core::float16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
 // acc (N*8 floats) += p[t] * v's row t, for t in [t0, t1): one chain per 8 features, in t's order.
-template <int N>
-__attribute__((target("avx2,fma"))) inline void values_block(const float* p, int t0, int t1, const float* v,
-                                                      int64_t vt, float* acc) {
+template <int N, typename KV>
+__attribute__((target("avx2,fma,f16c"))) inline void values_block(const float* p, int t0, int t1, const KV* v,
+                                                           int64_t vt, float* acc) {
   __m256 a[N];
   for (int j = 0; j < N; ++j) {
     a[j] = _mm256_loadu_ps(acc + 8 * j);
   }
   for (int t = t0; t < t1; ++t) {
     const __m256 pt = _mm256_set1_ps(p[t]);
-    const float* vr = v + t * vt;
+    const KV* vr = v + t * vt;
     for (int j = 0; j < N; ++j) {
-      a[j] = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 8 * j), a[j]);
+      a[j] = _mm256_fmadd_ps(pt, load8(vr + 8 * j), a[j]);
     }
   }
   for (int j = 0; j < N; ++j) {
@@ -110,8 +119,9 @@ __attribute__((target("avx2,fma"))) inline void values_block(const float* p, int
 // softmax(q_r k^T) v, Dv floats. Keys and values are read a block at a time for all R rows (a
 // decode step's query heads of one KV head, a verification's rows): each row's arithmetic is
 // head_avx2's in the same order, so a row's output is the same alone or in any block.
-__attribute__((target("avx2,fma"))) inline void heads_avx2(const float* q, int R, const int* seen, const float* k,
-                                                    int64_t kt, const float* v, int64_t vt, int D, int Dv,
+template <typename KV>
+__attribute__((target("avx2,fma,f16c"))) inline void heads_avx2(const float* q, int R, const int* seen, const KV* k,
+                                                         int64_t kt, const KV* v, int64_t vt, int D, int Dv,
                                                     float* scores, int64_t ld, float* acc, float* const* out) {
   int most = 0;
   for (int r = 0; r < R; ++r) {
@@ -124,14 +134,14 @@ __attribute__((target("avx2,fma"))) inline void heads_avx2(const float* q, int R
       float* sr = scores + r * ld;
       int t = c0;
       for (; t + 4 <= end; t += 4) {
-        const float* kr = k + t * kt;
+        const KV* kr = k + t * kt;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int d = 0; d < D; d += 8) {
           const __m256 qd = _mm256_loadu_ps(qr + d);
-          a0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + d), a0);
-          a1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + kt + d), a1);
-          a2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 2 * kt + d), a2);
-          a3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(kr + 3 * kt + d), a3);
+          a0 = _mm256_fmadd_ps(qd, load8(kr + d), a0);
+          a1 = _mm256_fmadd_ps(qd, load8(kr + kt + d), a1);
+          a2 = _mm256_fmadd_ps(qd, load8(kr + 2 * kt + d), a2);
+          a3 = _mm256_fmadd_ps(qd, load8(kr + 3 * kt + d), a3);
         }
         sr[t] = hsum8(a0);
         sr[t + 1] = hsum8(a1);
@@ -139,10 +149,10 @@ __attribute__((target("avx2,fma"))) inline void heads_avx2(const float* q, int R
         sr[t + 3] = hsum8(a3);
       }
       for (; t < end; ++t) {
-        const float* kr = k + t * kt;
+        const KV* kr = k + t * kt;
         __m256 a = _mm256_setzero_ps();
         for (int d = 0; d < D; d += 8) {
-          a = _mm256_fmadd_ps(_mm256_loadu_ps(qr + d), _mm256_loadu_ps(kr + d), a);
+          a = _mm256_fmadd_ps(_mm256_loadu_ps(qr + d), load8(kr + d), a);
         }
         sr[t] = hsum8(a);
       }
@@ -202,9 +212,9 @@ __attribute__((target("avx2,fma"))) inline void heads_avx2(const float* q, int R
         }
         for (int t = c0; t < end; ++t) {
           const __m256 p = _mm256_set1_ps(sr[t]);
-          const float* vr = v + t * vt + d0;
+          const KV* vr = v + t * vt + d0;
           for (int j = 0; j < blocks; ++j) {
-            a[j] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8 * j), a[j]);
+            a[j] = _mm256_fmadd_ps(p, load8(vr + 8 * j), a[j]);
           }
         }
         for (int j = 0; j < blocks; ++j) {
@@ -313,14 +323,33 @@ inline bool writable_in_place(const mlx::core::array& cache) {
   return cache.is_donatable() && cache.flags().row_contiguous && cache.data_size() == cache.size();
 }
 
-// A cache (B, H, S, D) of any strides copied into a row-major buffer (a cache someone else holds).
-inline void copy_cache(const mlx::core::array& cache, float* dst) {
+// A KV cache's element type: float32, or float16 (half the bytes; qkernel/__init__.py's HalfKVCache),
+// keys and values alike.
+inline bool cache_dtype_ok(const mlx::core::array& keys, const mlx::core::array& values) {
+  return keys.dtype() == values.dtype() &&
+         (keys.dtype() == mlx::core::float32 || keys.dtype() == mlx::core::float16);
+}
+
+// f(C{}) for a cache's element type C: float or float16.
+template <typename F>
+void by_cache(const mlx::core::array& cache, F&& f) {
+  if (cache.dtype() == mlx::core::float16) {
+    f(mlx::core::float16_t{});
+  } else {
+    f(float{});
+  }
+}
+
+// A cache (B, H, S, D) of any strides copied into a row-major buffer (a cache someone else holds);
+// C: its element type (float, or float16 for a float16 KV cache).
+template <typename C>
+inline void copy_cache(const mlx::core::array& cache, C* dst) {
   const int D = cache.shape(3);
   const int64_t rows = static_cast<int64_t>(cache.size()) / std::max(D, 1);
   const int64_t sd = cache.strides()[3];
-  const float* src = cache.data<float>();
+  const C* src = cache.data<C>();
   for (int64_t r = 0; r < rows; ++r) {
-    const float* row = src + row_offset(cache, r);
+    const C* row = src + row_offset(cache, r);
     for (int d = 0; d < D; ++d) {
       dst[r * D + d] = row[d * sd];
     }
@@ -329,13 +358,14 @@ inline void copy_cache(const mlx::core::array& cache, float* dst) {
 
 // L rows of H heads of D features (src: (B, L, H*D), strides rs), rotated when rope.dims, written
 // into a row-major cache buffer (B, H, S, D) at rows [offset, offset + L).
+template <typename C>
 inline void write_cache(const float* src, Strides3 rs, int B, int L, int H, int S, int D, int offset,
-                        const Rope& rope, const RopeTables& t, float* dst) {
+                        const Rope& rope, const RopeTables& t, C* dst) {
   for (int b = 0; b < B; ++b) {
     for (int l = 0; l < L; ++l) {
       for (int h = 0; h < H; ++h) {
         const float* in = src + b * rs.b + l * rs.l + static_cast<int64_t>(h) * D * rs.f;
-        float* o = dst + ((static_cast<int64_t>(b) * H + h) * S + offset + l) * D;
+        C* o = dst + ((static_cast<int64_t>(b) * H + h) * S + offset + l) * D;
         rotate_row(in, rs.f, D, rope.dims, rope.traditional, t.cos_row(l), t.sin_row(l), o);
       }
     }
@@ -362,14 +392,16 @@ inline int block_rows(int rows, int kv_heads) {
 // keys and values: row l of L sees the first Tk - L + l + 1 of them when causal, else all; its
 // output (Dv features, contiguous) at b*os.b + h*os.h + l*os.s. The (sequence, head) pairs are
 // split over the pool (a pair's arithmetic is the same on any thread). attention.cpp's
-// attention on (B, H, L, D) heads and the cached attention below.
-template <typename T>
-inline void attend(const T* qp, Strides4 qs, const T* kp, Strides4 ks, const T* vp, Strides4 vs, int B, int L,
+// attention on (B, H, L, D) heads and the cached attention below. KV: the keys' and values' type
+// (T, or float16 with float T: a float16 KV cache).
+template <typename T, typename KV = T>
+inline void attend(const T* qp, Strides4 qs, const KV* kp, Strides4 ks, const KV* vp, Strides4 vs, int B, int L,
                    int Hq, int Hkv, int D, int Dv, int Tk, bool causal, const Rope& rope, const RopeTables& t,
                    float scale, T* op, Strides4 os) {
   const int rep = Hq / Hkv;
 #ifdef MLXAGENT_X86
-  if constexpr (std::is_same_v<T, float>) {
+  if constexpr (std::is_same_v<T, float> &&
+                (std::is_same_v<KV, float> || std::is_same_v<KV, mlx::core::float16_t>)) {
     if (cpu_has_avx2() && ks.d == 1 && vs.d == 1 && D % 8 == 0 && Dv % 8 == 0) {
       // the rep * L query rows of each KV head in groups that read its keys and values once
       const int rows = rep * L;
@@ -411,8 +443,8 @@ inline void attend(const T* qp, Strides4 qs, const T* kp, Strides4 ks, const T* 
     qrow.resize(D);
     scores.resize(Tk);
     acc.resize(Dv);
-    const T* kb = kp + b * ks.b + (h / rep) * ks.h;
-    const T* vb = vp + b * vs.b + (h / rep) * vs.h;
+    const KV* kb = kp + b * ks.b + (h / rep) * ks.h;
+    const KV* vb = vp + b * vs.b + (h / rep) * vs.h;
     for (int l = 0; l < L; ++l) {
       const int seen = causal ? std::min(Tk, Tk - L + l + 1) : Tk;
       const T* qr = qp + b * qs.b + h * qs.h + l * qs.s;
@@ -429,11 +461,12 @@ inline void attend(const T* qp, Strides4 qs, const T* kp, Strides4 ks, const T* 
 
 // Query rows (B, L, Hq*D; strides qs) rotated by rope and scaled, each head against its KV head's
 // first offset + l + 1 cached rows (causal) or offset + L: out (B, L, Hq*Dv) row-major.
-inline void attend_cached(const float* qp, Strides3 qs, const float* kp, Strides4 ks, const float* vp,
+template <typename KV>
+inline void attend_cached(const float* qp, Strides3 qs, const KV* kp, Strides4 ks, const KV* vp,
                           Strides4 vs, int B, int L, int Hq, int Hkv, int D, int Dv, int offset,
                           bool causal, const Rope& rope, const RopeTables& t, float scale, float* op) {
   const int64_t row = static_cast<int64_t>(Hq) * Dv;
-  attend<float>(qp, {qs.b, D * qs.f, qs.l, qs.f}, kp, ks, vp, vs, B, L, Hq, Hkv, D, Dv, offset + L, causal, rope,
+  attend<float, KV>(qp, {qs.b, D * qs.f, qs.l, qs.f}, kp, ks, vp, vs, B, L, Hq, Hkv, D, Dv, offset + L, causal, rope,
                 t, scale, op, {L * row, Dv, row, 1});
 }
 

@@ -176,7 +176,11 @@ class NativeAttention : public mx::UnaryPrimitive {
           run<mx::bfloat16_t>(q, k, v, out, scale, causal);
           break;
         default:
-          run<float>(q, k, v, out, scale, causal);
+          if (k.dtype() == mx::float16) {  // a float16 KV cache
+            run<float, mx::float16_t>(q, k, v, out, scale, causal);
+          } else {
+            run<float>(q, k, v, out, scale, causal);
+          }
       }
     });
   }
@@ -215,7 +219,7 @@ class NativeAttention : public mx::UnaryPrimitive {
   }
 
  private:
-  template <typename T>
+  template <typename T, typename KV = T>
   static void run(const mx::array& q, const mx::array& k, const mx::array& v, mx::array& out,
                   float scale, bool causal) {
     const int B = q.shape(0), Hq = q.shape(1), L = q.shape(2), Dv = v.shape(3);
@@ -223,8 +227,8 @@ class NativeAttention : public mx::UnaryPrimitive {
     const auto& ks = k.strides();
     const auto& vs = v.strides();
     const mlxagent::Rope none;  // q as it is
-    mlxagent::attend<T>(q.data<T>(), {qs[0], qs[1], qs[2], qs[3]}, k.data<T>(), {ks[0], ks[1], ks[2], ks[3]},
-                        v.data<T>(), {vs[0], vs[1], vs[2], vs[3]}, B, L, Hq, k.shape(1), q.shape(3), Dv, k.shape(2),
+    mlxagent::attend<T, KV>(q.data<T>(), {qs[0], qs[1], qs[2], qs[3]}, k.data<KV>(), {ks[0], ks[1], ks[2], ks[3]},
+                        v.data<KV>(), {vs[0], vs[1], vs[2], vs[3]}, B, L, Hq, k.shape(1), q.shape(3), Dv, k.shape(2),
                         causal, none, mlxagent::RopeTables(none, L, 0), scale, out.data<T>(),
                         {static_cast<int64_t>(Hq) * L * Dv, static_cast<int64_t>(L) * Dv, Dv, 1});
   }
@@ -245,9 +249,11 @@ mx::array native_attention(const mx::array& q, const mx::array& k, const mx::arr
   if (causal && q.shape(2) > k.shape(2)) {
     throw std::invalid_argument("[native_attention] causal needs at least as many keys as queries");
   }
-  if (q.dtype() != k.dtype() || q.dtype() != v.dtype() ||
-      (q.dtype() != mx::float32 && q.dtype() != mx::float16 && q.dtype() != mx::bfloat16)) {
-    throw std::invalid_argument("[native_attention] q, k and v must share one float dtype");
+  const bool half_cache = q.dtype() == mx::float32 && k.dtype() == mx::float16 && v.dtype() == mx::float16;
+  if (!half_cache && (q.dtype() != k.dtype() || q.dtype() != v.dtype() ||
+                      (q.dtype() != mx::float32 && q.dtype() != mx::float16 && q.dtype() != mx::bfloat16))) {
+    throw std::invalid_argument("[native_attention] q, k and v must share one float dtype (or float32 q with "
+                                "float16 k and v)");
   }
   if (stream.device != mx::Device::cpu) {
     return composite({q, k, v}, scale, causal)[0];

@@ -10,7 +10,8 @@
 //   native_cached_attention: q rows from (B, L, Hq*D), rotated and scaled, against the cache's
 //     first offset + L rows (causal for several rows), out as (B, L, Hq*Dv), ready for o_proj.
 // The arithmetic is the native rope's and the native attention's (attend.h), so a step through
-// these equals a step through those. CPU only, float32; qkernel/__init__.py uses them for a
+// these equals a step through those. CPU only, float32 (the cache float32 or float16);
+// qkernel/__init__.py uses them for a
 // plain KVCache with room for the new rows and leaves every other case to the layer's own code.
 
 #include <algorithm>
@@ -58,13 +59,16 @@ class NativeCacheWrite : public mx::UnaryPrimitive {
     enc.dispatch([cache, rows, out, in_place, offset = offset_, rope = rope_]() mutable {
       const int B = out.shape(0), H = out.shape(1), S = out.shape(2), D = out.shape(3);
       const int L = rows.shape(1);
-      float* dst = out.data<float>();
-      if (!in_place) {
-        mlxagent::copy_cache(cache, dst);
-      }
-      const auto& rs = rows.strides();
-      mlxagent::write_cache(rows.data<float>(), {rs[0], rs[1], rs[2]}, B, L, H, S, D, offset, rope,
-                            RopeTables(rope, L, offset), dst);
+      mlxagent::by_cache(out, [&](auto c) {
+        using C = decltype(c);
+        C* dst = out.data<C>();
+        if (!in_place) {
+          mlxagent::copy_cache(cache, dst);
+        }
+        const auto& rs = rows.strides();
+        mlxagent::write_cache(rows.data<float>(), {rs[0], rs[1], rs[2]}, B, L, H, S, D, offset, rope,
+                              RopeTables(rope, L, offset), dst);
+      });
     });
   }
 
@@ -102,10 +106,13 @@ class NativeCachedAttention : public mx::UnaryPrimitive {
       const auto& qs = q.strides();
       const auto& ks = k.strides();
       const auto& vs = v.strides();
-      mlxagent::attend_cached(q.data<float>(), {qs[0], qs[1], qs[2]}, k.data<float>(), {ks[0], ks[1], ks[2], ks[3]},
-                              v.data<float>(), {vs[0], vs[1], vs[2], vs[3]}, q.shape(0), q.shape(1), Hq,
-                              k.shape(1), k.shape(3), v.shape(3), offset, causal, rope,
-                              RopeTables(rope, q.shape(1), offset), scale, out.data<float>());
+      mlxagent::by_cache(k, [&](auto c) {
+        using C = decltype(c);
+        mlxagent::attend_cached(q.data<float>(), {qs[0], qs[1], qs[2]}, k.data<C>(), {ks[0], ks[1], ks[2], ks[3]},
+                                v.data<C>(), {vs[0], vs[1], vs[2], vs[3]}, q.shape(0), q.shape(1), Hq,
+                                k.shape(1), k.shape(3), v.shape(3), offset, causal, rope,
+                                RopeTables(rope, q.shape(1), offset), scale, out.data<float>());
+      });
     });
   }
 
@@ -148,7 +155,10 @@ void check_cpu_float(const mx::Stream& stream, std::initializer_list<const mx::a
 mx::array native_cache_write(const mx::array& cache, const mx::array& rows, int offset, int dims,
                              bool traditional, float base, float scale, mx::StreamOrDevice s) {
   auto stream = mx::to_stream(s);
-  check_cpu_float(stream, {&cache, &rows}, "[native_cache_write]");
+  check_cpu_float(stream, {&rows}, "[native_cache_write]");
+  if (!mlxagent::cache_dtype_ok(cache, cache)) {
+    throw std::invalid_argument("[native_cache_write] takes float32 rows and a float32 or float16 cache");
+  }
   if (cache.ndim() != 4 || rows.ndim() != 3 || rows.shape(0) != cache.shape(0) ||
       rows.shape(2) != cache.shape(1) * cache.shape(3)) {
     throw std::invalid_argument("[native_cache_write] cache (B, H, S, D) and rows (B, L, H*D)");
@@ -157,7 +167,7 @@ mx::array native_cache_write(const mx::array& cache, const mx::array& rows, int 
     throw std::invalid_argument("[native_cache_write] the rows do not fit the cache at this offset");
   }
   auto rope = make_rope(dims, traditional, base, scale, cache.shape(3));
-  return mx::array(cache.shape(), mx::float32, std::make_shared<NativeCacheWrite>(stream, offset, rope),
+  return mx::array(cache.shape(), cache.dtype(), std::make_shared<NativeCacheWrite>(stream, offset, rope),
                    {cache, rows});
 }
 
@@ -165,7 +175,10 @@ mx::array native_cached_attention(const mx::array& q, const mx::array& keys, con
                                   int heads, int offset, int dims, bool traditional, float base,
                                   float rope_scale, float scale, bool causal, mx::StreamOrDevice s) {
   auto stream = mx::to_stream(s);
-  check_cpu_float(stream, {&q, &keys, &values}, "[native_cached_attention]");
+  check_cpu_float(stream, {&q}, "[native_cached_attention]");
+  if (!mlxagent::cache_dtype_ok(keys, values)) {
+    throw std::invalid_argument("[native_cached_attention] takes float32 queries and float32 or float16 caches");
+  }
   if (q.ndim() != 3 || keys.ndim() != 4 || values.ndim() != 4 || keys.shape(0) != q.shape(0) ||
       values.shape(0) != q.shape(0) || values.shape(1) != keys.shape(1) ||
       values.shape(2) != keys.shape(2) || heads <= 0 || keys.shape(1) == 0 ||

@@ -154,10 +154,12 @@ void tail(const std::vector<mx::array>& in, mx::array& out, const Tail& t) {
   const auto& ks = keys.strides();
   const auto& vs = values.strides();
   std::vector<float> attn(static_cast<size_t>(M) * t.heads * Dv), o(static_cast<size_t>(M) * E);
-  mlxagent::attend_cached(q.data<float>(), {qs[0], qs[1], qs[2]}, keys.data<float>(),
-                          {ks[0], ks[1], ks[2], ks[3]}, values.data<float>(), {vs[0], vs[1], vs[2], vs[3]}, B,
-                          L, t.heads, Hkv, D, Dv, t.offset, t.causal, t.rope, RopeTables(t.rope, L, t.offset),
-                          t.scale, attn.data());
+  mlxagent::by_cache(keys, [&](auto c) {
+    using C = decltype(c);
+    mlxagent::attend_cached(q.data<float>(), {qs[0], qs[1], qs[2]}, keys.data<C>(), {ks[0], ks[1], ks[2], ks[3]},
+                            values.data<C>(), {vs[0], vs[1], vs[2], vs[3]}, B, L, t.heads, Hkv, D, Dv, t.offset,
+                            t.causal, t.rope, RopeTables(t.rope, L, t.offset), t.scale, attn.data());
+  });
   product<float, S>(attn.data(), layer_at<S>(in, 5), o.data(), M, t.heads * Dv, E, t.gs, t.bits);
   // h = x + o (MLX's add; a half x widens exactly, as MLX promotes it), into the output
   float* h = out.data<float>();
@@ -286,7 +288,10 @@ mx::array native_layer_tail(const mx::array& x, const mx::array& q, const mx::ar
                             bool causal, int group_size, int bits, mx::StreamOrDevice s) {
   const char* who = "[native_layer_tail]";
   auto stream = mx::to_stream(s);
-  check_cpu_float(stream, x, norm, {&q, &keys, &values}, who);
+  check_cpu_float(stream, x, norm, {&q}, who);
+  if (!mlxagent::cache_dtype_ok(keys, values)) {
+    bad(who, "takes float32 or float16 caches, keys and values alike");
+  }
   if (x.ndim() != 3 || q.ndim() != 3 || keys.ndim() != 4 || values.ndim() != 4 || q.shape(0) != x.shape(0) ||
       q.shape(1) != x.shape(1) || keys.shape(0) != x.shape(0) || values.shape(0) != x.shape(0) ||
       values.shape(1) != keys.shape(1) || values.shape(2) != keys.shape(2) || heads <= 0 ||
