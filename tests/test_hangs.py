@@ -54,6 +54,10 @@ def test_a_test_that_never_finishes_is_a_failure_at_the_line_it_was_running(tmp_
     events, (report, text) = finish(gate.run_tests("t1", PYTEST, threading.Event()))
     finished = [e for e in events if isinstance(e, ev.CommandFinished)][0]
     assert finished.timed_out and finished.seconds < 40  # stopped at the dump, not at the 60 s limit
+    assert finished.message.startswith("stopped after ") and "a test ran past 15 s" in finished.message
+    from mlxagent.ui.widgets.command_card import finished_text
+
+    assert finished_text(finished).startswith("stopped after ") and "a test ran past 15 s" in finished_text(finished)
     assert report is not None and not report.ok and report.failed == 1
     failure = report.failures[0]
     assert failure.name == "tests/test_pal.py::test_cat"
@@ -113,6 +117,9 @@ def test_the_runner_stops_a_command_once_its_output_says_so_and_keeps_what_came_
     result = run_command([sys.executable, "-c", script], tmp_path, timeout=60, stop_when=lambda t: "STOP" in t)
     assert result.timed_out and result.exit_code is None and result.duration < 20
     assert "before" in result.output and "STOP" in result.output
+    assert result.describe().startswith("stopped after ") and "its output asked to stop it" in result.describe()
+    plain = run_command([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path, timeout=1)
+    assert plain.describe() == "timed out after 1 s (process group killed)"
 
 
 def test_a_turn_on_a_hanging_test_finds_the_fix_and_applies_it(tmp_path):

@@ -69,7 +69,8 @@ class CommandGate:
 
     def run(self, call_id: str, argv: Sequence[str], cwd: str, purpose: str, cancel: threading.Event,
             *, ask: bool = True, source: str = "", env: Mapping[str, str] | None = None,
-            stdin: bytes | None = None, stop_when: Callable[[str], bool] | None = None) -> Iterator[Event]:
+            stdin: bytes | None = None, stop_when: Callable[[str], bool] | None = None,
+            stop_reason: str = "") -> Iterator[Event]:
         """Consent, then run (with `env` added to the environment and `stdin` as its input; stopped
         early when `stop_when(output)`); returns (CommandResult | None, refusal text)."""
         if ask:
@@ -83,7 +84,8 @@ class CommandGate:
         yield CommandStarted(call_id, tuple(argv), cwd, purpose)
         result: CommandResult | None = None
         for item in stream_command(argv, folder, timeout=self.timeout, max_output_chars=self.max_output_chars,
-                                   cancel=cancel, env=env, stdin=stdin, stop_when=stop_when):
+                                   cancel=cancel, env=env, stdin=stdin, stop_when=stop_when,
+                                   stop_reason=stop_reason or "its output asked to stop it"):
             if isinstance(item, str):
                 yield CommandOutput(call_id, item)
             else:
@@ -106,7 +108,8 @@ class CommandGate:
         result, refusal = yield from self.run(call_id, argv, ".", "tests", cancel, ask=ask,
                                               source=getattr(command, "source", ""),
                                               env=hangs.environment(command.runner, hangs.seconds_for(self.timeout)),
-                                              stop_when=hangs.dumped)
+                                              stop_when=hangs.dumped,
+                                              stop_reason=hangs.reason(hangs.seconds_for(self.timeout)))
         if result is None:
             return None, refusal
         hung = hangs.hung_test(result.output, self.root) if result.timed_out else None
@@ -129,7 +132,8 @@ class CommandGate:
         seconds = per_test if per_test is not None else hangs.seconds_for(self.timeout)
         result = run_command(list(command.argv), root, timeout=self.timeout,
                              max_output_chars=self.max_output_chars, cancel=cancel,
-                             env=hangs.environment(command.runner, seconds), stop_when=hangs.dumped)
+                             env=hangs.environment(command.runner, seconds), stop_when=hangs.dumped,
+                             stop_reason=hangs.reason(seconds))
         if result.exit_code is None:
             return False
         return parse_test_output(result.output, result.exit_code, root, command.runner).ok

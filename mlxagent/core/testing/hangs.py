@@ -60,6 +60,11 @@ def hung(report) -> bool:
     return any(is_hang(f) for f in getattr(report, "failures", ()) or ())
 
 
+def reason(seconds: int) -> str:
+    """What a run stopped at a dump says of itself (CommandResult.describe)."""
+    return f"a test ran past {int(seconds)} s"
+
+
 def dumped(text: str) -> bool:
     return _MARKER.search(text) is not None
 

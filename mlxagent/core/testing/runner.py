@@ -69,6 +69,7 @@ class CommandResult:
     truncated: bool = False  # output was capped
     error: str = ""  # one line: why it could not start
     timeout: float = 0.0  # the timeout it ran under, for describe()
+    stopped: str = ""  # why its own output stopped it (stream_command's stop_when), e.g. "a test ran past 30 s"
 
     @property
     def ok(self) -> bool:
@@ -78,7 +79,9 @@ class CommandResult:
         """One line: how the command ended."""
         if self.error:
             return f"could not start: {self.error}"
-        if self.timed_out:
+        if self.timed_out and self.stopped:
+            text = f"stopped after {_seconds(self.duration)} s: {self.stopped} (process group killed)"
+        elif self.timed_out:
             limit = self.timeout or self.duration
             text = f"timed out after {limit:g} s (process group killed)"
         elif self.cancelled:
@@ -118,6 +121,7 @@ def stream_command(
     env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     stop_when: Callable[[str], bool] | None = None,
+    stop_reason: str = "its output asked to stop it",
 ) -> Iterator[str | CommandResult]:
     """Run argv in cwd; yield output text as it arrives, then one CommandResult.
 
@@ -125,7 +129,8 @@ def stream_command(
     `output` is capped. Closing the generator early kills the command. `stdin`: bytes the
     command reads on its standard input (from a temporary file, so no pipe can stall); else none.
     `stop_when(recent output)`: true stops the command STOP_GRACE seconds later (what it prints
-    meanwhile is kept), as a timeout (core/testing/hangs.py: a test's stack printed by pytest).
+    meanwhile is kept), as a timeout whose result says `stop_reason` (core/testing/hangs.py: a
+    test's stack printed by pytest).
     """
     args = _check_argv(argv)
     cwd_text = str(cwd)
@@ -192,6 +197,7 @@ def stream_command(
     exit_code: int | None = None
     finished = False
     recent = ""
+    stop_seen = False
     try:
         eof = False
         exited_at: float | None = None
@@ -222,7 +228,8 @@ def stream_command(
                 capture.add(chunk)
                 if stop_when is not None:
                     recent = recent[-STOP_WINDOW:] + chunk
-                    if stop_when(recent):
+                    if stop_when(recent) and not stop_seen:
+                        stop_seen = True
                         deadline = min(deadline, time.monotonic() + STOP_GRACE)
                 yield chunk
         if timed_out or cancelled or not eof:
@@ -254,6 +261,7 @@ def stream_command(
         cancelled=cancelled,
         truncated=truncated,
         timeout=timeout,
+        stopped=stop_reason if timed_out and stop_seen else "",
     )
 
 
@@ -267,11 +275,12 @@ def run_command(
     env: Mapping[str, str] | None = None,
     on_output: Callable[[str], None] | None = None,
     stop_when: Callable[[str], bool] | None = None,
+    stop_reason: str = "its output asked to stop it",
 ) -> CommandResult:
     """Run argv to the end and return its result; `on_output` sees each chunk as it arrives."""
     result: CommandResult | None = None
     for item in stream_command(argv, cwd, timeout=timeout, max_output_chars=max_output_chars, cancel=cancel, env=env,
-                               stop_when=stop_when):
+                               stop_when=stop_when, stop_reason=stop_reason):
         if isinstance(item, CommandResult):
             result = item
         elif on_output is not None:

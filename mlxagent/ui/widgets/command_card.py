@@ -38,7 +38,9 @@ def finished_text(event: ev.CommandFinished) -> str:
     """"exit 0 in 1.2 s" / "timed out after 120 s" / "cancelled after 3.0 s" / "refused: reason"."""
     if event.refused:
         return event.message or "refused"
-    if event.timed_out:
+    if event.timed_out and event.message.startswith("stopped after"):  # its output stopped it (a hung test)
+        text = event.message.replace(" (process group killed)", "")
+    elif event.timed_out:
         text = f"timed out after {event.seconds:.0f} s"
     elif event.cancelled:
         text = f"cancelled after {event.seconds:.1f} s"
