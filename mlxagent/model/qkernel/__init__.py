@@ -218,7 +218,7 @@ _classes: dict[str, type] = {}
 # multi-threaded) and multiplies through MLX's matmul (OpenBLAS): prefill chunks. Up to it, the
 # quantised kernel: a decode step and a speculative verification, whose pending token and up to
 # speculative.MAX_TOTAL drafts are then all computed as decoding computes them (every row's
-# product is the same in any tile), and two kernel tiles of 16 rows still cost less than a
+# product is the same in any tile), and one kernel tile of up to 40 rows costs less than a
 # dequantisation (BENCHMARKS.md: prefill 0.6x slower on the kernel's tiles than through OpenBLAS;
 # decode 2.6x faster on the kernel; a 23-row verification was ~5x a 16-row one through OpenBLAS).
 PREFILL_ROWS = 1 + MAX_TOTAL

@@ -94,19 +94,80 @@ __attribute__((target("avx2,fma,f16c"))) inline __m256 load8(const mlx::core::fl
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-// acc (N*8 floats) += p[t] * v's row t, for t in [t0, t1): one chain per 8 features, in t's order.
-template <int N, typename KV>
-__attribute__((target("avx2,fma,f16c"))) inline void values_block(const float* p, int t0, int t1, const KV* v,
-                                                           int64_t vt, float* acc) {
+// Keys [t0, t1) of a KV head as floats, two keys side by side: keys t0 + 2p and t0 + 2p + 1 are
+// pair p, and for each 8 features the pair holds 8 of the first key, then 8 of the second, so one
+// 16-lane read holds two keys' features (AVX-512) and an 8-lane read one key's (AVX2). The block is
+// widened once for all the query rows that read it (a float16 cache: exactly, through F16C).
+template <typename KV>
+__attribute__((target("avx2,fma,f16c"))) inline void keys_in_pairs(const KV* k, int64_t kt, int t0, int t1, int D,
+                                                             float* out) {
+  for (int t = t0; t < t1; ++t) {
+    const KV* kr = k + t * kt;
+    float* o = out + static_cast<int64_t>((t - t0) >> 1) * 2 * D + ((t - t0) & 1) * 8;
+    for (int d = 0; d < D; d += 8) {
+      _mm256_storeu_ps(o + 2 * d, load8(kr + d));
+    }
+  }
+}
+
+// Values [t0, t1) as float rows of Dv features.
+template <typename KV>
+__attribute__((target("avx2,fma,f16c"))) inline void values_as_floats(const KV* v, int64_t vt, int t0, int t1, int Dv,
+                                                                float* out) {
+  for (int t = t0; t < t1; ++t) {
+    const KV* vr = v + t * vt;
+    float* o = out + static_cast<int64_t>(t - t0) * Dv;
+    for (int d = 0; d < Dv; d += 8) {
+      _mm256_storeu_ps(o + d, load8(vr + d));
+    }
+  }
+}
+
+// Key i of a block in pairs (keys_in_pairs), its features d..d+7.
+inline const float* paired(const float* kb, int i, int D, int d) {
+  return kb + static_cast<int64_t>(i >> 1) * 2 * D + (i & 1) * 8 + 2 * d;
+}
+
+// sr[i] = q . key i for the block's keys i in [0, n): one chain of FMAs per key over its features
+// in order, summed by hsum8.
+__attribute__((target("avx2,fma"))) inline void scores_avx2(const float* q, const float* kb, int n, int D, float* sr) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int d = 0; d < D; d += 8) {
+      const __m256 qd = _mm256_loadu_ps(q + d);
+      a0 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(paired(kb, i, D, d)), a0);
+      a1 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(paired(kb, i + 1, D, d)), a1);
+      a2 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(paired(kb, i + 2, D, d)), a2);
+      a3 = _mm256_fmadd_ps(qd, _mm256_loadu_ps(paired(kb, i + 3, D, d)), a3);
+    }
+    sr[i] = hsum8(a0);
+    sr[i + 1] = hsum8(a1);
+    sr[i + 2] = hsum8(a2);
+    sr[i + 3] = hsum8(a3);
+  }
+  for (; i < n; ++i) {
+    __m256 a = _mm256_setzero_ps();
+    for (int d = 0; d < D; d += 8) {
+      a = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_loadu_ps(paired(kb, i, D, d)), a);
+    }
+    sr[i] = hsum8(a);
+  }
+}
+
+// acc (N*8 floats) += p[t] * row t of vb (float rows of Dv), t in [0, n): one chain per feature,
+// in t's order.
+template <int N>
+__attribute__((target("avx2,fma"))) inline void values_avx2(const float* p, int n, const float* vb, int Dv, float* acc) {
   __m256 a[N];
   for (int j = 0; j < N; ++j) {
     a[j] = _mm256_loadu_ps(acc + 8 * j);
   }
-  for (int t = t0; t < t1; ++t) {
+  for (int t = 0; t < n; ++t) {
     const __m256 pt = _mm256_set1_ps(p[t]);
-    const KV* vr = v + t * vt;
+    const float* vr = vb + static_cast<int64_t>(t) * Dv;
     for (int j = 0; j < N; ++j) {
-      a[j] = _mm256_fmadd_ps(pt, load8(vr + 8 * j), a[j]);
+      a[j] = _mm256_fmadd_ps(pt, _mm256_loadu_ps(vr + 8 * j), a[j]);
     }
   }
   for (int j = 0; j < N; ++j) {
@@ -114,47 +175,133 @@ __attribute__((target("avx2,fma,f16c"))) inline void values_block(const float* p
   }
 }
 
+#define MLXAGENT_ATTEND512 "avx512f,avx512dq,avx512vl,avx2,fma,f16c"
+
+// The sums of 8 keys' 8-lane chains, two keys a register (z0: keys 0 and 1, ... z3: 6 and 7), each
+// in hsum8's order (lanes i and i + 4, then lanes 0 + 2 and 1 + 3, then those two), all 8 at once:
+// sr[0..7].
+__attribute__((target(MLXAGENT_ATTEND512))) inline void sums8(__m512 z0, __m512 z1, __m512 z2, __m512 z3,
+                                                           float* sr) {
+  const __m512 u = _mm512_add_ps(_mm512_shuffle_f32x4(z0, z1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                 _mm512_shuffle_f32x4(z0, z1, _MM_SHUFFLE(3, 1, 3, 1)));  // keys 0-3
+  const __m512 u2 = _mm512_add_ps(_mm512_shuffle_f32x4(z2, z3, _MM_SHUFFLE(2, 0, 2, 0)),
+                                  _mm512_shuffle_f32x4(z2, z3, _MM_SHUFFLE(3, 1, 3, 1)));  // keys 4-7
+  const __m512 w = _mm512_add_ps(_mm512_shuffle_ps(u, u2, _MM_SHUFFLE(1, 0, 1, 0)),
+                                 _mm512_shuffle_ps(u, u2, _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m512 sums = _mm512_add_ps(w, _mm512_movehdup_ps(w));  // key k in lane 4k, key 4 + k in 4k + 2
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 2, 6, 10, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+  _mm256_storeu_ps(sr, _mm512_castps512_ps256(_mm512_permutexvar_ps(order, sums)));
+}
+
+// scores_avx2's chains two keys a register (a pair's halves), for two query rows at once (q1 may
+// be null: q0 alone): the same arithmetic, bit for bit. Returns the keys done (a multiple of 8);
+// the caller scores the rest.
+__attribute__((target(MLXAGENT_ATTEND512))) inline int scores_avx512(const float* q0, const float* q1,
+                                                                  const float* kb, int n, int D, float* s0,
+                                                                  float* s1) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m512 a[4], b[4];
+    for (int j = 0; j < 4; ++j) {
+      a[j] = b[j] = _mm512_setzero_ps();
+    }
+    for (int d = 0; d < D; d += 8) {
+      const __m512 qa = _mm512_broadcast_f32x8(_mm256_loadu_ps(q0 + d));
+      if (q1 != nullptr) {
+        const __m512 qb = _mm512_broadcast_f32x8(_mm256_loadu_ps(q1 + d));
+        for (int j = 0; j < 4; ++j) {
+          const __m512 kv = _mm512_loadu_ps(paired(kb, i + 2 * j, D, d));
+          a[j] = _mm512_fmadd_ps(qa, kv, a[j]);
+          b[j] = _mm512_fmadd_ps(qb, kv, b[j]);
+        }
+      } else {
+        for (int j = 0; j < 4; ++j) {
+          a[j] = _mm512_fmadd_ps(qa, _mm512_loadu_ps(paired(kb, i + 2 * j, D, d)), a[j]);
+        }
+      }
+    }
+    sums8(a[0], a[1], a[2], a[3], s0 + i);
+    if (q1 != nullptr) {
+      sums8(b[0], b[1], b[2], b[3], s1 + i);
+    }
+  }
+  return i;
+}
+
+// values_avx2<8>'s 64 features in four 16-lane chains, for two rows at once (p1 null: p0 alone):
+// each feature's chain is the same.
+__attribute__((target(MLXAGENT_ATTEND512))) inline void values64_avx512(const float* p0, const float* p1, int n,
+                                                                     const float* vb, int Dv, float* acc0,
+                                                                     float* acc1) {
+  __m512 a[4], b[4];
+  for (int j = 0; j < 4; ++j) {
+    a[j] = _mm512_loadu_ps(acc0 + 16 * j);
+    b[j] = p1 != nullptr ? _mm512_loadu_ps(acc1 + 16 * j) : a[j];
+  }
+  for (int t = 0; t < n; ++t) {
+    const float* vr = vb + static_cast<int64_t>(t) * Dv;
+    const __m512 pa = _mm512_set1_ps(p0[t]);
+    if (p1 != nullptr) {
+      const __m512 pb = _mm512_set1_ps(p1[t]);
+      for (int j = 0; j < 4; ++j) {
+        const __m512 vv = _mm512_loadu_ps(vr + 16 * j);
+        a[j] = _mm512_fmadd_ps(pa, vv, a[j]);
+        b[j] = _mm512_fmadd_ps(pb, vv, b[j]);
+      }
+    } else {
+      for (int j = 0; j < 4; ++j) {
+        a[j] = _mm512_fmadd_ps(pa, _mm512_loadu_ps(vr + 16 * j), a[j]);
+      }
+    }
+  }
+  for (int j = 0; j < 4; ++j) {
+    _mm512_storeu_ps(acc0 + 16 * j, a[j]);
+    if (p1 != nullptr) {
+      _mm512_storeu_ps(acc1 + 16 * j, b[j]);
+    }
+  }
+}
+#undef MLXAGENT_ATTEND512
+
 // R query rows (scaled, rotated; R x D floats) that share one KV head, row r against its first
-// seen[r] keys and values (float32, features contiguous, row strides kt and vt): out[r] =
-// softmax(q_r k^T) v, Dv floats. Keys and values are read a block at a time for all R rows (a
-// decode step's query heads of one KV head, a verification's rows): each row's arithmetic is
-// head_avx2's in the same order, so a row's output is the same alone or in any block.
+// seen[r] keys and values (features contiguous, row strides kt and vt): out[r] = softmax(q_r k^T) v,
+// Dv floats. Keys and values are read a block at a time and widened once for all R rows (a decode
+// step's query heads of one KV head, a verification's rows); each row's arithmetic is the same in
+// any block and with or without AVX-512, so a row's output is the same alone or with others.
 template <typename KV>
 __attribute__((target("avx2,fma,f16c"))) inline void heads_avx2(const float* q, int R, const int* seen, const KV* k,
                                                          int64_t kt, const KV* v, int64_t vt, int D, int Dv,
                                                     float* scores, int64_t ld, float* acc, float* const* out) {
+  const bool wide = cpu_has_avx512();
+  thread_local std::vector<float> block;
+  block.resize(static_cast<size_t>(kKeyBlock) * std::max(D, Dv));
   int most = 0;
   for (int r = 0; r < R; ++r) {
     most = std::max(most, seen[r]);
   }
   for (int c0 = 0; c0 < most; c0 += kKeyBlock) {
-    for (int r = 0; r < R; ++r) {
-      const int end = std::min(seen[r], c0 + kKeyBlock);
-      const float* qr = q + static_cast<int64_t>(r) * D;
-      float* sr = scores + r * ld;
-      int t = c0;
-      for (; t + 4 <= end; t += 4) {
-        const KV* kr = k + t * kt;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int d = 0; d < D; d += 8) {
-          const __m256 qd = _mm256_loadu_ps(qr + d);
-          a0 = _mm256_fmadd_ps(qd, load8(kr + d), a0);
-          a1 = _mm256_fmadd_ps(qd, load8(kr + kt + d), a1);
-          a2 = _mm256_fmadd_ps(qd, load8(kr + 2 * kt + d), a2);
-          a3 = _mm256_fmadd_ps(qd, load8(kr + 3 * kt + d), a3);
-        }
-        sr[t] = hsum8(a0);
-        sr[t + 1] = hsum8(a1);
-        sr[t + 2] = hsum8(a2);
-        sr[t + 3] = hsum8(a3);
+    keys_in_pairs(k, kt, c0, std::min(most, c0 + kKeyBlock), D, block.data());
+    for (int r = 0; r < R; r += wide ? 2 : 1) {
+      const bool two = wide && r + 1 < R;  // AVX-512: two rows share each read of a key pair
+      const int rows = two ? 2 : 1;
+      int n[2] = {0, 0}, done = 0;
+      for (int i = 0; i < rows; ++i) {
+        n[i] = std::max(0, std::min(seen[r + i], c0 + kKeyBlock) - c0);
       }
-      for (; t < end; ++t) {
-        const KV* kr = k + t * kt;
-        __m256 a = _mm256_setzero_ps();
-        for (int d = 0; d < D; d += 8) {
-          a = _mm256_fmadd_ps(_mm256_loadu_ps(qr + d), load8(kr + d), a);
+      const float* qr = q + static_cast<int64_t>(r) * D;
+      float* sr = scores + r * ld + c0;
+      if (wide) {
+        done = scores_avx512(qr, two ? qr + D : nullptr, block.data(), two ? std::min(n[0], n[1]) : n[0], D, sr,
+                             sr + ld);
+      }
+      for (int i = 0; i < rows; ++i) {  // keys past those: a row at a time
+        if (n[i] > done) {
+          const float* kb = paired(block.data(), done, D, 0);  // done is even
+          const float* qi = qr + i * D;
+          float* si = sr + i * ld + done;
+          const int more = wide ? scores_avx512(qi, nullptr, kb, n[i] - done, D, si, nullptr) : 0;
+          scores_avx2(qi, paired(kb, more, D, 0), n[i] - done - more, D, si + more);
         }
-        sr[t] = hsum8(a);
       }
     }
   }
@@ -196,29 +343,39 @@ __attribute__((target("avx2,fma,f16c"))) inline void heads_avx2(const float* q, 
   }
   std::fill(acc, acc + static_cast<size_t>(R) * Dv, 0.0f);
   for (int c0 = 0; c0 < most; c0 += kKeyBlock) {
-    for (int r = 0; r < R; ++r) {
-      const int end = std::min(seen[r], c0 + kKeyBlock);
-      const float* sr = scores + r * ld;
+    values_as_floats(v, vt, c0, std::min(most, c0 + kKeyBlock), Dv, block.data());
+    for (int r = 0; r < R; r += wide ? 2 : 1) {
+      const bool two = wide && r + 1 < R;
+      const int rows = two ? 2 : 1;
+      int n[2] = {0, 0};
+      for (int i = 0; i < rows; ++i) {
+        n[i] = std::max(0, std::min(seen[r + i], c0 + kKeyBlock) - c0);
+      }
+      const float* sr = scores + r * ld + c0;
       for (int d0 = 0; d0 < Dv; d0 += 64) {
         float* ar = acc + static_cast<int64_t>(r) * Dv + d0;
-        if (Dv - d0 >= 64) {  // eight accumulators the compiler keeps in registers
-          values_block<8>(sr, c0, end, v + d0, vt, ar);
+        const float* vb = block.data() + d0;
+        if (Dv - d0 >= 64 && wide) {  // both rows' common keys together, then each row's own
+          const int both = two ? std::min(n[0], n[1]) : 0;
+          if (both > 0) {
+            values64_avx512(sr, sr + ld, both, vb, Dv, ar, ar + Dv);
+          }
+          for (int i = 0; i < rows; ++i) {
+            if (n[i] > both) {
+              values64_avx512(sr + i * ld + both, nullptr, n[i] - both, vb + static_cast<int64_t>(both) * Dv, Dv,
+                              ar + i * Dv, nullptr);
+            }
+          }
           continue;
         }
-        const int blocks = (Dv - d0) / 8;
-        __m256 a[8];
-        for (int j = 0; j < blocks; ++j) {
-          a[j] = _mm256_loadu_ps(ar + 8 * j);
-        }
-        for (int t = c0; t < end; ++t) {
-          const __m256 p = _mm256_set1_ps(sr[t]);
-          const KV* vr = v + t * vt + d0;
-          for (int j = 0; j < blocks; ++j) {
-            a[j] = _mm256_fmadd_ps(p, load8(vr + 8 * j), a[j]);
+        for (int i = 0; i < rows; ++i) {
+          if (Dv - d0 >= 64) {  // eight accumulators the compiler keeps in registers
+            values_avx2<8>(sr + i * ld, n[i], vb, Dv, ar + i * Dv);
+            continue;
           }
-        }
-        for (int j = 0; j < blocks; ++j) {
-          _mm256_storeu_ps(ar + 8 * j, a[j]);
+          for (int j = 0; j < (Dv - d0) / 8; ++j) {  // the rest: a chain per 8 features
+            values_avx2<1>(sr + i * ld, n[i], vb + 8 * j, Dv, ar + i * Dv + 8 * j);
+          }
         }
       }
     }

@@ -38,6 +38,24 @@ inline bool cpu_has_avx2() {
 #endif
 }
 
+// AVX-512 (F, DQ, VL) beside AVX2, unless MLXAGENT_KERNEL_NO_AVX512 asks for the AVX2 loops only.
+// The AVX-512 products hold two of the AVX2 loops' 8-lane accumulators in one register and do
+// each lane's arithmetic in the same order, so their results are the AVX2 loops', bit for bit.
+inline bool cpu_has_avx512() {
+#if defined(MLXAGENT_X86) && (defined(__GNUC__) || defined(__clang__))
+  static const bool has = [] {
+    if (!cpu_has_avx2() || std::getenv("MLXAGENT_KERNEL_NO_AVX512")) {
+      return false;
+    }
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+
 // Element offset of row r (every axis but the last) of a strided array: the kernels read views
 // (a transposed or sliced x) without a copy node in the graph.
 inline int64_t row_offset(const mlx::core::array& a, int64_t r) {

@@ -18,6 +18,7 @@
 #include "mlx/array.h"
 #include "mlx/ops.h"
 #include "mlx/primitives.h"
+#include "avx512.h"  // the inner loops: avx2.h, and its lanes two at a time
 #include "cpu.h"
 #include "pool.h"
 #include "q8.h"
@@ -100,127 +101,6 @@ void row_portable(const uint8_t* w, const S* sc, const S* bi, const float* xp, i
   }
 }
 
-#ifdef MLXAGENT_X86
-__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v);
-  __m128 hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  __m128 sh = _mm_movehdup_ps(lo);
-  __m128 sums = _mm_add_ps(lo, sh);
-  sh = _mm_movehl_ps(sh, sums);
-  sums = _mm_add_ss(sums, sh);
-  return _mm_cvtss_f32(sums);
-}
-
-// The 32 weights of one block of a 4- or 8-bit row as floats, dequantised as MLX does: s * q + b.
-template <int BITS>
-__attribute__((target("avx2,fma,f16c"))) inline void widen(const uint8_t* w, int k0, __m256 s, __m256 b,
-                                                       __m256 (&f)[4]) {
-  if (BITS == 4) {
-    const __m128i low4 = _mm_set1_epi8(0x0F);
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k0 / 2));
-    const __m128i lo = _mm_and_si128(v, low4);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
-    f[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
-    f[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
-    f[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
-    f[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
-  } else {
-    for (int j = 0; j < 4; ++j) {
-      const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + k0 + 8 * j));
-      f[j] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
-    }
-  }
-  for (int j = 0; j < 4; ++j) {
-    f[j] = _mm256_fmadd_ps(f[j], s, b);
-  }
-}
-
-// AVX2: MT rows of x at once against one output row; a block's 32 weights are widened once and
-// used MT times. Each (row of x, output row) sums into one accumulator, block after block, so a
-// row's product is the same in any tile (speculative verification equals decoding bit for bit).
-template <typename S, int MT, int BITS>
-__attribute__((target("avx2,fma,f16c"))) void row_avx2(const uint8_t* w, const S* sc, const S* bi,
-                                                  const float* xp, int K, int gs, float* out,
-                                                  size_t out_stride) {
-  __m256 acc[MT];
-  for (int m = 0; m < MT; ++m) {
-    acc[m] = _mm256_setzero_ps();
-  }
-  for (int g0 = 0; g0 < K; g0 += gs) {
-    const __m256 s = _mm256_set1_ps(fast_f(sc + g0 / gs));
-    const __m256 b = _mm256_set1_ps(fast_f(bi + g0 / gs));
-    for (int k0 = g0; k0 < g0 + gs; k0 += 32) {
-      __m256 f[4];
-      widen<BITS>(w, k0, s, b, f);
-      for (int m = 0; m < MT; ++m) {
-        const float* xm = xp + static_cast<size_t>(m) * K + k0;
-        acc[m] = _mm256_fmadd_ps(f[0], _mm256_loadu_ps(xm), acc[m]);
-        acc[m] = _mm256_fmadd_ps(f[1], _mm256_loadu_ps(xm + 8), acc[m]);
-        acc[m] = _mm256_fmadd_ps(f[2], _mm256_loadu_ps(xm + 16), acc[m]);
-        acc[m] = _mm256_fmadd_ps(f[3], _mm256_loadu_ps(xm + 24), acc[m]);
-      }
-    }
-  }
-  for (int m = 0; m < MT; ++m) {
-    out[m * out_stride] = hsum(acc[m]);
-  }
-}
-
-// AVX2, one row of x (a decode step): NT consecutive output rows at once, each its own chain of
-// FMAs in the same order as row_avx2's, so the result is bit-equal to it; the NT chains keep the
-// FMA units busy where one row's chain waits 4 cycles a step (BENCHMARKS.md: decode 1.06x).
-template <typename S, int NT, int BITS>
-__attribute__((target("avx2,fma,f16c"))) void rows_of_one_avx2(const uint8_t* w, size_t wstride, const S* sc,
-                                                          const S* bi, int groups, const float* x, int K,
-                                                          int gs, float* out) {
-  __m256 acc[NT];
-  for (int r = 0; r < NT; ++r) {
-    acc[r] = _mm256_setzero_ps();
-  }
-  for (int g0 = 0; g0 < K; g0 += gs) {
-    __m256 s[NT], b[NT];
-    for (int r = 0; r < NT; ++r) {
-      s[r] = _mm256_set1_ps(fast_f(sc + static_cast<size_t>(r) * groups + g0 / gs));
-      b[r] = _mm256_set1_ps(fast_f(bi + static_cast<size_t>(r) * groups + g0 / gs));
-    }
-    for (int k0 = g0; k0 < g0 + gs; k0 += 32) {
-      const __m256 x0 = _mm256_loadu_ps(x + k0), x1 = _mm256_loadu_ps(x + k0 + 8);
-      const __m256 x2 = _mm256_loadu_ps(x + k0 + 16), x3 = _mm256_loadu_ps(x + k0 + 24);
-      for (int r = 0; r < NT; ++r) {
-        __m256 f[4];
-        widen<BITS>(w + r * wstride, k0, s[r], b[r], f);
-        acc[r] = _mm256_fmadd_ps(f[0], x0, acc[r]);
-        acc[r] = _mm256_fmadd_ps(f[1], x1, acc[r]);
-        acc[r] = _mm256_fmadd_ps(f[2], x2, acc[r]);
-        acc[r] = _mm256_fmadd_ps(f[3], x3, acc[r]);
-      }
-    }
-  }
-  for (int r = 0; r < NT; ++r) {
-    out[r] = hsum(acc[r]);
-  }
-}
-
-// Rows of x in tiles of up to 8 (8 accumulators + 4 widened weight vectors + scale and bias fit
-// the 16 AVX registers), the remainder by a smaller tile.
-template <typename S, int BITS, int MT = 8>
-void rows_avx2(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows, int K,
-               int gs, float* out, size_t out_stride) {
-  if constexpr (MT >= 1) {
-    int m = 0;
-    for (; m + MT <= rows; m += MT) {
-      row_avx2<S, MT, BITS>(w, sc, bi, xp + static_cast<size_t>(m) * K, K, gs,
-                            out + m * out_stride, out_stride);
-    }
-    if (m < rows) {
-      rows_avx2<S, BITS, MT - 1>(w, sc, bi, xp + static_cast<size_t>(m) * K, rows - m, K, gs,
-                                 out + m * out_stride, out_stride);
-    }
-  }
-}
-#endif
-
 // How many output rows ahead the weights are asked for (AVX2 paths). A row of SmolLM2's layers is
 // a few hundred bytes of 4-bit weights and two short rows of scales and biases: the hardware
 // prefetcher, which follows each stream on its own and stops at page ends, left most rows waiting
@@ -249,6 +129,38 @@ inline void prefetch_row(const uint8_t* w, const S* sc, const S* bi, size_t wstr
 #endif
 }
 
+#ifdef MLXAGENT_X86
+// avx512.h's loops for several rows of x (speculative verification, prefill tiles): tiles of 8
+// rows of x by 4 output rows, over output rows [n0, n1); returns the first output row left to the
+// AVX2 loops. One row of x (a decode step, bound by memory) stays on avx2.h's loop, which was
+// faster there (BENCHMARKS.md).
+template <typename S>
+int block_avx512(const uint8_t* w, size_t wstride, const S* sc, const S* bi, int groups, const float* xp,
+                 int rows, int K, int N, int gs, int bits, int n0, int n1, float* out) {
+  constexpr int step = 4;
+  int n = n0;
+  if (rows == 1) {
+    return n;
+  }
+  thread_local std::vector<float> sb;
+  sb.resize(static_cast<size_t>(groups) * step * 2);
+  for (; n + step <= n1; n += step) {
+    for (int r = 0; r < step; ++r) {
+      prefetch_row(w, sc, bi, wstride, groups, n + r + kPrefetchRows, n1);
+    }
+    const uint8_t* wn = w + n * wstride;
+    pair_scales<S, step / 2>(sc + static_cast<size_t>(n) * groups, bi + static_cast<size_t>(n) * groups, groups,
+                             sb.data());
+    if (bits == 4) {
+      rows_avx512<step / 2, 4>(wn, wstride, sb.data(), xp, rows, K, gs, out + n, N);
+    } else {
+      rows_avx512<step / 2, 8>(wn, wstride, sb.data(), xp, rows, K, gs, out + n, N);
+    }
+  }
+  return n;
+}
+#endif
+
 // Output rows [n0, n1) for `rows` rows of x; out is rows x N floats.
 template <typename S>
 void block(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows, int K, int N,
@@ -258,6 +170,9 @@ void block(const uint8_t* w, const S* sc, const S* bi, const float* xp, int rows
 #ifdef MLXAGENT_X86
   if (cpu_has_avx2()) {
     int n = n0;
+    if (cpu_has_avx512()) {  // avx512.h: the same lanes, two output rows a register
+      n = block_avx512<S>(w, wstride, sc, bi, groups, xp, rows, K, N, gs, bits, n0, n1, out);
+    }
     if (rows == 1) {  // a decode step: four output rows at a time
       constexpr int NT = 4;
       for (; n + NT <= n1; n += NT) {
@@ -349,11 +264,11 @@ void by_scales(mx::Dtype scales, F&& f) {
   }
 }
 
-// A tile of up to 16 rows of x as the inner loops read it: floats reordered for 4-bit blocks
+// A tile of up to 40 rows of x (a verification's 1 + speculative.MAX_TOTAL fit one) as the inner loops read it: floats reordered for 4-bit blocks
 // (load_x), or int8 blocks with their scales and sums when int8 activations are on (q8.h).
 template <typename T>
 struct XTile {
-  static constexpr int kRows = 16;
+  static constexpr int kRows = 40;
   const bool q8 = int8_activations();
   int K, bits, rows = 0;
   std::vector<float> xp;
@@ -398,7 +313,7 @@ inline int chunk_rows(int K, int N) {
   return pool().size() == 1 ? std::max(N, 1) : std::max(8, (32768 / std::max(K, 1) + 7) / 8 * 8);
 }
 
-// Rows of x in tiles of 16 (decode and speculative verification fit one tile) against L layers of
+// Rows of x in tiles of 40 (decode and speculative verification fit one tile: the weights are read once) against L layers of
 // the same shape (N outputs of K inputs): x is read and rounded once, and the output rows of all
 // of them are split over the pool in one hand-off, when there is enough work to pay for waking a
 // thread. `emit(m0, rows, out, stride)` gets each tile's products: layer l's rows x N floats at

@@ -3,8 +3,9 @@
 // y = x @ dequant(W).T for MLX's affine 4- and 8-bit formats (dequant(W)[n, k] =
 // scale[n, k / gs] * q[n, k] + bias[n, k / gs]), as a custom MLX primitive so that it sits inside
 // the lazy graph like MLX's own quantized_matmul. Built for decode and speculative verification
-// (1 to 16 rows of x); larger inputs work too, tiled by rows of x. An AVX2 + FMA path chosen at run
-// time (the CPU is asked, not the compiler), a portable path elsewhere; several threads over the
+// (1 to 33 rows of x); larger inputs work too, tiled by rows of x. An AVX2 + FMA path chosen at run
+// time (the CPU is asked, not the compiler), the same lanes two at a time with AVX-512 for several
+// rows of x where the CPU has it (avx512.h), a portable path elsewhere; several threads over the
 // output rows from one small pool. Other devices get MLX's own quantized_matmul.
 
 #include <algorithm>
@@ -154,7 +155,11 @@ NB_MODULE(_qmm, m) {
   m.def("native_qmm", &native_qmm, "x"_a, "w"_a, "scales"_a, "biases"_a, "group_size"_a = 64,
         "bits"_a = 4, nb::kw_only(), "stream"_a = nb::none(),
         "x @ dequantize(w, scales, biases).T on the CPU (affine 4/8-bit, groups of 32k)");
-  m.def("simd", [] { return cpu_has_avx2() ? std::string("avx2+fma") : std::string("portable"); });
+  m.def("simd", [] {
+    return mlxagent::cpu_has_avx512() ? std::string("avx2+fma+avx512")
+           : cpu_has_avx2()           ? std::string("avx2+fma")
+                                      : std::string("portable");
+  });
   m.def("threads", [] { return pool().size(); });
   m.def("activations", [] { return int8_activations() ? std::string("int8") : std::string("float"); },
         "how x enters the 1-16 row products: int8 blocks of 32 (AVX2) or float");
