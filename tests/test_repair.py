@@ -40,6 +40,8 @@ CASES = {
                 "from m import is_adult\n\ndef test_adult():\n    assert is_adult(18)\n    assert not is_adult(17)\n"),
     "arith": ("def total(a, b):\n    return a - b\n", "    return a + b\n",
               "from m import total\n\ndef test_total():\n    assert total(2, 3) == 5\n"),
+    "arith_far": ("def divides(n, i):\n    return n - i == 0\n", "    return n % i == 0\n",
+                  "from m import divides\n\ndef test_divides():\n    assert divides(6, 3)\n    assert not divides(6, 4)\n"),
     "bound": ("def last(items):\n    return items[len(items)]\n", "    return items[len(items) - 1]\n",
               "from m import last\n\ndef test_last():\n    assert last([1, 2]) == 2\n"),
     "string": ('def greet(name):\n    return "Helo, " + name\n', '    return "Hello, " + name\n',
@@ -345,3 +347,15 @@ def test_a_wrong_default_value_is_a_suspect_and_its_fix_a_candidate(tmp_path):
     assert any(dict(c.files)["m.py"] == bug.replace("per_page=5", "per_page=10") for c in found)
     for c in found:  # a default value may change, the parameters may not
         assert dict(c.files)["m.py"].startswith("def pages(count, per_page=")
+
+
+def test_a_word_inside_a_python_name_is_never_swapped_for_a_request_word(tmp_path):
+    """`even_count` → `even_out` at one use is a NameError: in Python code the word rule changes
+    whole words only (a misspelled whole name still gets its fix)."""
+    root = make_repo(tmp_path, {
+        "m.py": "def tally(xs):\n    even_count = 0\n    for x in xs:\n        even_count += x\n    return even_count\n",
+        "test_m.py": "from m import tally\n\ndef test_tally():\n    assert tally([1, 2]) == 4\n"})
+    sources = Sources(root, ["m.py", "test_m.py"])
+    words = [c.description for c in candidates(sources, "tally: the out total is wrong", failing_report(root))
+             if c.rule == "word"]
+    assert not any("even_out" in d for d in words), words

@@ -52,6 +52,7 @@ OPS = """function check(a, b, xs, n) {
     ("i < n", "i < n", "i <= n", "compare"),
     ("&&", "a > 0 && b > 0", "a > 0 || b > 0", "logic"),
     ("xs.length + n", "xs.length + n", "xs.length - n", "arith"),
+    ("xs.length + n", "xs.length + n", "xs.length % n", "arith_far"),  # any other operator, weighed less
 ])
 def test_operator_swaps(tmp_path, line, old, new, rule):
     out = _variants(tmp_path, OPS, line)
@@ -271,3 +272,20 @@ def test_division_made_whole_and_quotes_made_a_template(tmp_path):
     assert source.replace("(lo + hi) / 2", "Math.floor((lo + hi) / 2)") in texts
     texts = [t for t, _, _ in _variants(tmp_path, source, "return")]
     assert source.replace("'item ${n}'", "`item ${n}`") in texts
+
+
+def test_an_operand_dropped_and_boolean_returns_inverted(tmp_path):
+    source = ("const area = (w, h) => {\n  return w * h / 2 + h;\n};\n"
+              "function allBelow(xs, t) {\n  for (const x of xs) {\n    if (x >= t) {\n      return true;\n    }\n  }\n"
+              "  const inner = function () { return true; };\n  return false;\n}\n")
+    out = _variants(tmp_path, source, "w * h / 2 + h")
+    assert (_replaced(source, "w * h / 2 + h", "w * h / 2"), "operand") in [(t, r) for t, r, _ in out]
+    flipped = source.replace("      return true;", "      return false;").replace("  return false;\n}", "  return true;\n}")
+    out = _variants(tmp_path, source, "if (x >= t)")
+    assert (flipped, "returns") in [(t, r) for t, r, _ in out]  # the arrow function's `false` is its own
+
+
+def test_a_separator_string_that_should_be_another(tmp_path):
+    source = "const glue = (parts) => parts.join('_');\n"
+    out = _variants(tmp_path, source, "parts.join")
+    assert (source.replace("'_'", "'-'"), "separator") in [(t, r) for t, r, _ in out]

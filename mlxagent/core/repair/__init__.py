@@ -34,7 +34,7 @@ does not ask the model to *write* the replacement. Instead:
 
 The repository is read once through `Sources` (sources.py), which also says which paths are
 tests (`is_test_path`). Each module imports only from those listed before it: sources,
-scratch, spectrum, treesit, localise, shapes, shapes_more, treesit_rules, candidates, ranking,
+scratch, spectrum, treesit, localise, shapes, shapes_expr, shapes_more, treesit_rules, candidates, ranking,
 search.
 
 Nothing here imports a model or a UI: the scorer and the test runner are passed in.

@@ -16,6 +16,7 @@ from typing import Iterator
 from ..testing.report import TestReport
 from .localise import _IDENT, suspects
 from .shapes import ShapeMaker, comment_start, first_changed_line, protected_lines
+from .shapes_expr import separators
 from .shapes_more import MoreShapes
 from .sources import Sources, _body_lines, _enclosing, is_test_path
 from .treesit import language_of
@@ -25,11 +26,16 @@ COMPARE = ("<", "<=", ">", ">=", "==", "!=")
 ARITH = {"+": ("-", "*"), "-": ("+",), "*": ("//", "/", "+", "**"), "/": ("//", "*"), "//": ("/", "*", "%"),
          "%": ("//",), "**": ("*",), "+=": ("-=",), "-=": ("+=",), "*=": ("/=", "//="), "/=": ("*=",),
          "//=": ("/=", "*=")}
+# Every other operator of the same family (mutation testing's operator replacement), after ARITH's
+# likely ones and with a lower weight: `n - i == 0` where `n % i == 0` was meant.
+ARITH_FAR = {op: tuple(o for o in family if o != op and o not in ARITH.get(op, ()))
+             for family in (("+", "-", "*", "/", "//", "%", "**"), ("+=", "-=", "*=", "/=", "//=", "%="))
+             for op in family}
 WORD_SWAPS = {"and": ("or",), "or": ("and",), "True": ("False",), "False": ("True",), "is": ("is not",),
               "in": ("not in",)}
 # Calls and methods that are easily confused with each other.
 CALL_SWAPS: dict[str, tuple[str, ...]] = {}
-for group in (("min", "max"), ("any", "all"), ("lower", "upper", "title", "capitalize"),
+for group in (("min", "max"), ("any", "all"), ("lower", "upper", "title", "capitalize", "swapcase"),
               ("startswith", "endswith"), ("lstrip", "rstrip", "strip"), ("append", "extend"),
               ("floor", "ceil", "round"), ("sorted", "reversed"), ("keys", "values", "items"),
               ("isdigit", "isalpha", "isalnum", "isspace"), ("int", "float", "str"), ("sum", "len"),
@@ -45,16 +51,19 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*(?![\w])")
 _QUOTED = re.compile(r"\"([^\"\n]{1,80})\"|'([^'\n]{1,80})'|`([^`\n]{1,80})`")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 _SHORT_WORD = re.compile(r"[A-Za-z]{2,}")
+_IDENT_CHAR = re.compile(r"[\w]")
 # How often each kind of edit is the fix, roughly: a multiplier on where it is (the prior).
 RULE_WEIGHT = {"rename": 1.0, "literal": 1.2, "compare": 1.0, "arith": 1.0, "string": 1.0, "word": 1.0,
                "number": 0.9, "call": 0.9, "swap": 0.9, "logic": 0.85, "guard": 0.8, "sign": 0.8,
-               "bound": 0.7, "name": 0.5,
+               "bound": 0.7, "name": 0.5, "arith_far": 0.5,
                # shapes.py's (modest: the checks see only the best-ranked few)
                "import": 1.2, "raise": 0.75, "bitwise": 0.7, "augment": 0.45, "container": 0.5,
                "unwrap": 0.45, "yield": 0.5, "attr": 0.45, "key": 0.45, "return": 0.65, "unguard": 0.4,
                "loop_exit": 0.4, "update": 0.4, "recurse": 0.35, "delete": 0.3, "wrap": 0.3, "cond": 0.25,
                # shapes_more.py's (few candidates each, on strong preconditions)
-               "fstring": 1.0, "track": 0.7, "default": 0.7, "conjunct": 0.6}
+               "fstring": 1.0, "track": 0.7, "default": 0.7, "conjunct": 0.6,
+               # shapes_expr.py's
+               "returns": 0.6, "reverse": 0.6, "operand": 0.5, "element": 0.4, "separator": 0.6}
 SHAPE_LIMIT = 240  # shapes.py candidates at most, besides the `limit` of the others
 
 
@@ -155,9 +164,11 @@ class CandidateMaker:
                 for other in COMPARE:
                     if other != tok.string:
                         results.append(out(_replace_span(body, s, e, other), "compare"))
-            elif tok.type == tokenize.OP and tok.string in ARITH:
-                for other in ARITH[tok.string]:
+            elif tok.type == tokenize.OP and tok.string in ARITH_FAR:
+                for other in ARITH.get(tok.string, ()):
                     results.append(out(_replace_span(body, s, e, other), "arith"))
+                for other in ARITH_FAR[tok.string]:
+                    results.append(out(_replace_span(body, s, e, other), "arith_far"))
                 if tok.string in ("+", "-") and nxt is not None and nxt.string == "1" and prev is not None:
                     # drop "+ 1" / "- 1"
                     end = nxt.end[1] + shift
@@ -172,6 +183,7 @@ class CandidateMaker:
                 results.extend(out(_replace_span(body, s, e, n), "number") for n in self._numbers(tok.string))
             elif tok.type == tokenize.STRING:
                 results.extend(out(_replace_span(body, s, e, n), "string") for n in self._strings(tok.string))
+                results.extend(out(_replace_span(body, s, e, n), "separator") for n in separators(tok.string))
             elif tok.type == tokenize.NAME and not keyword.iskeyword(tok.string):
                 called = nxt is not None and nxt.string == "("
                 if called or (prev is not None and prev.string == "."):
@@ -194,7 +206,7 @@ class CandidateMaker:
         if python:
             results.extend(out(new, rule) for new, rule in self._ast_swaps(path, line_no, body))
         results.extend(out(new, "literal") for new in self._task_literals(body))
-        results.extend(out(new, "word") for new in self._words(body))
+        results.extend(out(new, "word") for new in self._words(body, python))
         yield from (r for r in results if r is not None)
 
     def _names_in_scope(self, path: str, line_no: int) -> list[str]:
@@ -243,9 +255,10 @@ class CandidateMaker:
             out.append(prefix + q + fixed + q)
         return list(dict.fromkeys(out))[:12]
 
-    def _word_fixes(self, text: str, short: bool = False) -> list[str]:
+    def _word_fixes(self, text: str, short: bool = False, whole: bool = False) -> list[str]:
         """`text` with one word replaced by a near word of the request, the tests or the code's
-        prose (`short`: two-letter words too, for string literals)."""
+        prose (`short`: two-letter words too, for string literals; `whole`: never a part of an
+        identifier, `count` of `even_count`)."""
         out = []
         vocab = list(dict.fromkeys(self.request_words + self.hint_words))
         if short:
@@ -256,6 +269,8 @@ class CandidateMaker:
             counts[w] = counts.get(w, 0) + 1
         for m in (_SHORT_WORD if short else _WORD).finditer(text):
             word = m.group(0)
+            if whole and (_IDENT_CHAR.match(text, m.end()) or (m.start() and _IDENT_CHAR.match(text, m.start() - 1))):
+                continue
             if word.lower() in vocab_set and not short:
                 continue
             cutoff = 0.75 if len(word) > 3 else 0.66
@@ -266,9 +281,10 @@ class CandidateMaker:
                 out.append(text[:m.start()] + fixed + text[m.end():])
         return list(dict.fromkeys(out))
 
-    def _words(self, body: str) -> list[str]:
-        """Prose and config lines: a near-miss word fixed towards the request or the tests."""
-        return self._word_fixes(body)[:6]
+    def _words(self, body: str, python: bool = False) -> list[str]:
+        """Prose and config lines: a near-miss word fixed towards the request or the tests (in
+        Python code a whole word only: a part of a name changed at one use is a NameError)."""
+        return self._word_fixes(body, whole=python)[:6]
 
     def _task_literals(self, body: str) -> list[str]:
         """A line that names something the request names: its literals changed to the request's."""

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 
 from ..testing.report import TestReport
 from .candidates import Candidate, candidates
-from .ranking import MAX_SCORED, Scorer, _context, rank
+from .ranking import MORE_SCORED, SCORE_CHUNK, SCORE_SECONDS, Scorer, _context, rank
 from .sampled import sampled
 from .scratch import ScratchCopy, clean_stale
 from .sources import Sources
@@ -23,6 +23,7 @@ CHECK_SECONDS = 150.0  # time for all checks together
 FAST_CHECKED = 48
 FAST_SECONDS = 30.0
 SAMPLED_CHECKED = 8  # the model's own rewrites checked, when no rule-made candidate passed
+MORE_CHECKED = 14  # of the candidates past the best by prior, when none of those passed (ranking.MORE_SCORED)
 
 Checker = Callable[[Path], bool]  # runs the tests in a scratch root; True when they pass
 
@@ -51,7 +52,9 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
     RepairResult (`result = yield from search(...)`). `spectrum`: Ochiai scores of the lines the
     tests ran (spectrum.py), for where to look; None: the traceback and the request only.
     `max_checked` are checked in any case (within `check_seconds`); more, up to `fast_checked`, only
-    while all the checks fit in `fast_seconds` (fast tests: a wider search costs little). `sample`: a
+    while all the checks fit in `fast_seconds` (fast tests: a wider search costs little). When none
+    passed, the model scores more of the candidates past the best by prior (ranking.MORE_SCORED,
+    within ranking.SCORE_SECONDS) and the best MORE_CHECKED of those are checked. `sample`: a
     model's `sample_batch`; when no rule-made candidate passed, the model's own rewrites of the top
     suspect lines (sampled.py) are ranked and the best `sampled_checked` checked, within the same time."""
     excluded = set(exclude)
@@ -63,7 +66,7 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
         return result
     context = _context(request, report)
     ranked = rank(cands, sources, scorer, context)
-    result.scored = min(len(cands), MAX_SCORED) if scorer is not None else 0
+    result.scored = len(ranked) if scorer is not None else 0
     yield ("ranked", len(ranked), 0, f"the model ranked {result.scored} of them")
     if cancel():
         result.interrupted = True
@@ -74,17 +77,19 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
     scratch = ScratchCopy(sources.root, sources.paths)
     started = time.monotonic()
     deadline = started + check_seconds
-    try:
-        for c in ranked[:max(max_checked, fast_checked)]:
+    total = len(ranked)
+
+    def check(batch: list[Candidate], most: int, fast: int) -> Iterator[tuple[str, int, int, str]]:
+        """Check `batch` in order until one passes: `most` in any case, up to `fast` while fast."""
+        began, done_before = time.monotonic(), len(result.checked)
+        for c in batch[:max(most, fast)]:
             if cancel():
                 result.interrupted = True
-                break
+                return
             now = time.monotonic()
-            if now > deadline:
-                break
-            done = len(result.checked)
-            if done >= max_checked and (now - started) * (done + 1) / done > fast_seconds:
-                break  # slow tests: the best-ranked few only
+            done = len(result.checked) - done_before
+            if now > deadline or (done >= most and (now - began) * (done + 1) / done > fast_seconds):
+                return  # out of time, or slow tests: the best-ranked few only
             scratch.apply(c.files)
             try:
                 ok = checker(scratch.root)
@@ -92,52 +97,49 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
                 scratch.restore()
             if cancel() and not ok:  # cut short: a failed check says nothing about this candidate
                 result.interrupted = True
-                break
+                return
             result.checked.append((c, ok))
-            yield ("checked", len(ranked), len(result.checked), c.description)
+            yield ("checked", total, len(result.checked), c.description)
             if ok:
                 result.found = c
-                break
+                return
+
+    try:
+        yield from check(ranked, max_checked, fast_checked)
+        if result.found is None and not result.interrupted and scorer is not None and len(cands) > len(ranked) \
+                and time.monotonic() < deadline:
+            # Past the best by prior: a long function whose lines the tests cannot tell apart gives
+            # hundreds of candidates of one place; the model scores more of them while that is quick.
+            yield ("ranked", total, len(result.checked), "none of those passed: the model ranks more of the candidates")
+            rest = rank(sorted(cands, key=lambda c: -c.prior)[len(ranked):], sources, scorer, context,
+                        max_scored=SCORE_CHUNK, more=MORE_SCORED - len(ranked), seconds=SCORE_SECONDS)
+            result.scored += len(rest)
+            total += len(rest)
+            yield ("ranked", total, len(result.checked), f"the model ranked {len(rest)} more")
+            yield from check(rest, MORE_CHECKED, MORE_CHECKED)
         if result.found is None and not result.interrupted and sample is not None and time.monotonic() < deadline:
             # The rules ran out: the model's own rewrites of the top suspect lines (sampled.py).
-            yield ("sampled", len(ranked), len(result.checked),
-                   "the model writes its own rewrites of the suspect lines")
+            yield ("sampled", total, len(result.checked), "the model writes its own rewrites of the suspect lines")
             tried = excluded | {c.files for c, _ in result.checked}
             extra = sampled(sources, request, report, sample, spectrum=spectrum, cancel=cancel, exclude=tried)
             result.considered += len(extra)
-            yield ("sampled", len(ranked) + len(extra), len(result.checked),
-                   f"{len(extra)} rewrites sampled from the model")
-            for c in rank(extra, sources, scorer, context)[:sampled_checked]:
-                if cancel() or time.monotonic() > deadline:
-                    result.interrupted = cancel()
-                    break
-                scratch.apply(c.files)
-                try:
-                    ok = checker(scratch.root)
-                finally:
-                    scratch.restore()
-                if cancel() and not ok:
-                    result.interrupted = True
-                    break
-                result.checked.append((c, ok))
-                yield ("checked", len(ranked) + len(extra), len(result.checked), c.description)
-                if ok:
-                    result.found = c
-                    break
+            total += len(extra)
+            yield ("sampled", total, len(result.checked), f"{len(extra)} rewrites sampled from the model")
+            yield from check(rank(extra, sources, scorer, context), sampled_checked, sampled_checked)
             cands = cands + extra
     finally:
         scratch.close()
     if result.found is not None:
         result.message = (f"{result.found.description} makes the tests pass (checked {len(result.checked)} of "
                           f"{len(cands)} candidates in a scratch copy)")
-        yield ("found", len(ranked), len(result.checked), result.message)
+        yield ("found", total, len(result.checked), result.message)
     elif result.interrupted:
         result.message = (f"the candidate search was interrupted after checking {len(result.checked)} of "
                           f"{len(cands)} candidate edits (none of those passed; the rest were not tried)")
-        yield ("interrupted", len(ranked), len(result.checked), result.message)
+        yield ("interrupted", total, len(result.checked), result.message)
     else:
         result.message = f"none of the {len(result.checked)} best-ranked of {len(cands)} candidate edits made the tests pass"
-        yield ("none", len(ranked), len(result.checked), result.message)
+        yield ("none", total, len(result.checked), result.message)
     return result
 
 

@@ -1,7 +1,8 @@
 """Fix shapes for slips people make that shapes.py's rules do not reach: a tracking variable the
 loop never updates (`previous = day`), a condition the `if` is missing (`and not in_quotes`), a
 bit cleared with `& flag` for `& ~flag`, a string with `{name}` fields that lacks its `f`, and a
-mutable default argument (`tags=[]`). `MoreShapes` is shapes.py's `ShapeMaker` with these rules
+mutable default argument (`tags=[]`); and shapes_expr.py's (an operand too many, inverted boolean
+returns, an element too many, a sort's order). `MoreShapes` is shapes.py's `ShapeMaker` with these rules
 first (each makes few candidates, on strong preconditions); the edits follow the same contract:
 `ast` positions, the rest of the file byte-identical, docstrings and comments never changed."""
 
@@ -12,6 +13,7 @@ import builtins
 import string
 from typing import Iterator
 
+from . import shapes_expr
 from .shapes import EXIT_STMTS, ShapeMaker, _ending, _File, _indent
 from .sources import _enclosing
 
@@ -50,10 +52,13 @@ class MoreShapes(ShapeMaker):
     def __init__(self, maker):
         super().__init__(maker)
         self._defaults_done: set[tuple[str, int]] = set()
+        self._returns_done: dict[str, set[int]] = {}
 
     def _makers(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
         return [self._fstring(f, line_no), self._complement(f, line_no, stmt), self._conjunct(f, stmt),
-                self._tracker(f, stmt), self._mutable_default(f, path, stmt)] \
+                self._tracker(f, stmt), self._mutable_default(f, path, stmt),
+                shapes_expr.boolean_returns(f, stmt, self._returns_done.setdefault(path, set())),
+                shapes_expr.reverse(f, line_no), shapes_expr.operands(f, line_no), shapes_expr.elements(f, line_no)] \
             + super()._makers(f, path, line_no, stmt)
 
     def _fstring(self, f: _File, line_no: int) -> Iterator[tuple[str, str, str]]:

@@ -17,6 +17,7 @@ import difflib
 import re
 from typing import Iterator
 
+from .shapes_expr import separators
 from .sources import Sources
 from .treesit import FUNCTION_TYPES, TreeFile, _declares, _walk, tree_file
 
@@ -24,7 +25,7 @@ from .treesit import FUNCTION_TYPES, TreeFile, _declares, _walk, tree_file
 TS_WEIGHT = {"return": 1.1, "regex": 1.1, "compare": 1.0, "logic": 1.0, "call": 1.0, "literal": 1.0,
              "index": 1.0, "arith": 0.9, "string": 0.9, "bound": 0.8, "number": 0.75, "invert": 0.7,
              "swap": 0.6, "bitwise": 0.6, "name": 0.5, "truthy": 0.5, "attr": 0.45, "update": 0.4,
-             "template": 1.0, "wrap": 0.5}
+             "template": 1.0, "wrap": 0.5, "arith_far": 0.45, "returns": 0.55, "operand": 0.45, "separator": 0.55}
 PER_LINE = 40  # candidates one suspect line yields at most
 
 OPERATORS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -41,6 +42,10 @@ OPERATORS: dict[str, tuple[str, tuple[str, ...]]] = {
     "||=": ("logic", ("&&=", "??=")), "&&=": ("logic", ("||=",)), "??=": ("logic", ("||=",)),
     "++": ("update", ("--",)), "--": ("update", ("++",)),
 }
+# every other arithmetic operator, after OPERATORS' likely one, with a lower weight (candidates.ARITH_FAR)
+ARITH_FAR = {op: tuple(o for o in family if o != op and o not in OPERATORS[op][1])
+             for family in (("+", "-", "*", "/", "%", "**"), ("+=", "-=", "*=", "/=", "%="))
+             for op in family if op in OPERATORS}
 BINARY_TYPES = frozenset(("binary_expression", "binary", "augmented_assignment_expression",
                           "compound_assignment_expr", "assignment_expression", "update_expression",
                           "operator_assignment"))
@@ -112,8 +117,8 @@ failure names may become a similar one of those."""
     def _edits(self, f: TreeFile, line: int) -> Iterator[tuple[list[tuple[int, int, str]], str]]:
         nodes = f.starting_on(line)
         rules = (self._returns, self._index_checks, self._operators, self._methods, self._literals,
-                 self._regexes, self._bounds, self._numbers, self._strings, self._inversions, self._names,
-                 self._swaps, self._truthy, self._attributes)
+                 self._regexes, self._bounds, self._numbers, self._operands, self._boolean_returns, self._strings,
+                 self._inversions, self._names, self._swaps, self._truthy, self._attributes)
         if f.kind in ("javascript", "typescript", "tsx"):
             rules += (self._templates, self._wraps)
         for rule in rules:
@@ -134,6 +139,44 @@ failure names may become a similar one of those."""
             if expr.type in ("assignment_expression", "augmented_assignment_expression", "update_expression"):
                 continue
             yield [(node.start_byte, node.start_byte, "return ")], "return"
+
+    def _operands(self, f: TreeFile, nodes, line):
+        """An arithmetic operation replaced by one of its operands (shapes_expr.operands)."""
+        for node in nodes:
+            if node.type not in BINARY_TYPES or _operator(f, node) not in ARITH_FAR:
+                continue
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if left is None or right is None or node.type != "binary_expression" and node.type != "binary":
+                continue
+            inside = node.parent is not None and node.parent.type in ("binary_expression", "binary", "unary_expression")
+            for kept in (left, right):
+                text = f.node_text(kept)
+                if inside and kept.type not in ATOM_TYPES and kept.type != "parenthesized_expression":
+                    text = f"({text})"
+                yield [(node.start_byte, node.end_byte, text)], "operand"
+
+    def _boolean_returns(self, f: TreeFile, nodes, line):
+        """Every `return true` of the function made `return false` and the other way round, once a
+        function (shapes_expr.boolean_returns)."""
+        if not nodes:
+            return
+        fn = nodes[0].parent
+        while fn is not None and fn.type not in FUNCTION_TYPES:
+            fn = fn.parent
+        done = f.memo.setdefault("boolean_returns", set())
+        if fn is None or fn.start_byte in done:
+            return
+        done.add(fn.start_byte)
+        values, stack = [], list(fn.named_children)
+        while stack:
+            node = stack.pop()
+            if node.type in FUNCTION_TYPES:
+                continue  # a nested function's returns are its own
+            if node.type == "return_statement":
+                values += [c for c in node.named_children if c.type in ("true", "false")]
+            stack.extend(node.named_children)
+        if len({v.type for v in values}) == 2:
+            yield [(v.start_byte, v.end_byte, "false" if v.type == "true" else "true") for v in values], "returns"
 
     def _index_checks(self, f: TreeFile, nodes, line):
         """`if (i)` where i came from indexOf (or the call itself): `i !== -1`, `i >= 0`."""
@@ -172,6 +215,8 @@ failure names may become a similar one of those."""
             rule, others = OPERATORS[op]
             for other in others:
                 yield [(node.start_byte, node.end_byte, other)], rule
+            for other in ARITH_FAR.get(op, ()):
+                yield [(node.start_byte, node.end_byte, other)], "arith_far"
 
     def _methods(self, f: TreeFile, nodes, line):
         """A called method or function swapped for its easily confused sibling."""
@@ -271,13 +316,14 @@ failure names may become a similar one of those."""
             text = f.node_text(node)
             quote = text[:1]
             inner = text[1:-1]
-            if quote not in "'\"" or not inner or "\\" in inner or not self._named(inner):
-                continue
-            outs = [h for h in self.hint_strings if h != inner and quote not in h and "\\" not in h
-                    and (difflib.SequenceMatcher(None, h, inner).ratio() >= 0.5 or (len(inner) <= 2 and len(h) <= 2))]
-            outs += [inner.lower(), inner.upper()]
-            for other in list(dict.fromkeys(o for o in outs if o != inner))[:8]:
-                yield [(node.start_byte, node.end_byte, quote + other + quote)], "string"
+            if quote in "'\"" and inner and "\\" not in inner and self._named(inner):
+                outs = [h for h in self.hint_strings if h != inner and quote not in h and "\\" not in h
+                        and (difflib.SequenceMatcher(None, h, inner).ratio() >= 0.5 or (len(inner) <= 2 and len(h) <= 2))]
+                outs += [inner.lower(), inner.upper()]
+                for other in list(dict.fromkeys(o for o in outs if o != inner))[:8]:
+                    yield [(node.start_byte, node.end_byte, quote + other + quote)], "string"
+            for other in separators(text) if quote in "'\"" else ():
+                yield [(node.start_byte, node.end_byte, other)], "separator"
 
     def _named(self, inner: str) -> bool:
         """The failure names the string `inner`: inside a quoted value of the message, or (a word
