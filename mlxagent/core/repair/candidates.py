@@ -417,7 +417,7 @@ class CandidateMaker:
                                 + ", ".join(p for p, _ in files), prior=20.0)
 
 
-def candidates(sources: Sources, request: str, report: TestReport | None, limit: int = 400,
+def candidates(sources: Sources, request: str, report: TestReport | None, limit: int = 600,
                spectrum: dict[tuple[str, int], float] | None = None) -> list[Candidate]:
     """Candidate fixes, most promising first by where they are (not yet by the model)."""
     maker = CandidateMaker(sources, request, report)
