@@ -289,3 +289,10 @@ def test_a_separator_string_that_should_be_another(tmp_path):
     source = "const glue = (parts) => parts.join('_');\n"
     out = _variants(tmp_path, source, "parts.join")
     assert (source.replace("'_'", "'-'"), "separator") in [(t, r) for t, r, _ in out]
+
+
+def test_every_other_comparison_in_the_file_s_style_of_equality(tmp_path):
+    source = "function f(depth) {\n  if (depth < 0) {\n    return 1;\n  }\n  return depth == 2;\n}\n"
+    out = [(t, r) for t, r, _ in _variants(tmp_path, source, "depth < 0")]
+    assert (source.replace("depth < 0", "depth == 0"), "compare_far") in out  # `==`: the file has no `===`
+    assert source.replace("depth < 0", "depth === 0") not in [t for t, _ in out]

@@ -25,7 +25,8 @@ from .treesit import FUNCTION_TYPES, TreeFile, _declares, _walk, tree_file
 TS_WEIGHT = {"return": 1.1, "regex": 1.1, "compare": 1.0, "logic": 1.0, "call": 1.0, "literal": 1.0,
              "index": 1.0, "arith": 0.9, "string": 0.9, "bound": 0.8, "number": 0.75, "invert": 0.7,
              "swap": 0.6, "bitwise": 0.6, "name": 0.5, "truthy": 0.5, "attr": 0.45, "update": 0.4,
-             "template": 1.0, "wrap": 0.5, "arith_far": 0.45, "returns": 0.55, "operand": 0.45, "separator": 0.55}
+             "template": 1.0, "wrap": 0.5, "arith_far": 0.45, "returns": 0.55, "operand": 0.45, "separator": 0.55,
+             "compare_far": 0.5}
 PER_LINE = 40  # candidates one suspect line yields at most
 
 OPERATORS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -42,10 +43,13 @@ OPERATORS: dict[str, tuple[str, tuple[str, ...]]] = {
     "||=": ("logic", ("&&=", "??=")), "&&=": ("logic", ("||=",)), "??=": ("logic", ("||=",)),
     "++": ("update", ("--",)), "--": ("update", ("++",)),
 }
-# every other arithmetic operator, after OPERATORS' likely one, with a lower weight (candidates.ARITH_FAR)
+# every other operator of the family, after OPERATORS' likely ones, with a lower weight (candidates.ARITH_FAR)
 ARITH_FAR = {op: tuple(o for o in family if o != op and o not in OPERATORS[op][1])
              for family in (("+", "-", "*", "/", "%", "**"), ("+=", "-=", "*=", "/=", "%="))
              for op in family if op in OPERATORS}
+COMPARE_FAR = {op: tuple(o for o in ("===", "!==", "<", "<=", ">", ">=") if o != op and o not in OPERATORS[op][1]
+                         and {o, op} != {"===", "=="} and {o, op} != {"!==", "!="})
+               for op in ("===", "!==", "==", "!=", "<", "<=", ">", ">=")}
 BINARY_TYPES = frozenset(("binary_expression", "binary", "augmented_assignment_expression",
                           "compound_assignment_expr", "assignment_expression", "update_expression",
                           "operator_assignment"))
@@ -217,6 +221,11 @@ failure names may become a similar one of those."""
                 yield [(node.start_byte, node.end_byte, other)], rule
             for other in ARITH_FAR.get(op, ()):
                 yield [(node.start_byte, node.end_byte, other)], "arith_far"
+            loose = "===" not in f.text and "!==" not in f.text  # the file's own style of equality
+            for other in COMPARE_FAR.get(op, ()) if f.kind in ("javascript", "typescript", "tsx") else ():
+                other = {"===": "==", "!==": "!="}.get(other, other) if loose else other
+                if other != op:
+                    yield [(node.start_byte, node.end_byte, other)], "compare_far"
 
     def _methods(self, f: TreeFile, nodes, line):
         """A called method or function swapped for its easily confused sibling."""
@@ -297,7 +306,7 @@ failure names may become a similar one of those."""
                 value = int(text, 0)
             except ValueError:
                 continue
-            others = [str(value + 1), str(value - 1)] if value else ["1"]
+            others = [str(value + 1), str(value - 1)] if value else ["1", "2"]
             others += ([str(value * 10)] if value > 1 else []) + ([str(value // 10)] if value >= 10 else [])
             others += [n for n in self.hint_numbers if n.lstrip("-").isdigit() and n != text][:4]
             for other in dict.fromkeys(others):
