@@ -121,8 +121,10 @@ failure names may become a similar one of those."""
     def _edits(self, f: TreeFile, line: int) -> Iterator[tuple[list[tuple[int, int, str]], str]]:
         nodes = f.starting_on(line)
         rules = (self._returns, self._index_checks, self._operators, self._methods, self._literals,
-                 self._regexes, self._bounds, self._numbers, self._operands, self._boolean_returns, self._strings,
-                 self._inversions, self._names, self._swaps, self._truthy, self._attributes)
+                 self._regexes, self._bounds, self._numbers, self._strings, self._inversions, self._names,
+                 self._swaps, self._truthy, self._attributes,
+                 # the shapes weighed less last: PER_LINE cuts these first
+                 self._operands, self._boolean_returns, self._far_operators)
         if f.kind in ("javascript", "typescript", "tsx"):
             rules += (self._templates, self._wraps)
         for rule in rules:
@@ -219,6 +221,13 @@ failure names may become a similar one of those."""
             rule, others = OPERATORS[op]
             for other in others:
                 yield [(node.start_byte, node.end_byte, other)], rule
+
+    def _far_operators(self, f: TreeFile, nodes, line):
+        """Every other operator of the family (last: PER_LINE cuts these first)."""
+        for node in nodes:
+            if node.is_named or node.parent is None or node.parent.type not in BINARY_TYPES:
+                continue
+            op = f.node_text(node)
             for other in ARITH_FAR.get(op, ()):
                 yield [(node.start_byte, node.end_byte, other)], "arith_far"
             loose = "===" not in f.text and "!==" not in f.text  # the file's own style of equality
