@@ -60,8 +60,7 @@ def boolean_returns(f: _File, stmt: ast.stmt | None, done: set[int]) -> Shapes:
     lines = list(f.lines)
     for ret in sorted(returns, key=lambda r: (r.value.lineno, -r.value.col_offset)):
         line = lines[ret.value.lineno - 1]
-        s = len(line.encode("utf-8")[:ret.value.col_offset].decode("utf-8", "ignore"))
-        e = len(line.encode("utf-8")[:ret.value.end_col_offset].decode("utf-8", "ignore"))
+        s, e = _cols(line, ret.value)
         lines[ret.value.lineno - 1] = line[:s] + str(not ret.value.value) + line[e:]
     yield "".join(lines), "returns", f"True ↔ False in the {len(returns)} returns of {fn.name}"
 
@@ -94,17 +93,12 @@ def reverse(f: _File, line_no: int) -> Shapes:
             continue
         old = f.segment(node)
         flag = next((k for k in node.keywords if k.arg == "reverse"), None)
-        if flag is None:
-            if not old.endswith(")"):
-                continue
+        if flag is None and old.endswith(")"):
             new = old[:-1].rstrip() + (", " if node.args or node.keywords else "") + "reverse=True)"
-        elif isinstance(flag.value, ast.Constant) and isinstance(flag.value.value, bool):
-            new = f.replace_span(flag.value, str(not flag.value.value))
-            yield new, "reverse", f"reverse={flag.value.value} → reverse={not flag.value.value}"
-            continue
-        else:
-            continue
-        yield f.replace_span(node, new), "reverse", f"{old} → {new}"
+            yield f.replace_span(node, new), "reverse", f"{old} → {new}"
+        elif flag is not None and isinstance(flag.value, ast.Constant) and isinstance(flag.value.value, bool):
+            yield f.replace_span(flag.value, str(not flag.value.value)), "reverse", \
+                f"reverse={flag.value.value} → reverse={not flag.value.value}"
 
 
 def separators(literal: str) -> list[str]:

@@ -149,10 +149,10 @@ failure names may become a similar one of those."""
     def _operands(self, f: TreeFile, nodes, line):
         """An arithmetic operation replaced by one of its operands (shapes_expr.operands)."""
         for node in nodes:
-            if node.type not in BINARY_TYPES or _operator(f, node) not in ARITH_FAR:
+            if node.type not in ("binary_expression", "binary") or _operator(f, node) not in ARITH_FAR:
                 continue
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-            if left is None or right is None or node.type != "binary_expression" and node.type != "binary":
+            if left is None or right is None:
                 continue
             inside = node.parent is not None and node.parent.type in ("binary_expression", "binary", "unary_expression")
             for kept in (left, right):
@@ -212,10 +212,7 @@ failure names may become a similar one of those."""
         return names
 
     def _operators(self, f: TreeFile, nodes, line):
-        for node in nodes:
-            if node.is_named or node.parent is None or node.parent.type not in BINARY_TYPES:
-                continue
-            op = f.node_text(node)
+        for node, op in _operator_tokens(f, nodes):
             if op not in OPERATORS:
                 continue
             rule, others = OPERATORS[op]
@@ -224,15 +221,14 @@ failure names may become a similar one of those."""
 
     def _far_operators(self, f: TreeFile, nodes, line):
         """Every other operator of the family (last: PER_LINE cuts these first)."""
-        for node in nodes:
-            if node.is_named or node.parent is None or node.parent.type not in BINARY_TYPES:
-                continue
-            op = f.node_text(node)
+        if "loose" not in f.memo:  # the file's own style of equality
+            f.memo["loose"] = "===" not in f.text and "!==" not in f.text
+        compares = f.kind in ("javascript", "typescript", "tsx")
+        for node, op in _operator_tokens(f, nodes):
             for other in ARITH_FAR.get(op, ()):
                 yield [(node.start_byte, node.end_byte, other)], "arith_far"
-            loose = "===" not in f.text and "!==" not in f.text  # the file's own style of equality
-            for other in COMPARE_FAR.get(op, ()) if f.kind in ("javascript", "typescript", "tsx") else ():
-                other = {"===": "==", "!==": "!="}.get(other, other) if loose else other
+            for other in COMPARE_FAR.get(op, ()) if compares else ():
+                other = {"===": "==", "!==": "!="}.get(other, other) if f.memo["loose"] else other
                 if other != op:
                     yield [(node.start_byte, node.end_byte, other)], "compare_far"
 
@@ -452,6 +448,13 @@ failure names may become a similar one of those."""
                     inner = args.named_children[0]
                     text = f.node_text(inner) if inner.type in ATOM_TYPES else f"({f.node_text(inner)})"
                     yield [(node.start_byte, node.end_byte, text)], "wrap"
+
+
+def _operator_tokens(f: TreeFile, nodes) -> Iterator[tuple[object, str]]:
+    """The operator tokens among `nodes` (of a binary, assignment or update expression) and their text."""
+    for node in nodes:
+        if not node.is_named and node.parent is not None and node.parent.type in BINARY_TYPES:
+            yield node, f.node_text(node)
 
 
 def _operator(f: TreeFile, node) -> str:
