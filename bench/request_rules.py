@@ -136,6 +136,8 @@ def main() -> None:
             row["tasks"] += 1
             if not edits:
                 row["none"] += 1
+                if args.show:
+                    print(f"  {task.id}: none")
                 continue
             tied = [e for e in edits if e.prior == edits[0].prior]
             key = "tie" if len(tied) > 1 else "right" if _right(task, edits[0]) else "wrong"

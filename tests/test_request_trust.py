@@ -29,7 +29,7 @@ from mlxagent.core.repair.requested import validated
 from mlxagent.core.workspace import Workspace
 
 SETTINGS = "[server]\nhost = localhost\nport = 8080\n"
-README = "# demo\n\nThe server runs on port 8080.\n"
+README = "# demo\n\nA small server.\n"
 TRUSTED_ASK = "set the port in settings.ini to 9090"  # said-set, the file named
 GUESSED_ASK = "the server listens on 9090 now"  # guess-slot: a new value put where the words point
 APPLIED = SETTINGS.replace("port = 8080", "port = 9090")
@@ -139,7 +139,10 @@ def test_kinds_and_specificity_are_read_from_the_hypothesis():
     said = edit("set-ini", Intent("set", None, "9090", key="port", files=("settings.ini",)))
     assert trust.kind_of(said) == "said-set"
     assert trust.specificity(said, TRUSTED_ASK) == {"file"} and trust.trusted(said, TRUSTED_ASK)
-    assert not trust.trusted(said, "set the port to 9090")  # said-set needs the file named
+    assert trust.specificity(said, "set the port to 9090") == frozenset()
+    changed = edit("change", Intent("change", None, "9090", key="port"))
+    assert trust.trusted(changed, "change the port in settings.ini to 9090")
+    assert not trust.trusted(changed, "change the port to 9090")  # said-change needs the file named
     guessed = edit("set-ini", Intent("set", "8080", "9090", key="server.port", basis="slot"))
     assert trust.kind_of(guessed) == "guess-slot" and not trust.trusted(guessed, GUESSED_ASK)
     assert trust.label(guessed, "port 8080 is now 9090 in settings.ini") == "guess-slot+file+old"
@@ -173,4 +176,4 @@ def test_every_trusted_kind_reaches_the_bar_on_the_instruction_sets():
         hits = [ok for k, spec, ok in seen if k == kind and need <= spec]
         assert len(hits) >= 5 and sum(hits) >= 0.9 * len(hits), (kind, sum(hits), len(hits))
     assert set(trust.TRUSTED) <= set(suggested(seen))
-    assert "guess-slot" not in trust.TRUSTED  # 15/19: the kind behind most wrong unattended edits
+    assert "guess-slot" not in trust.TRUSTED  # 16/18: the kind behind most wrong unattended edits

@@ -115,7 +115,10 @@ def file_matches(path: str, named: str) -> bool:
         n = n[2:]
     if not n:
         return False
-    return p == n or p.endswith("/" + n) or p.rsplit("/", 1)[-1] == n.rsplit("/", 1)[-1] and "/" not in n
+    base = p.rsplit("/", 1)[-1]
+    if "." not in n and "/" not in n and base.split(".", 1)[0] == n and "." in base:
+        return True  # "the readme" is README.md
+    return p == n or p.endswith("/" + n) or base == n.rsplit("/", 1)[-1] and "/" not in n
 
 
 def scoped(files: dict[str, str], named: tuple[str, ...]) -> list[str]:

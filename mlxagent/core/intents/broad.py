@@ -30,6 +30,7 @@ from dataclasses import replace
 from .base import STOP, Edit, Intent, file_matches, request_words, tokens_of, word_hit
 from .extract import _files, _Lits
 from .phrases import _TOKEN, shape
+from .products import ADDS, hypotheses as product_hypotheses
 from .structured import SCANNERS, _bool_of, fmt_of, render
 
 _CREATE = re.compile(r"^\W*(?:please\s+|pls\s+|can you\s+|could you\s+)?(?:add|create|write|implement|refactor|"
@@ -86,8 +87,8 @@ def _compatible(new: Token, old: str) -> bool:
         return ok == new.kind
     if new.kind == "code":
         return ok == "code" and _sig(old) == _sig(new.value)
-    if new.kind == "ident":
-        return ok in ("ident", "word") and _IDLIKE.fullmatch(old) is not None
+    if new.kind == "ident":  # a name with digits is a name too (sha256 -> file_digest)
+        return ok in ("ident", "word", "code") and _IDLIKE.fullmatch(old) is not None
     if new.kind == "quoted":
         return _bool_of(old) is None and ok not in ("number", "version")
     return False
@@ -190,6 +191,22 @@ def _closeness_version(old: str, new: str) -> float:
     return 0.6 if b[0] == a[0] + 1 else 0.0
 
 
+def _nearest_below(bodies: list[str], new: str) -> str | None:
+    """The version the files write that is the closest below `new` with its shape and major number
+    (1.74 for 1.76), or None."""
+    want = [int(x) for x in new.lstrip("v").split(".") if x.isdigit()]
+    if len(want) < 2 or len(want) != new.lstrip("v").count(".") + 1:
+        return None
+    pat = re.compile(r"(?<![\w.])v?(\d+" + r"\.\d+" * (len(want) - 1) + r")(?![\w]|\.\d)")
+    best = None
+    for text in bodies:
+        for m in pat.finditer(text):
+            got = [int(x) for x in m.group(1).split(".")]
+            if got[0] == want[0] and got < want and (best is None or got > best[0]):
+                best = (got, m.group(1))
+    return best[1] if best else None
+
+
 def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]]:
     """(intent, prior) for what the request's literals could mean in these files, best first."""
     if not isinstance(request, str) or not request.strip():
@@ -273,6 +290,9 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
             if now and _closeness_version(now, n.value):
                 add(Intent("version", None, n.value, files=named), 0.5 + 0.12 * _closeness_version(now, n.value),
                     "version")
+            below = None if ADDS.search(request) else _nearest_below(bodies, n.value)
+            if below:  # "raise the MSRV to 1.76" where the files write 1.74 (and 0.7.3 is the package's own)
+                add(Intent("replace", below, n.value, files=named), 0.6, "version-near")
         if n.kind in ("number", "version", "url", "date") and words:
             add(Intent("change", None, n.value, " ".join(words), named), 0.5, "words")
         for path, fmt, entries in slots_of():
@@ -305,6 +325,9 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
                 add(Intent("replace", old, intent.new, files=named), prior + 0.04, "slot-value")
     for intent, prior in _unit_slots(request, words, slots_of(), named):
         add(intent, prior, "unit")
+
+    for intent, prior in product_hypotheses(texts, request, named):  # "we've moved to Postgres 16"
+        add(intent, prior, "product")
     for n in news:
         for old, close in _similar(texts, scope, n):
             add(Intent("replace", old, n.value, files=named), 0.5 + 0.2 * close, "similar")
@@ -336,7 +359,9 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
 
     if asks_removal(request):
         for t in toks:
-            if present[t.value] and t.value.lower() not in STOP and len(t.value) >= 3 and t.value.lower() not in _OFF:
+            held = present[t.value] or (t.kind == "word" and any(  # "the roadmap": its heading is "## Roadmap"
+                re.search(r"^#{1,6}\s+" + re.escape(t.value) + r"\s*$", b, re.I | re.M) for b in bodies))
+            if held and t.value.lower() not in STOP and len(t.value) >= 3 and t.value.lower() not in _OFF:
                 add(Intent("remove", t.value, "", key=" ".join(words), files=named), 0.72 if t.kind != "word" else 0.66,
                     "remove")
     # "we call it away mode now, not holiday mode", "say sign in instead of log in"
@@ -354,6 +379,9 @@ _DURATION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(ms|msecs?|millis(?:econds?
                        r"h|hrs?|hours?|days?)\b", re.I)
 _SECONDS = {"ms": 0.001, "msec": 0.001, "millis": 0.001, "millisecond": 0.001, "s": 1, "sec": 1, "second": 1,
             "min": 60, "minute": 60, "h": 3600, "hr": 3600, "hour": 3600, "day": 86400}
+
+
+_WAS = re.compile(r"\b(?:instead\s+of|rather\s+than|not|from|than|was|were|currently|of)\s*$", re.I)
 
 
 def _unit(word: str) -> float | None:
@@ -379,11 +407,15 @@ def _slot_unit(key_tokens: set[str], last: str) -> float | None:
 def _unit_slots(request: str, words: list[str], entries, named: tuple[str, ...]) -> list[tuple[Intent, float]]:
     """"make it 20 seconds" where the key holds milliseconds (REQUEST_TIMEOUT_MS = 8000): the value in
     the key's own unit, for number slots that a request word names."""
-    said = [(float(m.group(1)) * _unit(m.group(2)), m.group(2)) for m in _DURATION.finditer(request)
-            if _unit(m.group(2)) is not None]
+    said = [(float(m.group(1)) * _unit(m.group(2)), bool(_WAS.search(request[:m.start()])))
+            for m in _DURATION.finditer(request) if _unit(m.group(2)) is not None]
     if not said:
         return []
-    seconds = said[-1][0]  # "8s is too short, make it 20 seconds": the last one is the new value
+    # "8s is too short, make it 20 seconds": the last one is the new value, unless the words before
+    # it say it is the old one ("after 15 minutes instead of 10 minutes", "from 30s to 1 minute")
+    fresh = [s for s, was in said if not was] or [s for s, _ in said]
+    seconds = fresh[-1]
+    olds = {s for s, was in said if was or s != seconds}
     out = []
     for path, fmt, found in entries:
         for e in found:
@@ -393,7 +425,8 @@ def _unit_slots(request: str, words: list[str], entries, named: tuple[str, ...])
             ktoks = tokens_of(" ".join(e.path))
             unit = _slot_unit(ktoks, e.path[-1].lower().replace("_", "").replace("-", ""))
             hits = sum(1 for w in words if _hit(w, ktoks))
-            if unit is None or not hits:
+            was = any(abs(float(bare) * unit - o) < 1e-6 for o in olds) if unit is not None else False
+            if unit is None or not (hits or was):
                 continue
             value = seconds / unit
             if abs(value - round(value)) > 1e-9 and "." not in bare:
@@ -402,6 +435,7 @@ def _unit_slots(request: str, words: list[str], entries, named: tuple[str, ...])
             if new == bare:
                 continue
             prior = 0.72 + 0.08 * min(hits, 3) + 0.06 * _closeness(bare, new) + (0.1 if named else 0.0)
+            prior += 0.1 if was else 0.0  # the value the request says is the old one
             out.append((Intent("set", bare, new, ".".join(e.path), (path,)), prior))
     return out
 

@@ -61,6 +61,12 @@ def _files(text: str) -> tuple[str, tuple[str, ...]]:
     text = re.sub(r"(?<![\w/.\-])\w+://\S+|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", lambda m: m.group(0).replace(".", "\x01"),
                   text)  # URLs and e-mail addresses are not file names
     text = pat.sub(lambda m: keep(m), text)
+    # "the readme", "our changelog": the document by its usual name
+    # "in the readme", "out of our changelog": the document by its usual name ("update X and the
+    # readme" names it beside other things, which stay in scope)
+    text = re.sub(r"\s*\b(?:in|of|inside|within|from)\s+(?:the|our|its)\s+(readme|changelog)\b",
+                  lambda m: (found.append(m.group(1).upper()) if m.group(1).upper() not in found else None) or " ",
+                  text, flags=re.I)
     text = text.replace("\x01", ".")
     text = re.sub(r"\(\s*\)|\[\s*\]", " ", text)
     found = [f for f in found if "\x01" not in f]
@@ -109,6 +115,14 @@ def _version_intents(t: str, lits: _Lits, files: tuple[str, ...]) -> list[Intent
 
 
 def _typo_intents(t: str, lits: _Lits, files: tuple[str, ...]) -> list[Intent]:
+    # "fix the typo in the Retention section": the section narrows where to look, not what to fix
+    section = re.search(r"\s+(?:in|under)\s+the\s+([\w\s'\-]{1,40}?)\s+(?:section|chapter|heading|paragraph|part)\b",
+                        t, re.I)
+    if section:
+        t = (t[:section.start()] + t[section.end():]).strip()
+    # what the typo rule is to look for: "one" for "the typo" (a single word), and the section
+    scope = ("one" if re.search(r"\b(?:the|a|one)\s+(?:typo|misspelling|spelling\s+mistake)\b(?!s)", t, re.I)
+             else "") + (":" + section.group(1).strip() if section else "")
     pats = (
         r"^(?:fix|correct|repair)\s+(?:the\s+|a\s+|this\s+)?(?:typo(?:s)?|misspell(?:ing|ed\s+word)s?|"
         r"spelling(?:\s+(?:mistake|error)s?)?|spelling\s+of)\s*(?:of\s+|:\s*|in\s+the\s+word\s+)?"
@@ -132,7 +146,7 @@ def _typo_intents(t: str, lits: _Lits, files: tuple[str, ...]) -> list[Intent]:
                 old = None
             if old is None and not files:
                 return []
-            return [Intent("typo", old, new, files=files)]
+            return [Intent("typo", old, new, key=(scope or None) if old is None else None, files=files)]
     return []
 
 

@@ -8,6 +8,7 @@ from .append import append_candidates
 from .base import Edit, Intent, union
 from .extract import extract
 from .near import change_candidates
+from .products import product_candidates
 from .remove import remove_candidates
 from .rename import rename_candidates
 from .replace import replace_candidates
@@ -37,6 +38,8 @@ def _for(files: dict[str, str], intent: Intent) -> list[Edit]:
         return remove_candidates(files, intent)
     if intent.kind == "append":
         return append_candidates(files, intent)
+    if intent.kind == "product":
+        return product_candidates(files, intent)
     return []
 
 

@@ -9,7 +9,7 @@ import re
 
 from .base import Edit, Intent, file_matches, first_changed_line, short, split_lines
 
-_VERBS = re.compile(r"\b(?:remove|drop|delete|get\s+rid\s+of|take\s+(?:\w+\s+)?(?:out|off)|no\s+longer\s+(?:use|need)|"
+_VERBS = re.compile(r"\b(?:remove|drop|delete|get\s+rid\s+of|take\s+(?:[\w:\-.]+\s+){0,3}?(?:out|off)|no\s+longer\s+(?:use|need)|"
                     r"(?:do\s*n[o']?t|dont)\s+(?:use|need)\s+\S+\s+any\s*more)\b", re.I)
 _SPEC = re.compile(r"[\^~><=!]=?\s*v?[\d*x][\w.*\-+]*")
 _LEFT = re.compile(r"[\s\"',:=\-\[\]{}()#;]+")
@@ -60,7 +60,12 @@ def _drop_inline(line: str, value: str) -> str | None:
 
 
 _SECTION = re.compile(r"\s*\[\[?\s*([^\]\n]+?)\s*\]\]?\s*(?:[#;].*)?$")
-_KEY_LINE = re.compile(r"\s*(?:-\s+)?[\"']?([\w$.\-]+)[\"']?\s*[:=]")
+_KEY_LINE = re.compile(r"\s*(?:-\s+)?(?:\"([^\"\n]+)\"|'([^'\n]+)'|([\w$.\-]+))\s*[:=]")
+
+
+def _key(m: re.Match) -> str:
+    """The key a _KEY_LINE match names: a quoted one may hold any character ("build:preview")."""
+    return next(g for g in m.groups() if g is not None)
 
 
 def _section(text: str, lines: list[tuple[int, str, str]], value: str) -> str | None:
@@ -84,6 +89,27 @@ def _section(text: str, lines: list[tuple[int, str, str]], value: str) -> str | 
     return text[:start] + text[end:]
 
 
+def _md_section(text: str, value: str) -> str | None:
+    """The Markdown text without the one section whose heading is `value` ("## Roadmap" for
+    "roadmap", any case): the heading to the next heading of its level or above, with the blank line
+    that set it apart."""
+    lines = split_lines(text)
+    heads = [(i, len(m.group(1)), m.group(2)) for i, (_, body, _) in enumerate(lines)
+             if (m := re.match(r"(#{1,6})\s+(.*?)\s*#*\s*$", body))]
+    want = value.strip().lower()
+    mine = [(i, level) for i, level, title in heads if title.strip().lower() == want]
+    if len(mine) != 1:
+        return None
+    i, level = mine[0]
+    j = next((k for k, lv, _ in heads if k > i and lv <= level), len(lines))
+    if i > 0 and not lines[i - 1][1].strip() and (j == len(lines) or not lines[j - 1][1].strip()):
+        i -= 1  # the blank line above the heading goes; the one before the next heading stays
+        j -= 1 if j < len(lines) else 0
+    start = lines[i][0]
+    end = lines[j][0] if j < len(lines) else len(text)
+    return text[:start] + text[end:]
+
+
 def _indent(body: str) -> int:
     return len(body) - len(body.lstrip(" \t"))
 
@@ -102,7 +128,7 @@ def enclosing(lines: list[tuple[int, str, str]], i: int) -> tuple[str, list[str]
         if _indent(body) < level:
             level = _indent(body)
             if m := _KEY_LINE.match(body):
-                keys.append(m.group(1))
+                keys.append(_key(m))
     return "", keys
 
 
@@ -119,7 +145,7 @@ def _opens_block(body: str) -> bool:
 def _key_line(body: str, value: str) -> bool:
     """The line is the entry `value` itself: "value": …, value = …, value: … (a scalar on one line)."""
     m = _KEY_LINE.match(body)
-    return bool(m and m.group(1) == value and not re.search(r"[\[{]\s*,?\s*$", body))
+    return bool(m and _key(m) == value and not re.search(r"[\[{]\s*,?\s*$", body))
 
 
 def _pick(lines: list[tuple[int, str, str]], hits: list[int], value: str, words: set[str]) -> list[int]:
@@ -147,6 +173,10 @@ def remove_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
     changed: list[tuple[str, str]] = []
     for path in scope:
         text = files[path]
+        if isinstance(text, str) and path.lower().endswith((".md", ".markdown")) and \
+                (cut := _md_section(text, value)) is not None:
+            changed.append((path, cut))
+            continue
         if not isinstance(text, str) or not pat.search(text) or path.endswith("lock"):
             continue
         prose = path.lower().endswith((".md", ".markdown", ".rst", ".txt"))
@@ -195,6 +225,8 @@ def removed(edit: Edit, intent: Intent, before: dict[str, str]) -> bool:
             return False
         if path.endswith((".ini", ".cfg", ".toml", ".conf")) and _section(prev, split_lines(prev), intent.old or "") == after:
             continue  # the named section, header to the next one
+        if path.lower().endswith((".md", ".markdown")) and _md_section(prev, intent.old or "") == after:
+            continue  # the named section of a document, heading to the next one of its level
         prose = path.lower().endswith((".md", ".markdown", ".rst", ".txt"))
         if len(pat.findall(after)) >= len(pat.findall(prev)):
             return False

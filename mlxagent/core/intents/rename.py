@@ -112,19 +112,34 @@ def _mask(text: str, ext: str) -> str:
     return "".join(out)
 
 
-def code_spans(path: str, text: str, name: str, strings: bool = False) -> list[tuple[int, int]]:
-    """Whole-identifier occurrences of `name` in one file, honouring the file's language."""
+def code_spans(path: str, text: str, name: str, strings: bool = False,
+               before: str | None = None) -> list[tuple[int, int]]:
+    """Whole-identifier occurrences of `name` in one file, honouring the file's language. Where the
+    file (`before` an edit, if given) defines the name at its top, `obj.name` is not one of them."""
     if name not in text:
         return []
     ext = ext_of(path)
+    spans = None
     if ext in ("py", "pyi"):
         spans = python_spans(text, name, strings)
-        if spans is not None:
-            return spans
-    if ext in CODE_EXTS and not strings:
-        masked = _mask(text, ext)
-        return [(m.start(), m.end()) for m in _word(name).finditer(masked)]
-    return [(m.start(), m.end()) for m in _word(name).finditer(text)]
+    if spans is None and ext in CODE_EXTS and not strings:
+        spans = [(m.start(), m.end()) for m in _word(name).finditer(_mask(text, ext))]
+    if spans is None:
+        return [(m.start(), m.end()) for m in _word(name).finditer(text)]
+    if ext in CODE_EXTS and _module_level(text if before is None else before, name):
+        spans = [(s, e) for s, e in spans if not text[:s].rstrip(" \t").endswith(".")]
+    return spans
+
+
+def _module_level(text: str, name: str) -> bool:
+    """This file defines `name` at its top (def, class, function, a variable) and nowhere as a
+    member (an indented def, `x.name = `, a class attribute): then its `obj.name` is another
+    thing's (`hashlib.sha256()` beside a helper `def sha256`), not a reference."""
+    n = re.escape(name)
+    top = re.compile(r"^(?:export\s+)?(?:async\s+)?(?:def|class|function|const|let|var)\s+" + n + r"\b|^" + n +
+                     r"\s*(?::[^=\n]*)?=", re.M)
+    member = re.compile(r"^[ \t]+(?:async\s+)?(?:def\s+)?" + n + r"\s*(?:\(|[:=])|\." + n + r"\s*=(?!=)", re.M)
+    return bool(top.search(text)) and not member.search(text)
 
 
 def _apply(files: dict[str, str], paths: list[str], old: str, new: str, strings: bool) -> list[tuple[str, str]]:

@@ -200,8 +200,47 @@ def scan_json(text: str) -> list[Entry]:
     return out
 
 
+_PROPERTY = re.compile(r"^(\s*([\"']?)([A-Za-z_$][\w$\-]*)\2\s*:\s*)(.*)$")
+_OPENS = re.compile(r"^\s*(?:(?:export\s+)?(?:const|let|var)\s+)?([\"']?)([A-Za-z_$][\w$\-]*)\1\s*[:=]\s*"
+                    r"(?:[\w$.]+\()?\s*([{\[])\s*$")
+_PLAIN = re.compile(r"(?:-?\d[\d_]*(?:\.\d+)?|true|false|True|False|null|None|undefined)")
+
+
+def _properties(text: str) -> list[Entry]:
+    """`key: value,` lines of object and dict literals (JavaScript, TypeScript, Python), with the keys
+    of the literals they sit in (`features: {` ... `crashReporting: true,` -> features.crashreporting);
+    a value is quoted, a number or a constant."""
+    out: list[Entry] = []
+    stack: list[str] = []
+    for start, line, _ in split_lines(text):
+        body = line.strip()
+        if body.startswith(("//", "#", "*", "/*")):
+            continue
+        opened = _OPENS.match(line)
+        if opened:
+            stack.append(norm_name(opened.group(2)))
+            continue
+        if re.search(r"[{\[(]\s*$", body):
+            stack.append("")  # a literal or call opened by a line of another shape
+            continue
+        m = _PROPERTY.match(line)
+        if m and stack:
+            rest = m.group(4)
+            span = _scalar_span(rest, "/#")
+            if span is not None:
+                raw = rest[span[0]:span[1]].rstrip().rstrip(";,").rstrip()
+                if raw[:1] in "\"'" or _PLAIN.fullmatch(raw):
+                    off = start + m.end(1) + span[0]
+                    out.append(Entry([k for k in stack if k] + [norm_name(m.group(3))], off, off + len(raw), raw,
+                                     "assign"))
+        closes = len(re.findall(r"^[}\])]+", body)[0]) if re.match(r"[}\])]", body) else 0
+        for _ in range(min(closes, len(stack))):
+            stack.pop()
+    return out
+
+
 def scan_assign(text: str) -> list[Entry]:
-    out = []
+    out = _properties(text)
     for start, line, _ in split_lines(text):
         m = re.match(r"^(\s*(?:export\s+|const\s+|let\s+|var\s+|final\s+|static\s+)*)([A-Za-z_][\w.]*)"
                      r"(\s*(?::\s*[\w\[\], .|]+)?\s*:?=\s*)(.*)$", line)
@@ -242,6 +281,9 @@ def render(fmt: str, raw: str, new: str, quoted: bool = False) -> str:
         if q == "'" and "'" in new:
             return json.dumps(new, ensure_ascii=False) if fmt != "assign" else '"' + new.replace('"', '\\"') + '"'
         return q + new + q
+    if not quoted and re.fullmatch(r"[A-Za-z]{2,}", raw) and re.fullmatch(r"[A-Za-z]{2,}", new) \
+            and _bool_of(raw) is None and _bool_of(new) is None and (raw.isupper() or raw.islower()):
+        return new.upper() if raw.isupper() else new.lower()  # a level or a mode in the file's own case: WARNING
     oldb, newb = _bool_of(raw), _bool_of(new)
     if raw.lower() in _BOOL_T + _BOOL_F and not raw.isdigit() and newb is not None and not (new.isdigit() or quoted):
         words = {"true": ("true", "false"), "yes": ("yes", "no"), "on": ("on", "off"), "enabled": ("enabled", "disabled"),

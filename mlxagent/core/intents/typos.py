@@ -151,13 +151,16 @@ def typo_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
                                 for i, w in enumerate(near[:3])) if e] + (
                 [e for e in [_apply(files, scope, [(w, target) for w in near], 0.85, named)] if e]
                 if len(near) > 1 else [])
+    one, _, section = (intent.key or "").partition(":")
     if not words:
+        view = {p: _section_of(files[p], section) if section else files[p] for p in scope}
         seen = []
         for p in scope:
-            for w in re.findall(r"[A-Za-z]+", files[p] if isinstance(files[p], str) else ""):
+            for w in re.findall(r"[A-Za-z]+", view[p] if isinstance(view[p], str) else ""):
                 if w.lower() in MISSPELLINGS and w.lower() not in seen and "_" not in MISSPELLINGS[w.lower()]:
                     seen.append(w.lower())
-        spelled = _dictionary_misspellings(files, [p for p in scope if re.search(r"\.(?:md|markdown|rst|txt)$", p, re.I)])
+        spelled = _dictionary_misspellings(view, [p for p in scope if re.search(r"\.(?:md|markdown|rst|txt)$", p, re.I)],
+                                           vocab_of=files)
         extra = {w: fix for w, fix in spelled if w not in seen}
         words = seen + list(extra)
     out: list[Edit] = []
@@ -171,32 +174,52 @@ def typo_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
             rest = {p: t for p, t in files.items() if isinstance(t, str)}
             options = suggestions(word, rest)
         elif word in extra:
-            options = [(extra[word], 0.8)]
+            # the dictionary's near words of one frequency class tie: the model picks ("succeds":
+            # "succeeds" or "success" is a question of the sentence, not of the word)
+            options = [(fix, 0.8) for fix in extra[word]]
         else:
             options = [(MISSPELLINGS[word.lower()], 0.9)]
         if options:
             fixes.append((word, options[0][0]))
+        if one == "one" and len(words) > 1:
+            options = [(fix, prior - 0.05) for fix, prior in options]  # "the typo": which word is a guess
         for fix, prior in options:
             edit = _apply(files, scope, [(word, fix)], prior, named)
             if edit:
                 out.append(edit)
-    if len(fixes) > 1:
+    if len(fixes) > 1 and one != "one":
         edit = _apply(files, scope, fixes, 0.95, named)
         if edit:
             out.append(edit)
     return out
 
 
-def _dictionary_misspellings(files: dict[str, str], docs: list[str]) -> list[tuple[str, str]]:
+def _section_of(text: str, name: str) -> str:
+    """The Markdown section whose heading holds `name` (heading to the next heading of its level or
+    above); the whole text when there is none."""
+    if not isinstance(text, str):
+        return text
+    lines = text.splitlines(keepends=True)
+    heads = [(i, len(m.group(1))) for i, line in enumerate(lines) if (m := re.match(r"(#{1,6})\s", line))]
+    for i, level in heads:
+        if name.lower() in lines[i].lower():
+            end = next((j for j, lv in heads if j > i and lv <= level), len(lines))
+            return "".join(lines[i:end])
+    return text
+
+
+def _dictionary_misspellings(files: dict[str, str], docs: list[str],
+                             vocab_of: dict[str, str] | None = None) -> list[tuple[str, list[str]]]:
     """Lower-case words of the prose files that an English dictionary (pyspellchecker) does not know,
     the repository writes at most twice, and whose correction it knows well or the repository uses:
-    ("occurence", "occurrence"). Names, code and words the project coins are left alone."""
+    ("occurence", ["occurrence"]); with the dictionary's other words as near and as common beside the
+    first. Names, code and words the project coins are left alone."""
     if not docs:
         return []
     spell = speller()
     if spell is None:
         return []
-    vocab = vocabulary(files)
+    vocab = vocabulary(vocab_of if vocab_of is not None else files)
     out = []
     for p in docs:
         text = re.sub(r"`[^`\n]*`|\]\([^)\n]*\)|https?://\S+", " ", files.get(p) or "")
@@ -206,8 +229,21 @@ def _dictionary_misspellings(files: dict[str, str], docs: list[str]) -> list[tup
             fix = spell.correction(w)
             if fix and fix != w and "_" not in fix and (fix in COMMON or vocab.get(fix) or
                                                         spell.word_usage_frequency(fix) > 1e-6):
-                out.append((w, fix))
+                out.append((w, [fix] + _alternatives(spell, w, fix)))
     return out[:6]
+
+
+def _alternatives(spell, word: str, fix: str) -> list[str]:
+    """The dictionary's other corrections of `word` one edit away, in common use (1 in 10 million
+    words or more), most used first: the sentence, not the word, tells them apart."""
+    try:
+        near = set(spell.known(spell.edit_distance_1(word)))
+    except Exception:  # noqa: BLE001 - a dictionary without these calls offers none
+        return []
+    if fix not in near:
+        return []
+    return sorted((w for w in near if w != fix and "_" not in w and spell.word_usage_frequency(w) >= 1e-7),
+                  key=lambda w: -spell.word_usage_frequency(w))[:2]
 
 
 def _present(files: dict[str, str], scope: list[str], word: str) -> bool:

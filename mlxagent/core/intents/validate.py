@@ -10,7 +10,7 @@ from .rename import code_spans
 from .versions import target
 
 _FAMILY = {"set": "set", "rename": "rename", "typo": "typo", "version": "version", "replace": "replace", "change": "change",
-           "remove": "remove", "append": "append"}
+           "remove": "remove", "append": "append", "product": "product"}
 
 
 def _family(rule: str) -> str:
@@ -59,7 +59,7 @@ def _satisfies(edit: Edit, intent: Intent, before: dict[str, str], changed: list
                     return False
                 if intent.kind == "set" and intent.old and intent.old in blob and intent.old not in new:
                     return False
-                if intent.kind == "change" and old and old not in new and re.search(
+                if intent.kind in ("change", "product") and old and old not in new and re.search(
                         r"(?<![\w.])" + re.escape(old) + r"(?![\w]|\.\d)", blob):
                     return False
                 if intent.kind == "version" and old and re.search(r"(?<![\w.])" + re.escape(old) + r"(?![\w]|\.\d)",
@@ -72,7 +72,7 @@ def _satisfies(edit: Edit, intent: Intent, before: dict[str, str], changed: list
     if old and intent.kind in ("rename", "typo", "replace"):
         for path, after in changed:
             if intent.kind == "rename":
-                if code_spans(path, after, old, strings=intent.key == "all"):
+                if code_spans(path, after, old, strings=intent.key == "all", before=before.get(path)):
                     return False
             elif intent.kind == "typo":
                 if _word_in(old, after, case=False):

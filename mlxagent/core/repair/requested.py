@@ -125,10 +125,10 @@ def _named_in_failures(agent) -> bool:
                for w in words - _PLAIN_WORDS)
 
 
-def _code_uses(path: str, text: str, name: str) -> int:
+def _code_uses(path: str, text: str, name: str, before: str | None = None) -> int:
     from ..intents.rename import CODE_EXTS, code_spans, ext_of
 
-    return len(code_spans(path, text, name)) if ext_of(path) in CODE_EXTS else 0
+    return len(code_spans(path, text, name, before=before)) if ext_of(path) in CODE_EXTS else 0
 
 
 def _renamed_names(intents: list[Any], files: dict[str, str]) -> list[tuple[str, str, dict[str, int]]]:
@@ -144,11 +144,11 @@ def _renamed_names(intents: list[Any], files: dict[str, str]) -> list[tuple[str,
     return out
 
 
-def _partial(edit: Any, names: list[tuple[str, str, dict[str, int]]]) -> bool:
+def _partial(edit: Any, names: list[tuple[str, str, dict[str, int]]], files: dict[str, str]) -> bool:
     """The edit changes some of a renamed name's uses in code but leaves others: the code breaks."""
     for old, _, uses in names:
         before = sum(uses.values())
-        after = before + sum(_code_uses(p, t, old) - uses.get(p, 0) for p, t in edit.files)
+        after = before + sum(_code_uses(p, t, old, files.get(p)) - uses.get(p, 0) for p, t in edit.files)
         if 0 < after < before:
             return True
     return False
@@ -160,7 +160,7 @@ def _admitted(edit: Any, intents: list[Any], names: list, files: dict[str, str])
     from ..intents import confirms
 
     try:
-        if not confirms(edit, intents, files) or _partial(edit, names):
+        if not confirms(edit, intents, files) or _partial(edit, names, files):
             return False
     except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
         return False
@@ -175,8 +175,11 @@ def _parses(edit: Any, files: dict[str, str]) -> bool:
 def validated(files: dict[str, str], request: str) -> list[Any]:
     """The request's candidates that its literals confirm and that leave every file parsing (and,
     for an identifier the code uses, every reference renamed or none): from the phrase rules when
-    they read the request, else from its literals alone (core/intents/broad.py)."""
-    return _combined(files, request)
+    they read the request, else from its literals alone (core/intents/broad.py). Quantities in
+    words are read as numbers first ("a quarter of an hour" as 15 minutes)."""
+    from ..intents.quantities import spoken
+
+    return _combined(files, spoken(request))
 
 
 def _combined(files: dict[str, str], request: str) -> list[Any]:
@@ -187,8 +190,28 @@ def _combined(files: dict[str, str], request: str) -> list[Any]:
     worse than the priors on the request sets (59 against 65 right of 73, bench notes)."""
     stated = _stated(files, request)
     if stated and any(e.rule != "change" for e in stated):
-        return _docs_last(stated, request)
-    return _named_first(_docs_last(union(stated, _broad(files, request)), request), files, request)
+        return _with_mentions(_docs_last(stated, request), files, request)
+    return _with_mentions(_named_first(_docs_last(union(stated, _broad(files, request)), request), files, request),
+                          files, request)
+
+
+EXTENDED = 10  # the best candidates whose value's other mentions are looked for
+
+
+def _with_mentions(edits: list[Any], files: dict[str, str], request: str) -> list[Any]:
+    """Beside each of the best candidates that changes one value, the same change made in the
+    value's other mentions (the README's "2,500 tiles" with `maxOfflineTiles`), when they parse."""
+    from ..intents.companions import extend
+
+    more = []
+    for e in sorted(edits, key=lambda e: -e.prior)[:EXTENDED]:
+        try:
+            ext = extend(files, e, request)
+        except Exception:  # noqa: BLE001 - a value it cannot read extends nothing
+            ext = None
+        if ext is not None and _parses(ext, files):
+            more.append(ext)
+    return union(edits, more)
 
 
 NAMED_BONUS = 0.1
