@@ -195,3 +195,20 @@ def test_a_quoted_key_with_a_colon_is_removed_whole():
              "app.json": '{\n  "name": "trail",\n  "owner": "eas"\n}\n'}
     edit = first(files, "get rid of the build:preview npm script, CI calls eas directly")
     assert dict(edit.files) == {"package.json": '{\n  "scripts": {\n    "test": "jest"\n  }\n}\n'}
+
+
+def test_the_word_before_a_keys_name_is_the_value_and_a_key_never_becomes_its_own_name():
+    files = {"eas.json": '{\n  "submit": {\n    "android": { "track": "internal", "status": "draft" }\n  }\n}\n'}
+    edit = first(files, "Android store submissions should go to the beta track, not internal")
+    assert dict(edit.files)["eas.json"] == files["eas.json"].replace('"internal"', '"beta"')
+    for e in validated(dict(files), "Android store submissions should go to the beta track, not internal"):
+        assert '"track": "track"' not in dict(e.files)["eas.json"]
+
+
+def test_an_address_that_moved_changes_where_it_starts_in_every_link():
+    files = {"README.md": "See [the manual](https://snap.dev/manual/config.html).\n",
+             "Cargo.toml": '[package]\nname = "snap"\ndocumentation = "https://snap.dev/manual/"\n'}
+    edit = first(files, "The manual moved from snap.dev/manual/ to docs.snap.dev (the page names are the same).")
+    out = applied(files, edit)
+    assert out["README.md"] == "See [the manual](https://docs.snap.dev/config.html).\n"
+    assert out["Cargo.toml"].endswith('documentation = "https://docs.snap.dev/"\n')

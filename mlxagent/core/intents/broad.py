@@ -42,6 +42,7 @@ _ON = {"on", "true", "enable", "enabled", "yes", "activate", "always", "start"}
 _IDLIKE = re.compile(r"[A-Za-z_$][\w$]*")
 _SKIP = re.compile(r"(?:^|/)(?:package-lock\.json|yarn\.lock|poetry\.lock|pnpm-lock\.yaml|cargo\.lock|uv\.lock|"
                    r"node_modules/|\.git/)", re.I)
+_HOSTISH = re.compile(r"(?:https?://)?[a-z0-9][\w\-]*(?:\.[a-z0-9][\w\-]*)+(?::\d+)?(?:/[\w.\-/]*)?$", re.I)
 MAX_SLOTS = 40  # set hypotheses kept per request, best first
 
 
@@ -255,6 +256,11 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
     # pair: old token held by the files, new token they lack
     for o in olds:
         for n in news:
+            if _HOSTISH.match(o.value) and _HOSTISH.match(n.value) and "/" in o.value + n.value:
+                # "the manual moved from site.dev/manual/ to docs.site.dev": an address's start moves
+                tail = "/" if o.value.endswith("/") and not n.value.endswith("/") else ""
+                add(Intent("replace", o.value, n.value + tail, files=named), 0.74, "pair")
+                continue
             if o.value == n.value or not _compatible(n, o.value):
                 continue
             if o.kind == "ident" and not _IDLIKE.fullmatch(n.value):

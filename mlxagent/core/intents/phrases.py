@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Intent, request_words
+from .base import STOP, Intent, request_words
 
 _ARTICLES = {"a", "an", "the", "its", "their", "our", "my", "your"}
 _TOKEN = re.compile(r"\x00\d+\x00|[A-Za-z][\w+.\-]*://[^\s'\"`<>()\[\]{}]+|[@\w][\w.\-/@:+~^<>=]*|[<>=~^]=?\s*\d[\w.]*")
@@ -89,7 +89,13 @@ def _make(toks: list, old_i: int | None, new_i: int, files: tuple[str, ...]) -> 
     new = toks[new_i][1]
     if not new or old == new:
         return []
-    return [Intent("change", old, new, key=" ".join(words), files=files)]
+    out = [Intent("change", old, new, key=" ".join(words), files=files)]
+    prev = toks[new_i - 1] if new_i > 0 else None
+    if prev is not None and not prev[2] and not toks[new_i][2] and shape(new) == "word" and shape(prev[1]) == "word" \
+            and prev[0] not in _ARTICLES and prev[0] not in STOP and prev[1] != old:
+        # "go to the beta track, not internal": the value may be the word before its key's name
+        out.append(Intent("change", old, prev[1], key=" ".join(w for w in words if w != prev[0]), files=files))
+    return out
 
 
 def change_intents(clause: str, lits, files: tuple[str, ...]) -> list[Intent]:

@@ -160,11 +160,26 @@ def _admitted(edit: Any, intents: list[Any], names: list, files: dict[str, str])
     from ..intents import confirms
 
     try:
-        if not confirms(edit, intents, files) or _partial(edit, names, files):
+        if not confirms(edit, intents, files) or _partial(edit, names, files) or _own_name(edit, files):
             return False
     except Exception:  # noqa: BLE001 - a rule that cannot judge confirms nothing
         return False
     return _parses(edit, files)
+
+
+_KEY_IS_VALUE = re.compile(r"[\"']?([A-Za-z_][\w\-]*)[\"']?\s*[:=]\s*[\"']?\1[\"']?(?![\w\-])")
+
+
+def _own_name(edit: Any, files: dict[str, str]) -> bool:
+    """The edit sets a key to its own name (`"track": "track"`): the request's word for the key
+    was read as its value."""
+    from ..intents.validate import _changed_lines
+
+    for path, after in edit.files:
+        for lost, got in _changed_lines(files.get(path, ""), after):
+            if any(_KEY_IS_VALUE.search(line) for line in got) and not any(_KEY_IS_VALUE.search(line) for line in lost):
+                return True
+    return False
 
 
 def _parses(edit: Any, files: dict[str, str]) -> bool:
