@@ -25,53 +25,26 @@ several files. Each "cannot" task (kind CANNOT, expected {}) asks for what no si
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 
-from .instruction_runner import CANNOT, FILE_KINDS, InstructionTask
+from .instruction_data import load
+from .instruction_runner import InstructionTask
 
 __all__ = ["DATA_FILE", "fourth_cannot_tasks", "fourth_instruction_tasks", "fourth_tasks"]
 
 DATA_FILE = Path(__file__).with_name("data") / "instructions_fourth.json"
 
 
-@lru_cache(maxsize=1)
-def _load() -> tuple[InstructionTask, ...]:
-    with open(DATA_FILE, encoding="utf-8", newline="") as fh:
-        data = json.load(fh)
-    repos: dict[str, dict[str, str]] = data["repos"]
-    tasks = []
-    for entry in data["tasks"]:
-        kind = entry["kind"]
-        if kind not in FILE_KINDS and kind != CANNOT:
-            raise ValueError(f"{DATA_FILE.name}: task {entry['id']} has unknown kind {kind!r}")
-        files = repos[entry["repo"]]
-        unknown = set(entry["expected"]) - set(files)
-        if unknown:
-            raise ValueError(f"{DATA_FILE.name}: task {entry['id']} expects files not in its repo: "
-                             f"{sorted(unknown)}")
-        tasks.append(InstructionTask(id=entry["id"], text=entry["text"], files=dict(files),
-                                     expected=dict(entry["expected"]), kind=kind))
-    return tuple(tasks)
-
-
-def _copy(task: InstructionTask) -> InstructionTask:
-    """A fresh task, so a caller that changes its dicts does not change the cached set."""
-    return InstructionTask(id=task.id, text=task.text, files=dict(task.files),
-                           expected=dict(task.expected), kind=task.kind)
-
-
 def fourth_instruction_tasks() -> list[InstructionTask]:
     """The 28 tasks with exact expected bytes, 4 per file kind."""
-    return [_copy(t) for t in _load() if t.kind != CANNOT]
+    return load(DATA_FILE, "instructions")
 
 
 def fourth_cannot_tasks() -> list[InstructionTask]:
     """The 6 requests no simple rule can carry out (expected is empty)."""
-    return [_copy(t) for t in _load() if t.kind == CANNOT]
+    return load(DATA_FILE, "cannot")
 
 
 def fourth_tasks() -> list[InstructionTask]:
     """All 34 tasks: the instruction tasks, then the cannot tasks."""
-    return fourth_instruction_tasks() + fourth_cannot_tasks()
+    return load(DATA_FILE)

@@ -1,4 +1,5 @@
-"""The fourth held-out instruction set (mlxagent/tasksuite/instructions_fourth.py and its JSON data)."""
+"""The held-out instruction sets kept as JSON: the fourth (instructions_fourth.py, 2026-12-06) and
+the fifth (instructions_fifth.py, 2026-12-07), read by tasksuite/instruction_data.py."""
 
 from __future__ import annotations
 
@@ -13,9 +14,19 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from mlxagent.tasksuite import instructions_fourth
+from mlxagent.tasksuite import instructions_fifth, instructions_fourth
 from mlxagent.tasksuite.instruction_runner import CANNOT, FILE_KINDS, InstructionTask
-from mlxagent.tasksuite.instructions_fourth import fourth_cannot_tasks, fourth_instruction_tasks, fourth_tasks
+
+# module, its functions' prefix, tasks per file kind, cannot tasks, id prefix, the day it was written,
+# files written with CRLF at least, tasks changing several files at least
+SETS = {"fourth": (instructions_fourth, "fourth", 4, 6, "instr4", "2026-12-06", 3, 6),
+        "fifth": (instructions_fifth, "fifth", 5, 6, "fifth", "2026-12-07", 1, 6)}
+
+
+def _fns(name: str):
+    module, prefix = SETS[name][:2]
+    return (getattr(module, f"{prefix}_instruction_tasks"), getattr(module, f"{prefix}_cannot_tasks"),
+            getattr(module, f"{prefix}_tasks"))
 
 
 def _kind_of(path: str) -> str | None:
@@ -72,48 +83,60 @@ def _after(task: InstructionTask) -> dict[str, str]:
     return {**task.files, **task.expected}
 
 
-@pytest.fixture(scope="module")
-def tasks() -> list[InstructionTask]:
-    return fourth_tasks()
+@pytest.fixture(params=sorted(SETS))
+def which(request) -> str:
+    return request.param
 
 
-def test_the_set_loads_28_instruction_tasks_and_6_cannot_tasks(tasks):
+@pytest.fixture
+def tasks(which) -> list[InstructionTask]:
+    return _fns(which)[2]()
+
+
+def _instruction_tasks(which: str) -> list[InstructionTask]:
+    return _fns(which)[0]()
+
+
+def test_the_set_loads_its_instruction_tasks_and_cannot_tasks(which, tasks):
+    normal, cannot, _ = _fns(which)
+    per_kind, n_cannot = SETS[which][2:4]
     assert all(isinstance(t, InstructionTask) for t in tasks)
-    assert len(fourth_instruction_tasks()) == 28
-    assert len(fourth_cannot_tasks()) == 6
-    assert len(tasks) == 34
-    assert [t.id for t in tasks] == [t.id for t in fourth_instruction_tasks() + fourth_cannot_tasks()]
+    assert len(normal()) == per_kind * len(FILE_KINDS)
+    assert len(cannot()) == n_cannot
+    assert len(tasks) == per_kind * len(FILE_KINDS) + n_cannot
+    assert [t.id for t in tasks] == [t.id for t in normal() + cannot()]
 
 
-def test_ids_are_unique_and_name_their_kind(tasks):
+def test_ids_are_unique_and_name_their_kind(which, tasks):
     ids = [t.id for t in tasks]
     assert len(set(ids)) == len(ids)
     for t in tasks:
-        assert re.fullmatch(rf"instr4-{t.kind}-\d+", t.id), t.id
+        assert re.fullmatch(rf"{SETS[which][4]}-{t.kind}-\d+", t.id), t.id
         assert t.text.strip() and t.files
 
 
-def test_four_tasks_per_file_kind_and_cannot_tasks_expect_nothing(tasks):
+def test_as_many_tasks_per_file_kind_and_cannot_tasks_expect_nothing(which, tasks):
     counts = Counter(t.kind for t in tasks)
-    assert counts == Counter({**{kind: 4 for kind in FILE_KINDS}, CANNOT: 6})
-    for t in fourth_cannot_tasks():
+    assert counts == Counter({**{kind: SETS[which][2] for kind in FILE_KINDS}, CANNOT: SETS[which][3]})
+    for t in _fns(which)[1]():
         assert t.expected == {}
 
 
-def test_each_expected_file_exists_and_differs_from_the_original(tasks):
-    for t in fourth_instruction_tasks():
+def test_each_expected_file_exists_and_differs_from_the_original(which):
+    for t in _instruction_tasks(which):
         assert t.expected, t.id
         for path, text in t.expected.items():
             assert path in t.files, (t.id, path)
             assert text != t.files[path], (t.id, path)
 
 
-def test_the_main_change_is_in_a_file_of_the_task_kind(tasks):
-    for t in fourth_instruction_tasks():
+def test_the_main_change_is_in_a_file_of_the_task_kind(which):
+    for t in _instruction_tasks(which):
         assert t.kind in {_kind_of(path) for path in t.expected}, t.id
 
 
-@pytest.mark.parametrize("task", fourth_tasks(), ids=lambda t: t.id)
+@pytest.mark.parametrize("task", instructions_fourth.fourth_tasks() + instructions_fifth.fifth_tasks(),
+                         ids=lambda t: t.id)
 def test_every_file_parses_before_and_after(task):
     for stage in (task.files, _after(task)):
         for path, text in stage.items():
@@ -130,16 +153,16 @@ def test_the_parser_check_catches_broken_files():
             _parse(path, broken)
 
 
-def test_crlf_files_are_present_and_stay_crlf(tasks):
+def test_crlf_files_are_present_and_stay_crlf(which, tasks):
     crlf_files = {(path, text) for t in tasks for path, text in t.files.items() if "\r\n" in text}
-    assert len(crlf_files) >= 3
+    assert len(crlf_files) >= SETS[which][6]
     for t in tasks:
         for path, text in t.expected.items():
             if "\r\n" in t.files[path]:
                 assert text.count("\n") == text.count("\r\n"), (t.id, path)
             else:
                 assert "\r" not in text, (t.id, path)
-    assert any("\r\n" in t.files[p] for t in fourth_instruction_tasks() for p in t.expected)
+    assert any("\r\n" in t.files[p] for t in _instruction_tasks(which) for p in t.expected)
 
 
 def test_a_file_without_final_newline_is_present_and_edited_without_adding_one(tasks):
@@ -151,32 +174,35 @@ def test_a_file_without_final_newline_is_present_and_edited_without_adding_one(t
         assert not t.expected[path].endswith("\n"), t.id
 
 
-def test_non_ascii_text_is_present_in_files_and_in_expected_edits(tasks):
+def test_non_ascii_text_is_present_in_files_and_in_expected_edits(which, tasks):
     assert any(not text.isascii() for t in tasks for text in t.files.values())
-    assert any(not text.isascii() for t in fourth_instruction_tasks() for text in t.expected.values())
+    assert any(not text.isascii() for t in _instruction_tasks(which) for text in t.expected.values())
 
 
-def test_some_tasks_change_several_files(tasks):
-    assert sum(len(t.expected) > 1 for t in fourth_instruction_tasks()) >= 6
+def test_some_tasks_change_several_files(which):
+    assert sum(len(t.expected) > 1 for t in _instruction_tasks(which)) >= SETS[which][7]
 
 
-def test_returned_tasks_are_fresh_copies():
-    first = fourth_tasks()[0]
+def test_returned_tasks_are_fresh_copies(which):
+    every = _fns(which)[2]
+    first = every()[0]
     first.files.clear()
     first.expected.clear()
-    again = fourth_tasks()[0]
+    again = every()[0]
     assert again.files and again.expected
 
 
-def test_loader_is_small_and_does_not_import_the_agent():
-    source = open(instructions_fourth.__file__, encoding="utf-8").read()
-    assert len(source.splitlines()) < 150
-    assert "2026-12-06" in source and "blind" in source
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom):
-            module = ("." * node.level) + (node.module or "")
-            assert "core" not in module.split("."), module
-        elif isinstance(node, ast.Import):
-            assert not any(a.name.startswith("mlxagent.core") for a in node.names)
-    assert instructions_fourth.DATA_FILE.name == "instructions_fourth.json"
-    assert instructions_fourth.DATA_FILE.parent.name == "data"
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_loader_is_small_and_does_not_import_the_agent(name):
+    module, prefix = SETS[name][:2]
+    for path in (module.__file__, str(PurePosixPath(module.__file__).with_name("instruction_data.py"))):
+        source = open(path, encoding="utf-8").read()
+        assert len(source.splitlines()) < 150
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom):
+                assert "core" not in (("." * node.level) + (node.module or "")).split("."), path
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("mlxagent.core") for a in node.names)
+    source = open(module.__file__, encoding="utf-8").read()
+    assert SETS[name][5] in source and "blind" in source
+    assert module.DATA_FILE.name == f"instructions_{prefix}.json" and module.DATA_FILE.parent.name == "data"
