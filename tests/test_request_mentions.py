@@ -212,3 +212,50 @@ def test_an_address_that_moved_changes_where_it_starts_in_every_link():
     out = applied(files, edit)
     assert out["README.md"] == "See [the manual](https://docs.snap.dev/config.html).\n"
     assert out["Cargo.toml"].endswith('documentation = "https://docs.snap.dev/"\n')
+
+
+# -- read off the fifth set's misses after it was measured (2026-12-07) ----------------------------
+
+def test_retry_names_max_retries_and_the_old_count_said_is_not_the_new_one():
+    files = {"app/client.py": "MAX_RETRIES = 3\nTIMEOUT = 10\n"}
+    edit = first(files, "The client gives up too quickly — have it retry five times instead of three.")
+    assert dict(edit.files)["app/client.py"] == "MAX_RETRIES = 5\nTIMEOUT = 10\n"
+
+
+def test_the_minimum_version_we_support_is_a_replacement_not_one_more():
+    files = {"package.json": '{\n  "engines": {\n    "node": ">=18"\n  }\n}\n'}
+    edit = first(files, "Node 20 is the minimum we support now.")
+    assert dict(edit.files)["package.json"] == files["package.json"].replace(">=18", ">=20")
+
+
+def test_both_names_every_place_and_a_number_with_its_unit_glued_on_is_a_number():
+    files = {"setup.cfg": "[flake8]\nmax-line-length = 100\n", "pyproject.toml": "[tool.ruff]\nline-length = 100\n"}
+    edit = first(files, "We're going to 120-character lines. Update both flake8 and ruff.")
+    assert applied(files, edit) == {"setup.cfg": "[flake8]\nmax-line-length = 120\n",
+                                    "pyproject.toml": "[tool.ruff]\nline-length = 120\n"}
+    assert spoken("switch to 448px inputs") == "switch to 448 px inputs"
+    assert spoken("python:3.10-slim and postgres:15-alpine") == "python:3.10-slim and postgres:15-alpine"
+
+
+def test_a_file_name_the_repository_lacks_is_a_literal_to_replace():
+    files = {"jobs/prepare.py": 'OUT = "data/classes.json"\n', "jobs/train.py": 'IN = "data/classes.json"\n'}
+    edit = first(files, "Let's call the class list file species.json instead of classes.json.")
+    assert applied(files, edit) == {p: t.replace("classes.json", "species.json") for p, t in files.items()}
+
+
+def test_a_typo_pointed_at_by_section_alone_is_found_there_and_the_projects_own_words_correct_it():
+    files = {"README.md": "# tidewatch\n\ntidewatch predicts tides. Run tidewatch daily.\n\n## Install\n\n"
+                          "pip install tidwatch\n\n## Data\n\nFrom the Muséum national d'Histoire naturelle.\n"}
+    edit = first(files, "typo in the install section of the README")
+    assert dict(edit.files)["README.md"] == files["README.md"].replace("install tidwatch", "install tidewatch")
+    # a word beside another the dictionary lacks is a name or another language, not a typo
+    for e in validated(dict(files), "there's a misspelled word in the README"):
+        assert "naturelle" in dict(e.files)["README.md"]
+
+
+def test_the_word_a_removal_verb_takes_goes_and_only_from_the_item_the_request_names():
+    files = {"stations.yaml": "stations:\n  - id: A\n    name: Oslo\n    tags: [harbour, ferry]\n"
+                              "  - id: B\n    name: Dover\n    tags: [harbour, ferry]\n"}
+    edit = first(files, "Dover lost its ferry service; drop the ferry tag from that station.")
+    assert dict(edit.files)["stations.yaml"] == files["stations.yaml"].replace(
+        "Dover\n    tags: [harbour, ferry]", "Dover\n    tags: [harbour]")

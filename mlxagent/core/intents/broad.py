@@ -30,7 +30,7 @@ from dataclasses import replace
 from .base import STOP, Edit, Intent, file_matches, request_words, tokens_of, word_hit
 from .extract import _files, _Lits
 from .phrases import _TOKEN, shape
-from .products import ADDS, hypotheses as product_hypotheses
+from .products import adds, hypotheses as product_hypotheses
 from .structured import SCANNERS, _bool_of, fmt_of, render
 
 _CREATE = re.compile(r"^\W*(?:please\s+|pls\s+|can you\s+|could you\s+)?(?:add|create|write|implement|refactor|"
@@ -167,6 +167,8 @@ def _hit(word: str, toks: set[str]) -> bool:
         return word in toks
     if word_hit(word, toks):
         return True
+    if word.endswith("y") and len(word) >= 5 and any(t.startswith(word[:-1] + "ie") for t in toks):
+        return True  # "retry" names MAX_RETRIES, "library" names libraries
     if len(word) < 5 or not word.isalpha():
         return False
     if any(t.endswith(word) and t[:-len(word)].isalpha() and len(t) - len(word) >= 2 for t in toks):
@@ -221,6 +223,12 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
         return []
     toks, named, plain = tokens(request.strip())
     texts = {p: t for p, t in files.items() if isinstance(t, str) and not _SKIP.search(p)}
+    # a file name the repository does not have is a literal ("call the file species.json instead of
+    # classes.json": two strings in the code), not a file to look in
+    absent = [n for n in named if not any(file_matches(p, n) for p in files)]
+    if absent:
+        named = tuple(n for n in named if n not in absent)
+        toks += [Token(n, False) for n in absent if all(t.value != n for t in toks)]
     scope = [p for p in sorted(texts) if any(file_matches(p, n) for n in named)] or sorted(texts)
     bodies = [texts[p] for p in scope]
     present = {t.value: _present(bodies, t.value) for t in toks}
@@ -270,6 +278,8 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
                 add(Intent("rename", o.value, n.value, files=named), 0.75, "pair")
             if n.kind == "version":
                 add(Intent("version", o.value, n.value, files=named), 0.72, "pair")
+            if re.fullmatch(r"[\w\-]+\.[A-Za-z][\w]{0,4}", o.value) and re.fullmatch(r"[\w\-]+\.[A-Za-z][\w]{0,4}", n.value):
+                add(Intent("replace", o.value, n.value, files=named), 0.72, "pair")  # a file's name, wherever written
             kind = "change" if n.kind in ("number", "version", "date", "code") else "replace"
             # two quoted texts, one held and one new: the user spelled out both sides
             add(Intent(kind, o.value, n.value, files=named), 0.8 if o.quoted and n.quoted else 0.7, "pair")
@@ -296,7 +306,7 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
             if now and _closeness_version(now, n.value):
                 add(Intent("version", None, n.value, files=named), 0.5 + 0.12 * _closeness_version(now, n.value),
                     "version")
-            below = None if ADDS.search(request) else _nearest_below(bodies, n.value)
+            below = None if adds(request) else _nearest_below(bodies, n.value)
             if below:  # "raise the MSRV to 1.76" where the files write 1.74 (and 0.7.3 is the package's own)
                 add(Intent("replace", below, n.value, files=named), 0.6, "version-near")
         if n.kind in ("number", "version", "url", "date") and words:
@@ -364,12 +374,15 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
     from .remove import asks_removal
 
     if asks_removal(request):
+        from .remove import object_of
+
+        said_first = object_of(request)  # "drop the ferry tag from that station": the ferry tag goes
         for t in toks:
             held = present[t.value] or (t.kind == "word" and any(  # "the roadmap": its heading is "## Roadmap"
                 re.search(r"^#{1,6}\s+" + re.escape(t.value) + r"\s*$", b, re.I | re.M) for b in bodies))
             if held and t.value.lower() not in STOP and len(t.value) >= 3 and t.value.lower() not in _OFF:
-                add(Intent("remove", t.value, "", key=" ".join(words), files=named), 0.72 if t.kind != "word" else 0.66,
-                    "remove")
+                prior = (0.72 if t.kind != "word" else 0.66) + (0.04 if t.value == said_first else 0.0)
+                add(Intent("remove", t.value, "", key=" ".join(words), files=named), prior, "remove")
     # "we call it away mode now, not holiday mode", "say sign in instead of log in"
     for old, new in _instead(request):
         if _present(bodies, old) or re.search(r"(?<!\w)" + re.escape(old) + r"(?!\w)", "\n".join(bodies), re.I):

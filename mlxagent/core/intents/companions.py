@@ -32,8 +32,9 @@ _UNITS = {"millisecond": 0.001, "ms": 0.001, "second": 1, "sec": 1, "s": 1, "min
           "hr": 3600, "h": 3600, "day": 86400}
 _SPOKEN = re.compile(r"(?<![\w.])(\d+)(\s*)(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?)\b",
                      re.I)
-EVERYWHERE = re.compile(r"\b(?:everywhere|every\s*where|all\s+(?:places|files|mentions|over)|throughout|"
-                        r"wherever|each\s+place|across)\b", re.I)
+EVERYWHERE = re.compile(r"\b(?:everywhere|every\s*where|all\s+(?:places|files|mentions|over|of\s+them)|throughout|"
+                        r"wherever|each\s+place|across|both|(?:and|also)\s+in\s+the|match(?:es)?|in\s+sync|"
+                        r"consistent(?:ly)?|get\s+them\s+all|a\s+few\s+(?:spots|places))\b", re.I)
 BONUS, BONUS_EVERYWHERE = 0.02, 0.06
 
 
@@ -145,9 +146,9 @@ def extend(files: dict[str, str], edit: Edit, request: str) -> Edit | None:
     if not changes or len({(c[0], c[1]) for _, c in changes}) != 1:
         return None
     old, new, old_line, _ = changes[0][1]
-    from .products import ADDS
+    from .products import adds
 
-    if ADDS.search(request or ""):
+    if adds(request):
         return None  # "we support 3.12 now" adds one; the old one's mentions stay
     everywhere = bool(EVERYWHERE.search(request or ""))
     if old == new or not ("." in old or everywhere or (old.isdigit() and len(old) >= 3)):

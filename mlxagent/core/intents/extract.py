@@ -121,7 +121,8 @@ def _typo_intents(t: str, lits: _Lits, files: tuple[str, ...]) -> list[Intent]:
     if section:
         t = (t[:section.start()] + t[section.end():]).strip()
     # what the typo rule is to look for: "one" for "the typo" (a single word), and the section
-    scope = ("one" if re.search(r"\b(?:the|a|one)\s+(?:typo|misspelling|spelling\s+mistake)\b(?!s)", t, re.I)
+    scope = ("one" if re.search(r"\b(?:the|a|one)\s+(?:typo|misspelling|misspelt\s+word|misspelled\s+word|"
+                                r"spelling\s+mistake)\b(?!s)", t, re.I)
              else "") + (":" + section.group(1).strip() if section else "")
     pats = (
         r"^(?:fix|correct|repair)\s+(?:the\s+|a\s+|this\s+)?(?:typo(?:s)?|misspell(?:ing|ed\s+word)s?|"
@@ -147,6 +148,12 @@ def _typo_intents(t: str, lits: _Lits, files: tuple[str, ...]) -> list[Intent]:
             if old is None and not files:
                 return []
             return [Intent("typo", old, new, key=(scope or None) if old is None else None, files=files)]
+    if (files or section) and re.fullmatch(
+            r"(?:(?:there'?s|there\s+is|there\s+are|i\s+(?:found|see|spotted)|we\s+have|found)\s+)?"
+            r"(?:a|an|one|some|the|two|three|few|a\s+few)?\s*(?:typos?|misspel\w*(?:\s+words?)?|"
+            r"spelling\s+(?:mistakes?|errors?))(?:\s+(?:in\s+)?(?:it|there|here))?", t.strip(" .!?"), re.I):
+        # "typo in the install section of the README", "there's a misspelled word in docs.md"
+        return [Intent("typo", None, "", key=scope or None, files=files)]
     return []
 
 

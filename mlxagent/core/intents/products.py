@@ -24,6 +24,13 @@ _NOT_NAMES = STOP | {"port", "ports", "line", "lines", "page", "pages", "step", 
 _HISTORY = re.compile(r"(?:^|/)(?:changelog|changes|history|news)[^/]*$|(?:^|/)(?:package-lock\.json|yarn\.lock|"
                       r"poetry\.lock|pnpm-lock\.yaml|cargo\.lock|uv\.lock|go\.sum)$|(?:^|/)node_modules/", re.I)
 ADDS = re.compile(r"\b(?:support|supports|supported|add|also|too|as\s+well|alongside)\b", re.I)
+_MINIMUM = re.compile(r"\b(?:minimum|min|at\s+least|or\s+(?:newer|later|above|higher)|oldest|lowest)\b", re.I)
+
+
+def adds(request: str) -> bool:
+    """The request adds a version beside the others ("we support Python 3.12 now"), unless it says
+    the new one is the least ("Node 20 is the minimum we support now")."""
+    return bool(ADDS.search(request or "")) and not _MINIMUM.search(request or "")
 _LOOSE = r"[^\w\n]{1,6}v?"
 _SEP = r"(?:[\"']?\s*[:=@]\s*[\"']?\s*(?:>=|\^|~=?|==|v)?\s*|\s+v?)"
 
@@ -83,7 +90,7 @@ def product_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
 def hypotheses(files: dict[str, str], request: str, named: tuple[str, ...]) -> list[tuple[Intent, float]]:
     """(intent, prior): for each name and number the request writes, each old number its mentions
     hold; one old number for all of them is likelier than several."""
-    if ADDS.search(request or ""):
+    if adds(request):
         return []  # "we support Python 3.12 now": one more, not another
     out = []
     for name, num in said(request):

@@ -97,14 +97,23 @@ def _numbers(text: str) -> str:
     return _NUMBER_PHRASE.sub(sub, text)
 
 
+_GLUED = re.compile(r"(?<![\w.:@/=\-])(\d+(?:\.\d+)?)(px|kg|kb|mb|gb|tb|mib|gib|km|cm|mm|rpm|fps|dpi)\b", re.I)
+_HYPHENED = re.compile(r"(?<![\w.:@/=\-])(\d+)-([a-z]{3,})\b")
+
+
+def _glued(text: str) -> str:
+    """A number with its unit written onto it: "448px", "40kg", "120-character" -> "448 px"."""
+    return _HYPHENED.sub(r"\1 \2", _GLUED.sub(r"\1 \2", text))
+
+
 def spoken(request: str) -> str:
     """The request with its quantities in words written as numbers; quoted text unchanged."""
     if not isinstance(request, str) or not request:
         return request
     out, pos = [], 0
     for m in _QUOTED.finditer(request):
-        out.append(_durations(_numbers(_durations(request[pos:m.start()]))))
+        out.append(_glued(_durations(_numbers(_durations(request[pos:m.start()])))))
         out.append(m.group())
         pos = m.end()
-    out.append(_durations(_numbers(_durations(request[pos:]))))
+    out.append(_glued(_durations(_numbers(_durations(request[pos:])))))
     return "".join(out)

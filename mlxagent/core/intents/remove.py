@@ -19,12 +19,24 @@ def asks_removal(request: str) -> bool:
     return bool(_VERBS.search(request or ""))
 
 
+def object_of(request: str) -> str | None:
+    """The first word the removal verb takes ("drop the ferry tag" -> "ferry"), or None."""
+    m = _VERBS.search(request or "")
+    if not m:
+        return None
+    rest = re.sub(r"^\s*(?:the|a|an|our|its|their|that|this|those|these|all)\s+", "", request[m.end():], flags=re.I)
+    word = re.match(r"\s*[\"'`]?([\w.:@/\-]+)", rest)
+    return word.group(1) if word else None
+
+
 def _bounded(value: str) -> re.Pattern:
     return re.compile(r"(?<![\w$.@/])" + re.escape(value) + r"(?![\w$@])")
 
 
 def _only_entry(line: str, value: str) -> bool:
     """The line holds the entry and little else: a list item, "name": "^1.2", name = "1.2", "name>=2"."""
+    if re.search(r"[\[(][^\])]*,[^\])]*[\])]", line) and _drop_inline(line, value) is not None:
+        return False  # one element of an inline list ("tags: [harbour, ferry]"): the others stay
     rest = _bounded(value).sub(" ", line, count=1)
     rest = _SPEC.sub(" ", rest)
     rest = re.sub(r"\b(?:python|js|node|py|lib)\b", " ", rest)  # python-dateutil for "dateutil"
@@ -133,9 +145,24 @@ def enclosing(lines: list[tuple[int, str, str]], i: int) -> tuple[str, list[str]
 
 
 def _owners(lines: list[tuple[int, str, str]], i: int) -> set[str]:
-    """The names of what a line sits under, lower-case, a section's dotted parts apart."""
+    """The names of what a line sits under, lower-case, a section's dotted parts apart, and the
+    values of its list item's other lines (`name: Dover` beside `tags: [harbour, ferry]`)."""
     section, keys = enclosing(lines, i)
-    return {k.lower() for k in keys} | ({p for p in re.split(r"[.\s]+", section.lower())} if section else set())
+    out = {k.lower() for k in keys} | ({p for p in re.split(r"[.\s]+", section.lower())} if section else set())
+    level = _indent(lines[i][1])
+    start = i
+    while start > 0 and _indent(lines[start][1]) >= level and not lines[start][1].lstrip().startswith("- ") \
+            and lines[start - 1][1].strip():
+        start -= 1
+    if lines[start][1].lstrip().startswith("- "):
+        end = i + 1
+        while end < len(lines) and lines[end][1].strip() and _indent(lines[end][1]) >= level \
+                and not lines[end][1].lstrip().startswith("- "):
+            end += 1
+        for _, body, _ in lines[start:end]:
+            value = body.split(":", 1)[1] if ":" in body else ""
+            out |= set(re.findall(r"[a-z0-9][\w\-]*", value.lower()))
+    return out
 
 
 def _opens_block(body: str) -> bool:
@@ -241,11 +268,16 @@ def removed(edit: Edit, intent: Intent, before: dict[str, str]) -> bool:
 def _one_of_many(prev: str, after: str, intent: Intent) -> bool:
     """One line went, and it was the entry: its key, or the one under the keys the request names."""
     a, b = prev.splitlines(keepends=True), after.splitlines(keepends=True)
-    if len(a) - len(b) != 1:
-        return False
     lines = split_lines(prev)
     value = intent.old or ""
     hits = [i for i, (_, body, _) in enumerate(lines) if _bounded(value).search(body)]
+    if len(a) == len(b):  # one element went from one inline list: the one under the named owner
+        diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        words = set(re.findall(r"[\w$.\-]+", (intent.key or "").lower())) - {value.lower()}
+        return len(diff) == 1 and _drop_inline(lines[diff[0]][1], value) == b[diff[0]].rstrip("\r\n") \
+            and _pick(lines, hits, value, words) == diff
+    if len(a) - len(b) != 1:
+        return False
     gone = [i for i in hits if b == a[:i] + a[i + 1:] or _comma_only(a[:i] + a[i + 1:], b)]
     words = set(re.findall(r"[\w$.\-]+", (intent.key or "").lower())) - {value.lower()}
     return len(gone) == 1 and _pick(lines, hits, value, words) == gone

@@ -223,14 +223,38 @@ def _dictionary_misspellings(files: dict[str, str], docs: list[str],
     out = []
     for p in docs:
         text = re.sub(r"`[^`\n]*`|\]\([^)\n]*\)|https?://\S+", " ", files.get(p) or "")
+        foreign = _foreign(text, spell, vocab)
         for w in dict.fromkeys(re.findall(r"(?<![\w.@/\-])[a-z]{4,}(?![\w@/\-]|\.\w)", text)):
-            if w in spell or vocab.get(w, 0) > 2 or w in COMMON:
+            if w in spell or vocab.get(w, 0) > 2 or w in COMMON or w in foreign:
+                continue
+            own = _own_word(w, vocab)
+            if own:  # "tidwatch" where the project writes "tidewatch" everywhere else
+                out.append((w, [own]))
                 continue
             fix = spell.correction(w)
             if fix and fix != w and "_" not in fix and (fix in COMMON or vocab.get(fix) or
                                                         spell.word_usage_frequency(fix) > 1e-6):
                 out.append((w, [fix] + _alternatives(spell, w, fix)))
     return out[:6]
+
+
+def _foreign(text: str, spell, vocab: Counter) -> set[str]:
+    """Words the dictionary does not know that stand beside another such word: a name or a phrase
+    in another language ("Muséum national d'Histoire naturelle"), not a typo, which stands alone."""
+    words = re.findall(r"[^\W\d_]+", text)
+    unknown = [len(w) >= 3 and w.lower() not in spell and vocab.get(w.lower(), 0) <= 2 for w in words]
+    return {words[i].lower() for i in range(len(words)) if unknown[i]
+            and ((i > 0 and unknown[i - 1]) or (i + 1 < len(words) and unknown[i + 1]))}
+
+
+def _own_word(word: str, vocab: Counter) -> str | None:
+    """The repository's own word (written 3 times or more) one or two edits from `word` (five
+    letters or more), when there is exactly one."""
+    if len(word) < 5:
+        return None
+    near = [v for v, n in vocab.items() if n >= 3 and v != word and abs(len(v) - len(word)) <= 2
+            and v[:1] == word[:1] and distance(word, v, 2) <= 2]
+    return near[0] if len(near) == 1 else None
 
 
 def _alternatives(spell, word: str, fix: str) -> list[str]:
