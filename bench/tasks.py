@@ -3,7 +3,8 @@
     .venv/bin/python bench/tasks.py [--configs a,b,c,d,oracle] [--seed 0] [--count 40] [--limit N]
                                     [--offset K] [--heldout] [--max-steps 12] [--model NAME]
                                     [--json PATH] [--instructions | --instructions-heldout |
-                                     --instructions-blind | --instructions-fourth | --instructions-fifth | --bugs-blind]
+                                     --instructions-blind | --instructions-fourth | --instructions-fifth |
+                                     --instructions-sixth | --bugs-blind]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
 in a temp dir. One agent turn runs on it with `--yes` semantics (every proposal accepted), and then the
@@ -82,6 +83,8 @@ def main() -> int:
                        help="the fourth blind instruction set (instructions_fourth.py, 2026-12-06), measured once")
     which.add_argument("--instructions-fifth", action="store_true",
                        help="the fifth blind instruction set (instructions_fifth.py, 2026-12-07), measured once")
+    which.add_argument("--instructions-sixth", action="store_true",
+                       help="the sixth blind instruction set (instructions_sixth.py, 2026-12-07), measured once")
     which.add_argument("--bugs-blind", action="store_true",
                        help="the held-out bug tasks (bugs_blind.py: Python and JavaScript projects "
                             "written without reading the fixer's rules)")
@@ -93,12 +96,13 @@ def main() -> int:
 
         harness.SAMPLED = False
     instructions = (args.instructions or args.instructions_heldout or args.instructions_blind or args.instructions_fourth
-                    or args.instructions_fifth)
+                    or args.instructions_fifth or args.instructions_sixth)
     if args.json is None:
         name = ("instructions-heldout" if args.instructions_heldout
                 else "instructions-blind" if args.instructions_blind
                 else "instructions-fourth" if args.instructions_fourth
                 else "instructions-fifth" if args.instructions_fifth
+                else "instructions-sixth" if args.instructions_sixth
                 else "instructions" if args.instructions
                 else "bugs-blind" if args.bugs_blind else "tasks")
         args.json = str(ROOT / "bench" / "results" / f"{name}.json")
@@ -129,6 +133,10 @@ def main() -> int:
         from mlxagent.tasksuite.instructions_fifth import fifth_tasks
 
         tasks = fifth_tasks()
+    elif args.instructions_sixth:
+        from mlxagent.tasksuite.instructions_sixth import sixth_tasks
+
+        tasks = sixth_tasks()
     elif args.instructions:
         from mlxagent.tasksuite.instructions import instruction_tasks
 

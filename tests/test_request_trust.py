@@ -140,9 +140,8 @@ def test_kinds_and_specificity_are_read_from_the_hypothesis():
     assert trust.kind_of(said) == "said-set"
     assert trust.specificity(said, TRUSTED_ASK) == {"file"} and trust.trusted(said, TRUSTED_ASK)
     assert trust.specificity(said, "set the port to 9090") == frozenset()
-    changed = edit("change", Intent("change", None, "9090", key="port"))
-    assert trust.trusted(changed, "change the port in settings.ini to 9090")
-    assert not trust.trusted(changed, "change the port to 9090")  # said-change needs the file named
+    paired = edit("replace", Intent("replace", "8080", "9090", basis="pair"))
+    assert not trust.trusted(paired, "port 8080 is now 9090")  # guess-pair: 11/14, under the bar
     guessed = edit("set-ini", Intent("set", "8080", "9090", key="server.port", basis="slot"))
     assert trust.kind_of(guessed) == "guess-slot" and not trust.trusted(guessed, GUESSED_ASK)
     assert trust.label(guessed, "port 8080 is now 9090 in settings.ini") == "guess-slot+file+old"
@@ -166,7 +165,7 @@ def test_every_trusted_kind_reaches_the_bar_on_the_instruction_sets():
     from request_rules import _right, _sets, suggested
 
     seen = []
-    for tasks in _sets(["dev", "heldout", "blind", "fresh", "third", "fourth"]).values():
+    for tasks in _sets(["dev", "heldout", "blind", "fresh", "third", "fourth", "fifth"]).values():
         for task in tasks:
             edits = sorted(validated(dict(task.files), task.text), key=lambda e: -e.prior)
             if edits:
@@ -176,4 +175,4 @@ def test_every_trusted_kind_reaches_the_bar_on_the_instruction_sets():
         hits = [ok for k, spec, ok in seen if k == kind and need <= spec]
         assert len(hits) >= 5 and sum(hits) >= 0.9 * len(hits), (kind, sum(hits), len(hits))
     assert set(trust.TRUSTED) <= set(suggested(seen))
-    assert "guess-slot" not in trust.TRUSTED  # 16/18: the kind behind most wrong unattended edits
+    assert "guess-slot" not in trust.TRUSTED  # 19/22: the kind behind most wrong unattended edits

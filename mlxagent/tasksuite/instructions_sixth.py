@@ -1,0 +1,44 @@
+"""The sixth held-out instruction set: 35 plain requests with exact expected bytes (5 per file kind)
+and 6 "cannot" ones.
+
+Written on 2026-12-07 by a helper session asked for a new held-out set, blind: while writing it, it
+did not open the agent (mlxagent/core/), the tests, bench/, BENCHMARKS.md, README.md, the other
+instruction sets or their data; it read only the `InstructionTask` dataclass, FILE_KINDS and CANNOT
+at the top of instruction_runner.py, and it did not run the agent. Unlike the fifth set's, its
+brief named no kinds of request: "what you yourself have asked coding assistants to do in config
+files, docs and small code changes on a normal workday", varied in what changes and how it is
+asked. Its data was not read by whoever wrote the rules before it was run.
+
+The set lives in data/instructions_sixth.json (made by a generator kept out of the repository): three
+small repositories (a mobile fishing game's live-ops configs, a home-lab infrastructure repository,
+a browser extension) with a CRLF file, a file without a final newline and non-ASCII text.
+
+    from mlxagent.tasksuite.instructions_sixth import sixth_tasks
+    tasks = sixth_tasks()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .instruction_data import load
+from .instruction_runner import InstructionTask
+
+__all__ = ["DATA_FILE", "sixth_cannot_tasks", "sixth_instruction_tasks", "sixth_tasks"]
+
+DATA_FILE = Path(__file__).with_name("data") / "instructions_sixth.json"
+
+
+def sixth_instruction_tasks() -> list[InstructionTask]:
+    """The 35 tasks with exact expected bytes, 5 per file kind."""
+    return load(DATA_FILE, "instructions")
+
+
+def sixth_cannot_tasks() -> list[InstructionTask]:
+    """The 6 requests no simple rule can carry out (expected is empty)."""
+    return load(DATA_FILE, "cannot")
+
+
+def sixth_tasks() -> list[InstructionTask]:
+    """All 41 tasks: the instruction tasks, then the cannot tasks."""
+    return load(DATA_FILE)
