@@ -179,3 +179,18 @@ def request_words(text: str) -> list[str]:
         if w and w not in STOP and w not in out:
             out.append(w)
     return out
+
+
+def md_section(text: str, name: str, exact: bool = True) -> tuple[list[tuple[int, str, str]], int, int] | None:
+    """(split_lines(text), first, end) of the one Markdown section whose heading is `name` (any
+    case; with exact=False, whose heading holds it): its heading's line to the next heading of its
+    level or above (end exclusive); None when no single heading fits."""
+    lines = split_lines(text)
+    heads = [(i, len(m.group(1)), m.group(2).strip().lower()) for i, (_, body, _) in enumerate(lines)
+             if (m := re.match(r"(#{1,6})\s+(.*?)\s*#*\s*$", body))]
+    want = name.strip().lower()
+    mine = [(i, level) for i, level, title in heads if (title == want if exact else want in title)]
+    if len(mine) != 1:
+        return None
+    i, level = mine[0]
+    return lines, i, next((k for k, lv, _ in heads if k > i and lv <= level), len(lines))

@@ -22,7 +22,7 @@ from .base import STOP, Edit, file_matches, request_words, split_lines, tokens_o
 from .extract import _files, _Lits
 
 _VALUE = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+)*)(?![\w]|\.\d)")
-_HISTORY = re.compile(r"(?:^|/)(?:changelog|changes|history|news|releases?)[^/]*$|(?:^|/)(?:package-lock\.json|"
+HISTORY = re.compile(r"(?:^|/)(?:changelog|changes|history|news|releases?)(?:\.(?:md|markdown|rst|txt|adoc))?$|(?:^|/)(?:package-lock\.json|"
                       r"yarn\.lock|poetry\.lock|pnpm-lock\.yaml|cargo\.lock|uv\.lock|go\.sum)$|(?:^|/)node_modules/", re.I)
 _PROSE = re.compile(r"\.(?:md|markdown|rst|txt|adoc)$|(?:^|/)readme[^/]*$", re.I)
 _GENERIC = frozenset("max min maximum minimum default defaults value values limit size count num number version "
@@ -30,7 +30,7 @@ _GENERIC = frozenset("max min maximum minimum default defaults value values limi
                      "export self config settings set get new old per up".split())
 _UNITS = {"millisecond": 0.001, "ms": 0.001, "second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "hour": 3600,
           "hr": 3600, "h": 3600, "day": 86400}
-_SPOKEN = re.compile(r"(?<![\w.])(\d+)(\s*)(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?)\b",
+_SPOKEN = re.compile(r"(?<![\w.])(\d+)\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?)\b",
                      re.I)
 EVERYWHERE = re.compile(r"\b(?:everywhere|every\s*where|all\s+(?:places|files|mentions|over|of\s+them)|throughout|"
                         r"wherever|each\s+place|across|both|(?:and|also)\s+in\s+the|match(?:es)?|in\s+sync|"
@@ -99,10 +99,10 @@ def _mentions(text: str, old: str, new: str, unit: float | None, topic: set[str]
               anywhere: bool) -> list[tuple[int, int, str]]:
     """(start, end, replacement) of the value's mentions in one file that are about the topic: in
     prose (a document, a comment) or, for a version or a request that says "everywhere", anywhere."""
-    anywhere = anywhere or "." in old
+    dotted = "." in old
+    anywhere = anywhere or dotted
     out: list[tuple[int, int, str]] = []
     lines = split_lines(text)
-    dotted = "." in old
     forms = [(re.compile(r"(?<![\w.,])v?" + re.escape(old) + r"(?![\w]|[.,]\d)"), new)]
     if old.isdigit() and new.isdigit() and int(old) >= 1000:
         forms.append((re.compile(r"(?<![\w.,])" + re.escape(_grouped(int(old))) + r"(?![\w]|[.,]\d)"),
@@ -115,7 +115,7 @@ def _mentions(text: str, old: str, new: str, unit: float | None, topic: set[str]
                 spans.append((m.start() + (1 if val.startswith("v") else 0), m.end(), repl))
         if unit is not None and old.isdigit() and new.isdigit():
             for m in _SPOKEN.finditer(line):
-                name = m.group(3).lower()
+                name = m.group(2).lower()
                 w = _UNITS.get(name) or _UNITS.get(name.rstrip("s"))
                 if not w or int(m.group(1)) * w != int(old) * unit:
                     continue
@@ -161,7 +161,7 @@ def extend(files: dict[str, str], edit: Edit, request: str) -> Edit | None:
     added = 0
     for path in sorted(files):
         text = files[path]
-        if not isinstance(text, str) or _HISTORY.search(path) or (named and not any(file_matches(path, n)
+        if not isinstance(text, str) or HISTORY.search(path) or (named and not any(file_matches(path, n)
                                                                                       for n in named)):
             continue
         base = out.get(path, text)  # the edit's own lines hold the new value already

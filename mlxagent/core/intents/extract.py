@@ -61,7 +61,6 @@ def _files(text: str) -> tuple[str, tuple[str, ...]]:
     text = re.sub(r"(?<![\w/.\-])\w+://\S+|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+", lambda m: m.group(0).replace(".", "\x01"),
                   text)  # URLs and e-mail addresses are not file names
     text = pat.sub(lambda m: keep(m), text)
-    # "the readme", "our changelog": the document by its usual name
     # "in the readme", "out of our changelog": the document by its usual name ("update X and the
     # readme" names it beside other things, which stay in scope)
     text = re.sub(r"\s*\b(?:in|of|inside|within|from)\s+(?:the|our|its)\s+(readme|changelog)\b",

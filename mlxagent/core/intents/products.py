@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from .base import STOP, Edit, Intent, file_matches, line_of, line_text, short
+from .companions import HISTORY
 
 _SAID = re.compile(r"(?<![\w.\-/])([A-Za-z][A-Za-z+#]{1,20})(?:\.js)?\s+v?(\d+(?:\.\d+){0,2})(?![\w.]|\.\d)")
 _NOT_NAMES = STOP | {"port", "ports", "line", "lines", "page", "pages", "step", "steps", "item", "items", "up", "max",
@@ -21,8 +22,6 @@ _NOT_NAMES = STOP | {"port", "ports", "line", "lines", "page", "pages", "step", 
                      "over", "under", "around", "top", "last", "first", "next", "than", "by", "per", "and", "or",
                      "version", "release", "v", "is", "are", "was", "were", "keep", "allow", "wait", "retry",
                      "retries", "times", "seats", "holds", "hold", "now"}
-_HISTORY = re.compile(r"(?:^|/)(?:changelog|changes|history|news)[^/]*$|(?:^|/)(?:package-lock\.json|yarn\.lock|"
-                      r"poetry\.lock|pnpm-lock\.yaml|cargo\.lock|uv\.lock|go\.sum)$|(?:^|/)node_modules/", re.I)
 ADDS = re.compile(r"\b(?:support|supports|supported|add|also|too|as\s+well|alongside)\b", re.I)
 _MINIMUM = re.compile(r"\b(?:minimum|min|at\s+least|or\s+(?:newer|later|above|higher)|oldest|lowest)\b", re.I)
 
@@ -60,7 +59,7 @@ def mentions(files: dict[str, str], name: str, new: str, named: tuple[str, ...] 
     found: dict[str, list[tuple[str, int, int]]] = {}
     for path in sorted(files):
         text = files[path]
-        if not isinstance(text, str) or _HISTORY.search(path) or (named and not any(file_matches(path, n)
+        if not isinstance(text, str) or HISTORY.search(path) or (named and not any(file_matches(path, n)
                                                                                     for n in named)):
             continue
         for m in pat.finditer(text):

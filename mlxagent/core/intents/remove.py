@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Edit, Intent, file_matches, first_changed_line, short, split_lines
+from .base import Edit, Intent, file_matches, first_changed_line, md_section, short, split_lines
 
 _VERBS = re.compile(r"\b(?:remove|drop|delete|get\s+rid\s+of|take\s+(?:[\w:\-.]+\s+){0,3}?(?:out|off)|no\s+longer\s+(?:use|need)|"
                     r"(?:do\s*n[o']?t|dont)\s+(?:use|need)\s+\S+\s+any\s*more)\b", re.I)
@@ -105,15 +105,10 @@ def _md_section(text: str, value: str) -> str | None:
     """The Markdown text without the one section whose heading is `value` ("## Roadmap" for
     "roadmap", any case): the heading to the next heading of its level or above, with the blank line
     that set it apart."""
-    lines = split_lines(text)
-    heads = [(i, len(m.group(1)), m.group(2)) for i, (_, body, _) in enumerate(lines)
-             if (m := re.match(r"(#{1,6})\s+(.*?)\s*#*\s*$", body))]
-    want = value.strip().lower()
-    mine = [(i, level) for i, level, title in heads if title.strip().lower() == want]
-    if len(mine) != 1:
+    found = md_section(text, value)
+    if found is None:
         return None
-    i, level = mine[0]
-    j = next((k for k, lv, _ in heads if k > i and lv <= level), len(lines))
+    lines, i, j = found
     if i > 0 and not lines[i - 1][1].strip() and (j == len(lines) or not lines[j - 1][1].strip()):
         i -= 1  # the blank line above the heading goes; the one before the next heading stays
         j -= 1 if j < len(lines) else 0

@@ -233,8 +233,7 @@ def _properties(text: str) -> list[Entry]:
                     off = start + m.end(1) + span[0]
                     out.append(Entry([k for k in stack if k] + [norm_name(m.group(3))], off, off + len(raw), raw,
                                      "assign"))
-        closes = len(re.findall(r"^[}\])]+", body)[0]) if re.match(r"[}\])]", body) else 0
-        for _ in range(min(closes, len(stack))):
+        for _ in range(min(len(re.match(r"[}\])]*", body).group()), len(stack))):
             stack.pop()
     return out
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .base import Edit, Intent, file_matches, first_changed_line, short
+from .base import Edit, Intent, file_matches, first_changed_line, md_section, short
 
 MISSPELLINGS = dict(p.split(":") for p in (
     "recieve:receive recieved:received reciever:receiver seperate:separate seperated:separated occured:occurred "
@@ -197,15 +197,11 @@ def typo_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
 def _section_of(text: str, name: str) -> str:
     """The Markdown section whose heading holds `name` (heading to the next heading of its level or
     above); the whole text when there is none."""
-    if not isinstance(text, str):
+    found = md_section(text, name, exact=False) if isinstance(text, str) else None
+    if found is None:
         return text
-    lines = text.splitlines(keepends=True)
-    heads = [(i, len(m.group(1))) for i, line in enumerate(lines) if (m := re.match(r"(#{1,6})\s", line))]
-    for i, level in heads:
-        if name.lower() in lines[i].lower():
-            end = next((j for j, lv in heads if j > i and lv <= level), len(lines))
-            return "".join(lines[i:end])
-    return text
+    lines, i, j = found
+    return text[lines[i][0]:lines[j][0] if j < len(lines) else len(text)]
 
 
 def _dictionary_misspellings(files: dict[str, str], docs: list[str],
