@@ -266,3 +266,36 @@ def test_history_is_a_changelog_document_not_a_release_workflow():
 
     assert HISTORY.search("CHANGELOG.md") and HISTORY.search("docs/HISTORY.rst") and HISTORY.search("package-lock.json")
     assert not HISTORY.search(".github/workflows/release.yml") and not HISTORY.search("scripts/release.py")
+
+
+def test_a_turn_reads_quantities_in_words_too(tmp_path, monkeypatch, capsys):
+    """`mlxagent run --yes` end to end (real builder and headless loop; the scripted weak tool user
+    never gets to write): the turn's own candidates read "a quarter of an hour" as the bench does."""
+    import json
+    import subprocess
+    import sys as _sys
+
+    from scripted_model import ScriptedModel
+
+    from mlxagent import cli, headless
+
+    repo = tmp_path / "repo"
+    (repo / "docs").mkdir(parents=True)
+    for path, text in BOOKING.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_bytes(text.encode())
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"], cwd=repo, check=True)
+    model = ScriptedModel(["Done."])
+    model.weak_tool_use = True
+    monkeypatch.setattr("mlxagent.builder.load_model", lambda *a, **k: model)
+    monkeypatch.setattr(_sys, "stdin", open("/dev/null"))
+    task = "Unconfirmed holds should be released after a quarter of an hour instead of ten minutes."
+    args = cli._sub_parser().parse_args(["run", task, "--repo", str(repo), "--model", "scripted", "--json",
+                                         "--no-auto-test", "--max-steps", "4", "--yes"])
+    assert headless.run_task(args) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert next(e for e in events if e["event"] == "TurnFinished")["reason"] == "done"
+    assert (repo / "app/config.py").read_text() == BOOKING["app/config.py"].replace("= 600", "= 900")
+    assert "after\n15 minutes" in (repo / "docs/ops.md").read_text()

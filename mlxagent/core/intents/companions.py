@@ -175,7 +175,9 @@ def extend(files: dict[str, str], edit: Edit, request: str) -> Edit | None:
     if not added:
         return None
     bonus = BONUS_EVERYWHERE if everywhere else BONUS
-    more = f" (and {added} other mention{'s' if added > 1 else ''} of {old} in {len(out)} file{'s' if len(out) > 1 else ''})"
+    others = sorted(p for p in out if p not in dict(edit.files))
+    where = ", ".join(others[:3]) + (" …" if len(others) > 3 else "") if others else "the same file"
+    more = f" (and {added} other mention{'s' if added > 1 else ''} in {where})"
     return replace(edit, files=tuple(sorted(out.items())), rule=edit.rule + "+mentions",
                    description=edit.description + more,
                    prior=round(edit.prior + bonus, 3))

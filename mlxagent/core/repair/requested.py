@@ -330,7 +330,7 @@ def _made(agent) -> tuple[Sources, list[Any]]:
     ws = agent.toolbox.workspace
     sources = Sources(ws.root, ws.list_files())
     files = {p: text for p in sources.paths if (text := sources.text(p)) is not None}
-    return sources, _combined(files, agent.tests.request)
+    return sources, validated(files, agent.tests.request)
 
 
 def propose(agent, cancel: threading.Event, made: tuple[Sources, list[Any]] | None = None) -> Iterator[Event]:
