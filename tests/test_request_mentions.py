@@ -299,3 +299,27 @@ def test_a_turn_reads_quantities_in_words_too(tmp_path, monkeypatch, capsys):
     assert next(e for e in events if e["event"] == "TurnFinished")["reason"] == "done"
     assert (repo / "app/config.py").read_text() == BOOKING["app/config.py"].replace("= 600", "= 900")
     assert "after\n15 minutes" in (repo / "docs/ops.md").read_text()
+
+
+# -- entries written out in full (read off the sixth set's misses after its runs) ------------------
+
+def test_a_setting_written_out_goes_into_the_named_section_after_the_named_line():
+    files = {"ansible.cfg": "[defaults]\ninventory = hosts.ini\n\n[ssh_connection]\npipelining = True\n"
+                            "timeout = 30\n"}
+    edit = first(files, "In ansible.cfg, under [ssh_connection], add ssh_args = -o ControlMaster=auto after the "
+                        "pipelining line.")
+    assert dict(edit.files)["ansible.cfg"] == files["ansible.cfg"].replace(
+        "pipelining = True\n", "pipelining = True\nssh_args = -o ControlMaster=auto\n")
+    toml = {"app.toml": "[server]\nhost = \"0.0.0.0\"\n\n[worker]\nconcurrency = 4\n"}
+    edit = first(toml, "add queue = default to the [worker] section")
+    assert dict(edit.files)["app.toml"] == toml["app.toml"] + 'queue = "default"\n'  # a TOML string is quoted
+    assert not validated(dict(toml), "add concurrency = 8 to the [worker] section")  # there already: a change
+
+
+def test_a_bullet_written_out_goes_at_the_end_of_the_named_list():
+    files = {"LISTING.md": "# Tabs\n\n## Features\n\n* Closes idle tabs\n* Restores them\n\n## Privacy\n\nNone.\n"}
+    for ask in ('Add a feature bullet to the listing, at the end of the Features list: "Works in Edge"',
+                'add "Works in Edge" to the Features list'):
+        edit = first(files, ask)
+        assert dict(edit.files)["LISTING.md"] == files["LISTING.md"].replace("* Restores them\n",
+                                                                             "* Restores them\n* Works in Edge\n")

@@ -216,9 +216,16 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
         return []
     from .append import asks_append
 
+    from .insert import asks_insert
+
+    early = []
     if (added := asks_append(request)) is not None:  # "add py313 to the tox envlist": that, and nothing else
         item, where, in_files = added
-        return [(Intent("append", None, item, key=" ".join(where), files=in_files, basis="append"), 0.75)]
+        early.append((Intent("append", None, item, key=" ".join(where), files=in_files, basis="append"), 0.75))
+    if (entry := asks_insert(request)) is not None:  # "under [ssh_connection], add ssh_args = …"
+        early.append((replace(entry, files=_files(_Lits(request).text)[1]), 0.75))
+    if early:
+        return early
     if _CREATE.match(request):
         return []
     toks, named, plain = tokens(request.strip())

@@ -7,6 +7,7 @@ from dataclasses import replace
 from .append import append_candidates
 from .base import Edit, Intent, union
 from .extract import extract
+from .insert import insert_candidates
 from .near import change_candidates
 from .products import product_candidates
 from .remove import remove_candidates
@@ -40,6 +41,8 @@ def _for(files: dict[str, str], intent: Intent) -> list[Edit]:
         return append_candidates(files, intent)
     if intent.kind == "product":
         return product_candidates(files, intent)
+    if intent.kind == "insert":
+        return insert_candidates(files, intent)
     return []
 
 

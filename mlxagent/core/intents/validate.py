@@ -10,7 +10,8 @@ from .rename import code_spans
 from .versions import target
 
 _FAMILY = {"set": "set", "rename": "rename", "typo": "typo", "version": "version", "replace": "replace", "change": "change",
-           "remove": "remove", "append": "append", "product": "product"}
+           "remove": "remove", "append": "append", "product": "product",
+           "insert": "insert"}
 
 
 def _family(rule: str) -> str:
@@ -40,6 +41,10 @@ def _satisfies(edit: Edit, intent: Intent, before: dict[str, str], changed: list
         from .append import appended
 
         return appended(edit, intent, before)
+    if intent.kind == "insert":
+        from .insert import inserted
+
+        return inserted(edit, intent, before)
     new, old = intent.new, intent.old
     if intent.kind == "version":
         old, new = target(before, intent)
