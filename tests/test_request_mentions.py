@@ -323,3 +323,17 @@ def test_a_bullet_written_out_goes_at_the_end_of_the_named_list():
         edit = first(files, ask)
         assert dict(edit.files)["LISTING.md"] == files["LISTING.md"].replace("* Restores them\n",
                                                                              "* Restores them\n* Works in Edge\n")
+
+
+def test_an_element_added_to_an_array_whose_elements_all_end_with_a_comma_ends_with_one_too():
+    files = {"pyproject.toml": '[project]\ndependencies = [\n    "torch>=2.2",\n    "PyYAML>=6.0",\n]\n'}
+    edit = first(files, "Add `onnx>=1.15` to the project dependencies.")
+    assert dict(edit.files)["pyproject.toml"] == files["pyproject.toml"].replace(
+        '"PyYAML>=6.0",\n', '"PyYAML>=6.0",\n    "onnx>=1.15",\n')
+
+
+def test_a_value_said_to_be_in_the_code_and_the_readme_changes_in_both():
+    files = {"src/pricing.js": "const MAX_WEIGHT_KG = 30;\nconst VAT = 19;\n",
+             "README.md": "# Courier\n\nParcels up to 30 kg are accepted.\n"}
+    edit = first(files, "Raise the parcel weight limit to forty kilos, in the code and in the README.")
+    assert applied(files, edit) == {p: t.replace("30", "40") for p, t in files.items()}

@@ -133,8 +133,9 @@ def _block(text: str, lines, i: int, item: str) -> str | None:
         row = f"{indent}- {new}{eol}"
     else:
         last = at == len(rows)
-        row = f"{indent}{new}{'' if last else ','}{eol}"
-        if last:  # the old last element gains a comma
+        trailing = lines[rows[-1]][1].rstrip().endswith(",")  # every element ends with a comma, the last too
+        row = f"{indent}{new}{'' if last and not trailing else ','}{eol}"
+        if last and not trailing:  # the old last element gains a comma
             s, b, _ = lines[rows[-1]]
             text = text[:s + len(b.rstrip())] + ("" if b.rstrip().endswith(",") else ",") + text[s + len(b.rstrip()):]
             lines = split_lines(text)

@@ -156,7 +156,9 @@ def extend(files: dict[str, str], edit: Edit, request: str) -> Edit | None:
     words = [w for w in request_words(request) if not re.search(r"\d", w)]
     topic = _topic(old_line, old, words)
     unit = _unit_of(old_line)
-    named = _files(_Lits(request or "").text)[1]  # the files the request names (a slot's intent names its own)
+    # the files the request names keep the change to them (a slot's intent names its own file), unless
+    # it says the value is in more places ("in the code and in the README")
+    named = () if everywhere else _files(_Lits(request or "").text)[1]
     out = dict(edit.files)
     added = 0
     for path in sorted(files):
