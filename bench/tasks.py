@@ -4,7 +4,7 @@
                                     [--offset K] [--heldout] [--max-steps 12] [--model NAME]
                                     [--json PATH] [--instructions | --instructions-heldout |
                                      --instructions-blind | --instructions-fourth | --instructions-fifth |
-                                     --instructions-sixth | --bugs-blind]
+                                     --instructions-sixth | --instructions-seventh | --bugs-blind]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
 in a temp dir. One agent turn runs on it with `--yes` semantics (every proposal accepted), and then the
@@ -85,6 +85,8 @@ def main() -> int:
                        help="the fifth blind instruction set (instructions_fifth.py, 2026-12-07), measured once")
     which.add_argument("--instructions-sixth", action="store_true",
                        help="the sixth blind instruction set (instructions_sixth.py, 2026-12-07), measured once")
+    which.add_argument("--instructions-seventh", action="store_true",
+                       help="the seventh blind instruction set (instructions_seventh.py, 2026-12-07), measured once")
     which.add_argument("--bugs-blind", action="store_true",
                        help="the held-out bug tasks (bugs_blind.py: Python and JavaScript projects "
                             "written without reading the fixer's rules)")
@@ -96,13 +98,14 @@ def main() -> int:
 
         harness.SAMPLED = False
     instructions = (args.instructions or args.instructions_heldout or args.instructions_blind or args.instructions_fourth
-                    or args.instructions_fifth or args.instructions_sixth)
+                    or args.instructions_fifth or args.instructions_sixth or args.instructions_seventh)
     if args.json is None:
         name = ("instructions-heldout" if args.instructions_heldout
                 else "instructions-blind" if args.instructions_blind
                 else "instructions-fourth" if args.instructions_fourth
                 else "instructions-fifth" if args.instructions_fifth
                 else "instructions-sixth" if args.instructions_sixth
+                else "instructions-seventh" if args.instructions_seventh
                 else "instructions" if args.instructions
                 else "bugs-blind" if args.bugs_blind else "tasks")
         args.json = str(ROOT / "bench" / "results" / f"{name}.json")
@@ -137,6 +140,10 @@ def main() -> int:
         from mlxagent.tasksuite.instructions_sixth import sixth_tasks
 
         tasks = sixth_tasks()
+    elif args.instructions_seventh:
+        from mlxagent.tasksuite.instructions_seventh import seventh_tasks
+
+        tasks = seventh_tasks()
     elif args.instructions:
         from mlxagent.tasksuite.instructions import instruction_tasks
 

@@ -165,7 +165,7 @@ def test_every_trusted_kind_reaches_the_bar_on_the_instruction_sets():
     from request_rules import _right, _sets, suggested
 
     seen = []
-    for tasks in _sets(["dev", "heldout", "blind", "fresh", "third", "fourth", "fifth"]).values():
+    for tasks in _sets(["dev", "heldout", "blind", "fresh", "third", "fourth", "fifth", "sixth"]).values():
         for task in tasks:
             edits = sorted(validated(dict(task.files), task.text), key=lambda e: -e.prior)
             if edits:
@@ -175,4 +175,4 @@ def test_every_trusted_kind_reaches_the_bar_on_the_instruction_sets():
         hits = [ok for k, spec, ok in seen if k == kind and need <= spec]
         assert len(hits) >= 5 and sum(hits) >= 0.9 * len(hits), (kind, sum(hits), len(hits))
     assert set(trust.TRUSTED) <= set(suggested(seen))
-    assert "guess-slot" not in trust.TRUSTED  # 19/22: the kind behind most wrong unattended edits
+    assert "guess-slot" not in trust.TRUSTED  # under the bar: the kind behind most wrong unattended edits
