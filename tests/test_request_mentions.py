@@ -337,3 +337,24 @@ def test_a_value_said_to_be_in_the_code_and_the_readme_changes_in_both():
              "README.md": "# Courier\n\nParcels up to 30 kg are accepted.\n"}
     edit = first(files, "Raise the parcel weight limit to forty kilos, in the code and in the README.")
     assert applied(files, edit) == {p: t.replace("30", "40") for p, t in files.items()}
+
+
+# -- several changes in one request (read off the seventh set's misses after its runs) -------------
+
+def test_two_settings_in_one_request_are_one_edit_and_neither_alone_is_applied_unattended():
+    from mlxagent.core.intents import extract
+    from mlxagent.core.repair.trust import trusted
+
+    files = {"params.yaml": "period:\n  start: 1960-01-01\n  end: 2020-12-31\nmin_coverage: 0.8\n"}
+    ask = "In params.yaml set the period end to 2023-12-31 and min_coverage to 0.9."
+    said = extract(ask)
+    assert [(i.key, i.new) for i in said if i.kind == "set"] == [("period end", "2023-12-31"), ("min_coverage", "0.9")]
+    edits = sorted(validated(dict(files), ask), key=lambda e: -e.prior)
+    assert dict(edits[0].files)["params.yaml"] == files["params.yaml"].replace("2020-12-31", "2023-12-31").replace(
+        "0.8", "0.9")
+    assert all(not trusted(e, ask) for e in edits[1:] if e.rule.endswith("+part"))
+    assert any(e.rule.endswith("+part") for e in edits[1:])
+    # a value that says "and" is one value, and one clause's two readings are not two clauses
+    assert [i.new for i in extract("set the title to Tom and Jerry") if i.kind == "set"] == ["Tom and Jerry"]
+    beta = {"eas.json": '{\n  "android": { "track": "internal" }\n}\n'}
+    assert all(e.rule != "combined" for e in validated(dict(beta), "go to the beta track, not internal"))

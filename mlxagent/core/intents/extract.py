@@ -262,6 +262,21 @@ def extract(request: str) -> list[Intent]:
         return []
 
 
+_MORE = re.compile(r"(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:(?:set|change|make|put)\s+)?(?:the\s+|its\s+|his\s+|her\s+)?"
+                   r"[\w.\-]+(?:\s+[\w.\-]+){0,3}\s+to\s+\S)", re.I)
+
+
+def _settings_list(clause: str) -> list[str]:
+    """"set the period end to 2023-12-31 and min_coverage to 0.9" as two clauses, each with the
+    verb; one clause when it holds one "to" (a value may say "and": "set the title to Tom and Jerry")."""
+    m = re.match(r"^(set|change|make|update|put)\s", clause, re.I)
+    if not m or len(re.findall(r"\sto\s", clause)) < 2:
+        return [clause]
+    parts = [p.strip() for p in _MORE.split(clause) if p.strip()]
+    verb = m.group(1)
+    return [p if re.match(r"^(?:set|change|make|update|put)\s", p, re.I) else f"{verb} {p}" for p in parts]
+
+
 def _extract(request: str) -> list[Intent]:
     if not isinstance(request, str) or not request.strip():
         return []
@@ -271,7 +286,9 @@ def _extract(request: str) -> list[Intent]:
     text = re.sub(r"^(?:(?:please|pls|can you|could you|would you|kindly|now|then|ok|okay),?\s+)+", "", text,
                   flags=re.I).strip(" .!?")
     out: list[Intent] = []
-    for clause in re.split(r"\s*(?:;|,?\s+and\s+then\s+|,?\s+then\s+|\.\s+)\s*", text):
+    clauses = [c for part in re.split(r"\s*(?:;|,?\s+and\s+then\s+|,?\s+then\s+|\.\s+)\s*", text)
+               for c in _settings_list(part)]
+    for clause in clauses:
         clause = clause.strip(" .!?,")
         if not clause:
             continue

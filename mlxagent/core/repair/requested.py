@@ -306,7 +306,10 @@ def _stated(files: dict[str, str], request: str) -> list[Any]:
                 edits += [replace(e, intent=said) for e in rename_candidates(files, said)]
             except Exception:  # noqa: BLE001 - no rename candidates: the others stand
                 pass
-    return [edit for edit in edits if _admitted(edit, intents, names, files)]
+    from ..intents.compound import combine
+
+    admitted = [edit for edit in edits if _admitted(edit, intents, names, files)]
+    return [e for e in combine(files, admitted, intents) if e.rule != "combined" or _parses(e, files)]
 
 
 def _ranked(agent, edits: list[Any], sources: Sources, request: str, cancel: threading.Event) -> list[Any]:
