@@ -11,7 +11,8 @@ applied (a candidate for a "cannot" request counts as wrong; a tie is taken in t
 model may reorder it). The real agent (bench/tasks.py) adds the model's order of exact ties and the
 turn; this is the rules' share of it.
 
---by-kind: per hypothesis kind of the first-ranked candidate (trust.kind_of), right/wrong per set, and
+--by-kind: per hypothesis kind of the first-ranked candidate (trust.kind_of; a tie at the top is left
+out: the model orders it in a turn, so it says nothing of the rules' precision), right/wrong per set, and
 per specificity (trust.label); then the trust table these figures give (`suggested`), beside
 trust.TRUSTED, and the same table derived with each set left out and applied to it.
 """
@@ -49,6 +50,11 @@ def _right(task, edit) -> bool:
     out.update(dict(edit.files))
     return all(out[p] == text for p, text in task.expected.items()) and all(
         out[p] == task.files[p] for p in task.files if p not in task.expected)
+
+
+def _tied(edits: list) -> bool:
+    """The best two candidates tie on the priors (the model orders them in a turn)."""
+    return len(edits) > 1 and edits[1].prior == edits[0].prior
 
 
 def suggested(seen: list[tuple[str, frozenset, bool]]) -> dict[str, tuple[frozenset, int, int]]:
@@ -127,7 +133,8 @@ def main() -> None:
             if edits:
                 ok = task.kind != "cannot" and _right(task, edits[0])
                 gate = trusted(edits[0], task.text)
-                firsts.append((name, kind_of(edits[0]), label(edits[0], task.text), ok))
+                if not _tied(edits):  # a tie at the top is the model's to order in a turn, not the rules'
+                    firsts.append((name, kind_of(edits[0]), label(edits[0], task.text), ok))
                 row["right_applied_before" if ok else "wrong_applied_before"] += 1
                 row["right_applied_after" if ok else "wrong_applied_after"] += gate
                 row["held"] += not gate

@@ -262,7 +262,7 @@ def test_the_word_a_removal_verb_takes_goes_and_only_from_the_item_the_request_n
 
 
 def test_history_is_a_changelog_document_not_a_release_workflow():
-    from mlxagent.core.intents.companions import HISTORY
+    from mlxagent.core.intents.base import HISTORY
 
     assert HISTORY.search("CHANGELOG.md") and HISTORY.search("docs/HISTORY.rst") and HISTORY.search("package-lock.json")
     assert not HISTORY.search(".github/workflows/release.yml") and not HISTORY.search("scripts/release.py")

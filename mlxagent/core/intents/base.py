@@ -6,6 +6,10 @@ import re
 from dataclasses import dataclass, field, replace
 
 _EOL = re.compile(r"\r\n|\r|\n")
+# files that keep their history: a value changed elsewhere is not changed in them
+HISTORY = re.compile(r"(?:^|/)(?:changelog|changes|history|news|releases?)(?:\.(?:md|markdown|rst|txt|adoc))?$|"
+                     r"(?:^|/)(?:package-lock\.json|yarn\.lock|poetry\.lock|pnpm-lock\.yaml|cargo\.lock|uv\.lock|go\.sum)$|"
+                     r"(?:^|/)node_modules/", re.I)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .base import STOP, Edit, file_matches, request_words, split_lines, tokens_of
+from .base import HISTORY, STOP, Edit, file_matches, request_words, split_lines, tokens_of
 from .extract import _files, _Lits
 
 _VALUE = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+)*)(?![\w]|\.\d)")
-HISTORY = re.compile(r"(?:^|/)(?:changelog|changes|history|news|releases?)(?:\.(?:md|markdown|rst|txt|adoc))?$|(?:^|/)(?:package-lock\.json|"
-                      r"yarn\.lock|poetry\.lock|pnpm-lock\.yaml|cargo\.lock|uv\.lock|go\.sum)$|(?:^|/)node_modules/", re.I)
 _PROSE = re.compile(r"\.(?:md|markdown|rst|txt|adoc)$|(?:^|/)readme[^/]*$", re.I)
 _GENERIC = frozenset("max min maximum minimum default defaults value values limit size count num number version "
                      "timeout seconds secs ms millis minutes mins hours days int str float bool const let var "

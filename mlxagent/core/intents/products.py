@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .base import STOP, Edit, Intent, file_matches, line_of, line_text, short
-from .companions import HISTORY
+from .base import HISTORY, STOP, Edit, Intent, file_matches, line_of, line_text, short
 
 _SAID = re.compile(r"(?<![\w.\-/])([A-Za-z][A-Za-z+#]{1,20})(?:\.js)?\s+v?(\d+(?:\.\d+){0,2})(?![\w.]|\.\d)")
 _NOT_NAMES = STOP | {"port", "ports", "line", "lines", "page", "pages", "step", "steps", "item", "items", "up", "max",
