@@ -358,3 +358,14 @@ def test_two_settings_in_one_request_are_one_edit_and_neither_alone_is_applied_u
     assert [i.new for i in extract("set the title to Tom and Jerry") if i.kind == "set"] == ["Tom and Jerry"]
     beta = {"eas.json": '{\n  "android": { "track": "internal" }\n}\n'}
     assert all(e.rule != "combined" for e in validated(dict(beta), "go to the beta track, not internal"))
+
+
+def test_the_review_names_what_a_request_candidate_is_in_words():
+    from mlxagent.core.repair.requested import what_it_is
+
+    edit = first(JS_APP, "allow 5000 cached tiles per region")
+    assert what_it_is(edit) == "a setting, and its other mentions"
+    files = {"params.yaml": "period:\n  end: 2020-12-31\nmin_coverage: 0.8\n"}
+    edits = validated(dict(files), "In params.yaml set the period end to 2023-12-31 and min_coverage to 0.9.")
+    assert {what_it_is(e) for e in edits} >= {"the request's settings, together",
+                                             "a setting; one part of what the request asks"}

@@ -134,9 +134,11 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
 
 def _propose(agent, sources: Sources, found, cancel: threading.Event, *, checked: str = "tests",
              why: str = "A candidate fix passes the tests in a scratch copy",
-             note: str = "found by the candidate search and checked by the tests") -> Iterator[Event]:
+             note: str = "found by the candidate search and checked by the tests",
+             what: str | None = None) -> Iterator[Event]:
     """Offer `found` (a candidate: .path, .files, .rule, .description) as one edit_file call
-    through the usual review; returns the test loop's verdict (`finished`)."""
+    through the usual review (its note names `what` it is, else its rule); returns the test loop's
+    verdict (`finished`)."""
     t = agent.tests
     ws = agent.toolbox.workspace
     old = sources.text(found.path) or ""
@@ -150,7 +152,7 @@ def _propose(agent, sources: Sources, found, cancel: threading.Event, *, checked
     for n, (path, text) in enumerate(found.files):
         t.more_edits = n + 1 < len(found.files)
         before = ws.resolve(path).read_bytes()
-        proposal = Proposal(path, before, text.encode("utf-8"), note=f"{note} ({found.rule})", checked=checked)
+        proposal = Proposal(path, before, text.encode("utf-8"), note=f"{note} ({what or found.rule})", checked=checked)
         agent.toolbox.proposals.add(proposal)
         texts.append((yield from agent.review(proposal, agent.guard.level == "force", cancel)))
         if cancel.is_set() or t.finished is not None:

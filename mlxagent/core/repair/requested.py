@@ -336,6 +336,23 @@ def _made(agent) -> tuple[Sources, list[Any]]:
     return sources, validated(files, agent.tests.request)
 
 
+_WHAT = (("combined", "the request's settings, together"), ("set", "a setting"), ("change", "a value"),
+         ("rename", "a rename"), ("typo", "a spelling"), ("remove", "an entry taken out"),
+         ("append", "an element added"), ("insert", "an entry added"), ("product", "a version"),
+         ("version", "the version"), ("replace", "the text"))
+
+
+def what_it_is(edit: Any) -> str:
+    """The review's words for a request candidate: "a setting, and its other mentions"."""
+    rule = str(getattr(edit, "rule", ""))
+    words = next((w for prefix, w in _WHAT if rule.startswith(prefix)), rule)
+    if "+mentions" in rule:
+        words += ", and its other mentions"
+    if rule.endswith("+part"):
+        words += "; one part of what the request asks"
+    return words
+
+
 def propose(agent, cancel: threading.Event, made: tuple[Sources, list[Any]] | None = None) -> Iterator[Event]:
     """Offer the best validated candidate for the turn's request (`made`: already found). Returns
     ("done", message) when it was applied, ("unconfirmed", question) when nobody reviews and its
@@ -356,7 +373,7 @@ def propose(agent, cancel: threading.Event, made: tuple[Sources, list[Any]] | No
         return ask_instead(agent, question(best))
     finished = yield from _propose(agent, sources, best, cancel, checked="request",
                                    why="An edit that does what the request names",
-                                   note="made from the request and checked against its words")
+                                   note="made from the request and checked against its words", what=what_it_is(best))
     if finished is not None:
         return finished
     done = all((ws.resolve(path).read_bytes() == text.encode("utf-8")) for path, text in best.files)
