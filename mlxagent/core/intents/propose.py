@@ -18,32 +18,23 @@ from .typos import typo_candidates
 from .versions import version_candidates
 
 
+def _versions(files: dict[str, str], intent: Intent) -> list[Edit]:
+    out = version_candidates(files, intent)
+    if intent.new:
+        out += [e for e in set_candidates(files, Intent("set", intent.old, intent.new, "version", intent.files))
+                if not any(e.files == o.files for o in out)]
+    return out
+
+
+# intent kind -> the rule that carries it out
+_RULES = {"set": set_candidates, "version": _versions, "typo": typo_candidates, "rename": rename_candidates,
+          "replace": replace_candidates, "change": change_candidates, "remove": remove_candidates,
+          "append": append_candidates, "product": product_candidates, "insert": insert_candidates}
+
+
 def _for(files: dict[str, str], intent: Intent) -> list[Edit]:
-    if intent.kind == "set":
-        return set_candidates(files, intent)
-    if intent.kind == "version":
-        out = version_candidates(files, intent)
-        if intent.new:
-            out += [e for e in set_candidates(files, Intent("set", intent.old, intent.new, "version", intent.files))
-                    if not any(e.files == o.files for o in out)]
-        return out
-    if intent.kind == "typo":
-        return typo_candidates(files, intent)
-    if intent.kind == "rename":
-        return rename_candidates(files, intent)
-    if intent.kind == "replace":
-        return replace_candidates(files, intent)
-    if intent.kind == "change":
-        return change_candidates(files, intent)
-    if intent.kind == "remove":
-        return remove_candidates(files, intent)
-    if intent.kind == "append":
-        return append_candidates(files, intent)
-    if intent.kind == "product":
-        return product_candidates(files, intent)
-    if intent.kind == "insert":
-        return insert_candidates(files, intent)
-    return []
+    rule = _RULES.get(intent.kind)
+    return rule(files, intent) if rule else []
 
 
 def candidates(files: dict[str, str], request: str, limit: int = 12) -> list[Edit]:
