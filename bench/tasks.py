@@ -50,6 +50,9 @@ from common import ROOT, write_results  # noqa: E402
 from mlxagent.blas import reexec_openblas  # noqa: E402
 from mlxagent.tasksuite.harness import CONFIGS, run_task, summarise  # noqa: E402
 
+# the blind instruction sets kept as JSON (mlxagent/tasksuite/instructions_<name>.py), each with its day
+JSON_SETS = {"fourth": "2026-12-06", "fifth": "2026-12-07", "sixth": "2026-12-07", "seventh": "2026-12-07"}
+
 
 def main() -> int:
     reexec_openblas(__file__)
@@ -79,14 +82,9 @@ def main() -> int:
                        help="the blind instruction sets (instructions_blind.py, instructions_fresh.py, "
                             "instructions_third.py), "
                             "written without reading the rules, with their \"cannot\" requests")
-    which.add_argument("--instructions-fourth", action="store_true",
-                       help="the fourth blind instruction set (instructions_fourth.py, 2026-12-06), measured once")
-    which.add_argument("--instructions-fifth", action="store_true",
-                       help="the fifth blind instruction set (instructions_fifth.py, 2026-12-07), measured once")
-    which.add_argument("--instructions-sixth", action="store_true",
-                       help="the sixth blind instruction set (instructions_sixth.py, 2026-12-07), measured once")
-    which.add_argument("--instructions-seventh", action="store_true",
-                       help="the seventh blind instruction set (instructions_seventh.py, 2026-12-07), measured once")
+    for n, day in JSON_SETS.items():
+        which.add_argument(f"--instructions-{n}", action="store_true",
+                           help=f"the {n} blind instruction set (instructions_{n}.py, {day}), measured once")
     which.add_argument("--bugs-blind", action="store_true",
                        help="the held-out bug tasks (bugs_blind.py: Python and JavaScript projects "
                             "written without reading the fixer's rules)")
@@ -97,15 +95,12 @@ def main() -> int:
         from mlxagent.tasksuite import harness
 
         harness.SAMPLED = False
-    instructions = (args.instructions or args.instructions_heldout or args.instructions_blind or args.instructions_fourth
-                    or args.instructions_fifth or args.instructions_sixth or args.instructions_seventh)
+    json_set = next((n for n in JSON_SETS if getattr(args, f"instructions_{n}")), None)
+    instructions = args.instructions or args.instructions_heldout or args.instructions_blind or json_set is not None
     if args.json is None:
         name = ("instructions-heldout" if args.instructions_heldout
                 else "instructions-blind" if args.instructions_blind
-                else "instructions-fourth" if args.instructions_fourth
-                else "instructions-fifth" if args.instructions_fifth
-                else "instructions-sixth" if args.instructions_sixth
-                else "instructions-seventh" if args.instructions_seventh
+                else f"instructions-{json_set}" if json_set
                 else "instructions" if args.instructions
                 else "bugs-blind" if args.bugs_blind else "tasks")
         args.json = str(ROOT / "bench" / "results" / f"{name}.json")
@@ -128,22 +123,10 @@ def main() -> int:
         from mlxagent.tasksuite.instructions_third import third_tasks
 
         tasks += fresh_tasks() + third_tasks()
-    elif args.instructions_fourth:
-        from mlxagent.tasksuite.instructions_fourth import fourth_tasks
+    elif json_set:
+        import importlib
 
-        tasks = fourth_tasks()
-    elif args.instructions_fifth:
-        from mlxagent.tasksuite.instructions_fifth import fifth_tasks
-
-        tasks = fifth_tasks()
-    elif args.instructions_sixth:
-        from mlxagent.tasksuite.instructions_sixth import sixth_tasks
-
-        tasks = sixth_tasks()
-    elif args.instructions_seventh:
-        from mlxagent.tasksuite.instructions_seventh import seventh_tasks
-
-        tasks = seventh_tasks()
+        tasks = getattr(importlib.import_module(f"mlxagent.tasksuite.instructions_{json_set}"), f"{json_set}_tasks")()
     elif args.instructions:
         from mlxagent.tasksuite.instructions import instruction_tasks
 

@@ -7,6 +7,7 @@ The JSON holds {"repos": {name: {path: text}}, "tasks": [{"id", "kind", "repo", 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from .instruction_runner import CANNOT, FILE_KINDS, InstructionTask
@@ -44,3 +45,9 @@ def load(data_file: Path, which: str = "all") -> list[InstructionTask]:
     chosen = {"all": normal + cannot, "instructions": normal, "cannot": cannot}[which]
     return [InstructionTask(id=t.id, text=t.text, files=dict(t.files), expected=dict(t.expected), kind=t.kind)
             for t in chosen]
+
+
+def loaders(data_file: Path) -> tuple[Callable[[], list[InstructionTask]], ...]:
+    """A set's three readers, as its module names them: its instruction tasks, its cannot tasks, and
+    all of them (the instruction tasks first)."""
+    return (lambda: load(data_file, "instructions"), lambda: load(data_file, "cannot"), lambda: load(data_file))

@@ -23,24 +23,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .instruction_data import load
-from .instruction_runner import InstructionTask
+from .instruction_data import loaders
 
 __all__ = ["DATA_FILE", "fifth_cannot_tasks", "fifth_instruction_tasks", "fifth_tasks"]
 
 DATA_FILE = Path(__file__).with_name("data") / "instructions_fifth.json"
 
-
-def fifth_instruction_tasks() -> list[InstructionTask]:
-    """The 35 tasks with exact expected bytes, 5 per file kind."""
-    return load(DATA_FILE, "instructions")
-
-
-def fifth_cannot_tasks() -> list[InstructionTask]:
-    """The 6 requests no simple rule can carry out (expected is empty)."""
-    return load(DATA_FILE, "cannot")
-
-
-def fifth_tasks() -> list[InstructionTask]:
-    """All 41 tasks: the instruction tasks, then the cannot tasks."""
-    return load(DATA_FILE)
+# the instruction tasks (exact expected bytes), the "cannot" requests (expected is empty), and all of
+# them, the instruction tasks first
+fifth_instruction_tasks, fifth_cannot_tasks, fifth_tasks = loaders(DATA_FILE)

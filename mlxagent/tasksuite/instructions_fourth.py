@@ -27,24 +27,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .instruction_data import load
-from .instruction_runner import InstructionTask
+from .instruction_data import loaders
 
 __all__ = ["DATA_FILE", "fourth_cannot_tasks", "fourth_instruction_tasks", "fourth_tasks"]
 
 DATA_FILE = Path(__file__).with_name("data") / "instructions_fourth.json"
 
-
-def fourth_instruction_tasks() -> list[InstructionTask]:
-    """The 28 tasks with exact expected bytes, 4 per file kind."""
-    return load(DATA_FILE, "instructions")
-
-
-def fourth_cannot_tasks() -> list[InstructionTask]:
-    """The 6 requests no simple rule can carry out (expected is empty)."""
-    return load(DATA_FILE, "cannot")
-
-
-def fourth_tasks() -> list[InstructionTask]:
-    """All 34 tasks: the instruction tasks, then the cannot tasks."""
-    return load(DATA_FILE)
+# the instruction tasks (exact expected bytes), the "cannot" requests (expected is empty), and all of
+# them, the instruction tasks first
+fourth_instruction_tasks, fourth_cannot_tasks, fourth_tasks = loaders(DATA_FILE)

@@ -21,24 +21,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .instruction_data import load
-from .instruction_runner import InstructionTask
+from .instruction_data import loaders
 
 __all__ = ["DATA_FILE", "sixth_cannot_tasks", "sixth_instruction_tasks", "sixth_tasks"]
 
 DATA_FILE = Path(__file__).with_name("data") / "instructions_sixth.json"
 
-
-def sixth_instruction_tasks() -> list[InstructionTask]:
-    """The 35 tasks with exact expected bytes, 5 per file kind."""
-    return load(DATA_FILE, "instructions")
-
-
-def sixth_cannot_tasks() -> list[InstructionTask]:
-    """The 6 requests no simple rule can carry out (expected is empty)."""
-    return load(DATA_FILE, "cannot")
-
-
-def sixth_tasks() -> list[InstructionTask]:
-    """All 41 tasks: the instruction tasks, then the cannot tasks."""
-    return load(DATA_FILE)
+# the instruction tasks (exact expected bytes), the "cannot" requests (expected is empty), and all of
+# them, the instruction tasks first
+sixth_instruction_tasks, sixth_cannot_tasks, sixth_tasks = loaders(DATA_FILE)
