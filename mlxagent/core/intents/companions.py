@@ -19,6 +19,7 @@ import re
 from dataclasses import replace
 
 from .base import HISTORY, STOP, Edit, file_matches, request_words, split_lines, tokens_of
+from .broad import _DURATION, _hit, _slot_unit, _unit
 from .extract import _files, _Lits
 
 _VALUE = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+)*)(?![\w]|\.\d)")
@@ -26,10 +27,6 @@ _PROSE = re.compile(r"\.(?:md|markdown|rst|txt|adoc)$|(?:^|/)readme[^/]*$", re.I
 _GENERIC = frozenset("max min maximum minimum default defaults value values limit size count num number version "
                      "timeout seconds secs ms millis minutes mins hours days int str float bool const let var "
                      "export self config settings set get new old per up".split())
-_UNITS = {"millisecond": 0.001, "ms": 0.001, "second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "hour": 3600,
-          "hr": 3600, "h": 3600, "day": 86400}
-_SPOKEN = re.compile(r"(?<![\w.])(\d+)\s*(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?)\b",
-                     re.I)
 EVERYWHERE = re.compile(r"\b(?:everywhere|every\s*where|all\s+(?:places|files|mentions|over|of\s+them)|throughout|"
                         r"wherever|each\s+place|across|both|(?:and|also)\s+in\s+the|match(?:es)?|in\s+sync|"
                         r"consistent(?:ly)?|get\s+them\s+all|a\s+few\s+(?:spots|places))\b", re.I)
@@ -60,8 +57,6 @@ def _one_change(before: str, after: str) -> tuple[str, str, str, str] | None:
 
 def _unit_of(line: str) -> float | None:
     """The unit a key on this line holds by its name (timeout_ms, hold_timeout_seconds, ttlMinutes)."""
-    from .broad import _slot_unit
-
     key = re.match(r"\s*[\"']?([A-Za-z_$][\w$\-.]*)", line)
     if not key:
         return None
@@ -80,8 +75,6 @@ def _topic(old_line: str, value: str, words: list[str]) -> set[str]:
 
 def _about(lines: list[tuple[int, str, str]], i: int, topic: set[str]) -> bool:
     """The mention's line, or the one before or after it, shares a word (or its stem) with the topic."""
-    from .broad import _hit
-
     near = set()
     for j in (i - 1, i, i + 1):
         if 0 <= j < len(lines) and lines[j][1].strip():
@@ -112,10 +105,9 @@ def _mentions(text: str, old: str, new: str, unit: float | None, topic: set[str]
                 val = m.group()
                 spans.append((m.start() + (1 if val.startswith("v") else 0), m.end(), repl))
         if unit is not None and old.isdigit() and new.isdigit():
-            for m in _SPOKEN.finditer(line):
-                name = m.group(2).lower()
-                w = _UNITS.get(name) or _UNITS.get(name.rstrip("s"))
-                if not w or int(m.group(1)) * w != int(old) * unit:
+            for m in _DURATION.finditer(line):  # the words a request's durations are read with
+                w = _unit(m.group(2))
+                if not w or not m.group(1).isdigit() or int(m.group(1)) * w != int(old) * unit:
                     continue
                 value = int(new) * unit / w
                 if abs(value - round(value)) > 1e-9 or int(m.group(1)) == 1 or round(value) == 1:

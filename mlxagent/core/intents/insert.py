@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from .base import Edit, Intent, file_matches, first_changed_line, md_section, short, split_lines
+from .remove import _SECTION as _SECTION_HEAD
 
 _SETTING = re.compile(r"\b(?:add|append|insert|put|include|set\s+up)\s+(?:a\s+|an\s+|the\s+)?(?:new\s+)?"
                       r"(?:(?:setting|option|key|entry|line)\s+)?`?(?P<key>[A-Za-z_][\w.\-]*)\s*(?P<sep>=|:)\s*"
@@ -56,8 +57,7 @@ def asks_insert(request: str) -> Intent | None:
 
 def _ini_sections(lines) -> list[tuple[str, int, int]]:
     """(name, header line, end) of each [section] (end: the line after its last non-blank line)."""
-    heads = [(i, m.group(1).strip()) for i, (_, body, _) in enumerate(lines)
-             if (m := re.match(r"\s*\[\[?\s*([^\]\n]+?)\s*\]\]?\s*$", body))]
+    heads = [(i, m.group(1).strip()) for i, (_, body, _) in enumerate(lines) if (m := _SECTION_HEAD.fullmatch(body))]
     out = []
     for n, (i, name) in enumerate(heads):
         end = heads[n + 1][0] if n + 1 < len(heads) else len(lines)
