@@ -359,3 +359,18 @@ def test_a_word_inside_a_python_name_is_never_swapped_for_a_request_word(tmp_pat
     words = [c.description for c in candidates(sources, "tally: the out total is wrong", failing_report(root))
              if c.rule == "word"]
     assert not any("even_out" in d for d in words), words
+
+
+def test_a_constant_the_failing_function_reads_is_a_suspect_and_its_fix_a_candidate(tmp_path):
+    source = ('SECONDS = {"m": 61, "h": 3600}\nUNUSED = 7\n\n\ndef seconds(n, unit):\n'
+              '    """`n` minutes or hours in seconds."""\n    return n * SECONDS[unit]\n')
+    test = "from m import seconds\n\n\ndef test_minutes():\n    assert seconds(2, 'm') == 120\n"
+    root = make_repo(tmp_path, {"m.py": source, "test_m.py": test})
+    report = failing_report(root)
+    sources = Sources(root, ["m.py", "test_m.py"])
+    found = {s.line: s for s in suspects(sources, report, "fix seconds")}
+    assert 1 in found and "the constant SECONDS it reads" in found[1].why
+    assert 2 not in found  # a constant the function does not read
+    fixed = source.replace('"m": 61', '"m": 60')
+    assert any(dict(c.files)["m.py"] == fixed for c in candidates(sources, "fix seconds", report))
+

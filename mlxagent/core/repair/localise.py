@@ -59,6 +59,9 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
             add(path, line, weight, why)
         for line in _default_lines(node):  # a wrong default value is a wrong line of the function too
             add(path, line, weight * DEFAULTS_SHARE, f"{why} (a default value)")
+        for name, lines in _constants_read(sources, path, node):  # and so is a wrong constant it reads
+            for line in lines:
+                add(path, line, weight * CONSTANTS_SHARE, f"{why} (the constant {name} it reads)")
 
     failures = report.failures if report is not None else ()
     for rank, failure in enumerate(failures[:6]):
@@ -135,6 +138,35 @@ def _default_lines(node) -> list[int]:
     lines = {line for d in list(args.defaults) + [d for d in args.kw_defaults if d is not None]
              for line in range(d.lineno, (d.end_lineno or d.lineno) + 1)}
     return sorted(line for line in lines if line not in body and not (node.body and line >= node.body[0].lineno))
+
+
+CONSTANTS_SHARE = 0.5  # a module-level constant the function reads: this share of its weight
+
+
+def _constants_read(sources: Sources, path: str, node) -> list[tuple[str, range]]:
+    """Module-level names of `path` bound to literals (numbers, strings, and containers of them)
+    that the function `node` reads, with the lines of their assignments."""
+    tree = sources.tree(path)
+    if tree is None:
+        return []
+    read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    out = []
+    for stmt in tree.body:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] \
+            if isinstance(stmt, ast.AnnAssign) and stmt.value is not None else []
+        names = [t.id for t in targets if isinstance(t, ast.Name) and t.id in read]
+        if names and _literal(stmt.value):
+            out.append((names[0], range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)))
+    return out
+
+
+def _literal(value) -> bool:
+    """A constant, or a tuple, list, set or dict of constants (nested), as `ast.literal_eval` reads."""
+    try:
+        ast.literal_eval(value)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
 
 
 def _definitions(sources: Sources, name: str) -> list:
