@@ -7,7 +7,8 @@ does not ask the model to *write* the replacement. Instead:
 
 1. `suspects()` (localise.py) lists the lines that matter, most suspicious first: the failing
    traceback's frames outside the tests, the functions those frames are in, the functions the
-   failing test lines call, the functions and files the user's request names, and (pytest
+   failing test lines call, the functions and files the user's request names (with their
+   default values and the module-level constants they read, at half weight), and (pytest
    projects) the lines the failing tests run and the passing ones don't: an Ochiai score from a
    coverage run with one context per test (spectrum.py, run once per set of failing tests).
 2. `candidates()` (candidates.py) makes small edits of those lines (`CandidateMaker`'s rules):
@@ -24,6 +25,11 @@ does not ask the model to *write* the replacement. Instead:
    edits on their syntax trees instead (operators, bounds, literals, regex flags, names in scope,
    conditions, a missing return, confused methods), and localise.py finds their functions through
    treesit.py.
+   Where a failing test expects an exception (`with pytest.raises(E):`) that the code does not
+   raise, conditions.py synthesises the missing guard instead of guessing it: probe.py runs the
+   tests once with the suspect functions traced, and the conditions over the names in scope that
+   are true where E is expected and false everywhere else become `if <cond>: raise E(...)`
+   candidates, ranked by the model among themselves and checked before all the others.
 3. `rank()` (ranking.py) orders them by the model's score of each candidate file against the
    buggy one (the scorer passed in: `ChatModel.score_texts` after the chat `scoring_messages()`
    builds, a prefill over a shared prefix: dozens cost about one sampled edit).
@@ -34,8 +40,8 @@ does not ask the model to *write* the replacement. Instead:
 
 The repository is read once through `Sources` (sources.py), which also says which paths are
 tests (`is_test_path`). Each module imports only from those listed before it: sources,
-scratch, spectrum, treesit, localise, shapes, shapes_expr, shapes_more, treesit_rules, candidates, ranking,
-search.
+scratch, spectrum, probe, treesit, localise, shapes, shapes_expr, shapes_more, treesit_rules, candidates,
+conditions, ranking, search.
 
 Nothing here imports a model or a UI: the scorer and the test runner are passed in.
 """

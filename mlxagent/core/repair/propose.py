@@ -17,6 +17,7 @@ from ..formats.calls import ToolCall, new_call_id
 from ..proposals import Proposal
 from ..testing import hangs
 from . import Sources, first_change, scoring_messages, search
+from .conditions import synthesised
 from .sampled import sampler_of
 from .spectrum import measure
 
@@ -99,10 +100,13 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     ws = agent.toolbox.workspace
     sources = Sources(ws.root, ws.list_files())
     outcome: dict[str, Any] = {}
-    per_test = hangs.CHECK_SECONDS if hangs.hung(t.last) else None
+    hung = hangs.hung(t.last)
+    per_test = hangs.CHECK_SECONDS if hung else None
+    scores = spectrum(agent, sources, cancel)
+    first = [] if hung else synthesised(sources, t.last, t.request, command, spectrum=scores, cancel=cancel)
     steps = search(sources, t.request, t.last, scorer(agent, cancel),
                    lambda root: agent.gate.check(command, root, cancel, per_test), cancel=cancel.is_set, exclude=t.tried,
-                   spectrum=spectrum(agent, sources, cancel),
+                   spectrum=scores, first=first,
                    sample=sampler_of(agent.model) if getattr(agent.config, "sampled", True) else None)
     try:
         while True:

@@ -7,7 +7,7 @@ import difflib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from ..testing.report import TestReport
 from .candidates import Candidate, candidates
@@ -45,7 +45,8 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
            exclude: Iterable[tuple[tuple[str, str], ...]] = (),
            spectrum: dict[tuple[str, int], float] | None = None,
            sample: Callable | None = None,
-           sampled_checked: int = SAMPLED_CHECKED) -> Iterator[tuple[str, int, int, str]]:
+           sampled_checked: int = SAMPLED_CHECKED,
+           first: Sequence[Candidate] = ()) -> Iterator[tuple[str, int, int, str]]:
     """The whole search: candidates → ranked → checked in a scratch copy until one passes.
 
     A generator: yields (stage, candidates, checked, message) as it goes and returns the
@@ -56,16 +57,22 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
     passed, the model scores more of the candidates past the best by prior (ranking.MORE_SCORED,
     within ranking.SCORE_SECONDS) and the best MORE_CHECKED of those are checked. `sample`: a
     model's `sample_batch`; when no rule-made candidate passed, the model's own rewrites of the top
-    suspect lines (sampled.py) are ranked and the best `sampled_checked` checked, within the same time."""
+    suspect lines (sampled.py) are ranked and the best `sampled_checked` checked, within the same time.
+    `first`: candidates the tests' own values call for (conditions.py), ranked by the model among
+    themselves and checked before all others."""
     excluded = set(exclude)
-    cands = [c for c in candidates(sources, request, report, spectrum=spectrum) if c.files not in excluded]
+    first = [c for c in first if c.files not in excluded]
+    firsts = {c.files for c in first}
+    cands = first + [c for c in candidates(sources, request, report, spectrum=spectrum)
+                     if c.files not in excluded and c.files not in firsts]
     yield ("candidates", len(cands), 0, f"{len(cands)} candidate edits near the failure")
     result = RepairResult(None, considered=len(cands))
     if not cands:
         result.message = "no candidate edits: nothing in the failure or the request points at a line to change"
         return result
     context = _context(request, report)
-    ranked = rank(cands, sources, scorer, context)
+    ranked_first = rank(first, sources, scorer, context, max_scored=len(first)) if first else []
+    ranked = ranked_first + rank(cands[len(first):], sources, scorer, context)
     result.scored = len(ranked) if scorer is not None else 0
     yield ("ranked", len(ranked), 0, f"the model ranked {result.scored} of them")
     if cancel():
@@ -105,13 +112,17 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
                 return
 
     try:
-        yield from check(ranked, max_checked, fast_checked)
+        if ranked_first:
+            yield from check(ranked_first, len(ranked_first), len(ranked_first))
+        if result.found is None and not result.interrupted:
+            yield from check(ranked[len(ranked_first):], max_checked, fast_checked)
         if result.found is None and not result.interrupted and scorer is not None and len(cands) > len(ranked) \
                 and time.monotonic() < deadline:
             # Past the best by prior: a long function whose lines the tests cannot tell apart gives
             # hundreds of candidates of one place; the model scores more of them while that is quick.
             yield ("ranked", total, len(result.checked), "none of those passed: the model ranks more of the candidates")
-            rest = rank(sorted(cands, key=lambda c: -c.prior)[len(ranked):], sources, scorer, context,
+            rest = rank(sorted(cands[len(first):], key=lambda c: -c.prior)[len(ranked) - len(first):], sources,
+                        scorer, context,
                         max_scored=SCORE_CHUNK, more=MORE_SCORED - len(ranked), seconds=SCORE_SECONDS)
             result.scored += len(rest)
             total += len(rest)
