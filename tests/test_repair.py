@@ -374,3 +374,23 @@ def test_a_constant_the_failing_function_reads_is_a_suspect_and_its_fix_a_candid
     fixed = source.replace('"m": 61', '"m": 60')
     assert any(dict(c.files)["m.py"] == fixed for c in candidates(sources, "fix seconds", report))
 
+
+def test_the_best_candidates_by_prior_are_checked_even_when_the_model_ranks_them_last(tmp_path):
+    source, fixed_line, test = CASES["arith"]
+    root = make_repo(tmp_path, {"m.py": source, "test_m.py": test})
+    report = failing_report(root)
+    sources = Sources(root, ["m.py", "test_m.py"])
+    command = resolve_test_command(root)
+    cands = sorted(candidates(sources, "fix m.py", report), key=lambda c: -c.prior)
+    best = next(i for i, c in enumerate(cands) if fixed_line in dict(c.files)["m.py"])
+    assert best < 3  # the fix is among the best three by prior
+
+    def scorer(path, context, base, variants):  # a model that likes the fix least of all
+        return [-100.0 if fixed_line in v else -float(i) / 100 for i, v in enumerate(variants)]
+
+    def checker(scratch_root):
+        return run_command(list(command.argv), scratch_root).exit_code == 0
+
+    stages, result = run_search(search(sources, "fix m.py", report, scorer, checker, max_checked=5, fast_checked=5))
+    assert result.found is not None and fixed_line in dict(result.found.files)["m.py"]
+    assert len(result.checked) <= 5

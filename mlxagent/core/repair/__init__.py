@@ -35,7 +35,8 @@ does not ask the model to *write* the replacement. Instead:
    builds, a prefill over a shared prefix: dozens cost about one sampled edit).
 4. `search()` (search.py) runs the whole thing: the best-ranked are tried in a `ScratchCopy`
    (scratch.py) of the repository with the test command, in order, until one makes the tests
-   pass; the user's tree is never touched here. The winner goes back to the agent as an
+   pass (the best three by prior are among the first 14 checked, whatever the model thinks of
+   them); the user's tree is never touched here. The winner goes back to the agent as an
    ordinary proposal that the user reviews (`first_change()` turns it into an edit).
 
 The repository is read once through `Sources` (sources.py), which also says which paths are

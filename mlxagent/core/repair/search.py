@@ -72,7 +72,7 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
         return result
     context = _context(request, report)
     ranked_first = rank(first, sources, scorer, context, max_scored=len(first)) if first else []
-    ranked = ranked_first + rank(cands[len(first):], sources, scorer, context)
+    ranked = ranked_first + _with_prior_best(rank(cands[len(first):], sources, scorer, context), max_checked)
     result.scored = len(ranked) if scorer is not None else 0
     yield ("ranked", len(ranked), 0, f"the model ranked {result.scored} of them")
     if cancel():
@@ -152,6 +152,21 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
         result.message = f"none of the {len(result.checked)} best-ranked of {len(cands)} candidate edits made the tests pass"
         yield ("none", total, len(result.checked), result.message)
     return result
+
+
+PRIOR_CHECKED = 3  # the best by prior alone, checked within the first `max_checked` whatever the model says
+
+
+def _with_prior_best(ranked: list[Candidate], max_checked: int) -> list[Candidate]:
+    """The model's order, with the best PRIOR_CHECKED by prior moved up to just before the
+    `max_checked`-th place where the model put them later: a candidate on the failing line by the
+    likeliest rule is worth a check even when the model does not like its text."""
+    best = sorted(ranked, key=lambda c: -c.prior)[:PRIOR_CHECKED]
+    head = ranked[:max(max_checked - PRIOR_CHECKED, 0)]
+    in_head = {id(c) for c in head}
+    moved = [c for c in best if id(c) not in in_head]
+    gone = {id(c) for c in moved}
+    return head + moved + [c for c in ranked[len(head):] if id(c) not in gone]
 
 
 def first_change(old: str, new: str) -> tuple[str, str]:
