@@ -4,7 +4,8 @@
                                     [--offset K] [--heldout] [--max-steps 12] [--model NAME]
                                     [--json PATH] [--instructions | --instructions-heldout |
                                      --instructions-blind | --instructions-fourth | --instructions-fifth |
-                                     --instructions-sixth | --instructions-seventh | --bugs-blind]
+                                     --instructions-sixth | --instructions-seventh | --bugs-blind |
+                                     --bugs-blind2]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
 in a temp dir. One agent turn runs on it with `--yes` semantics (every proposal accepted), and then the
@@ -33,7 +34,8 @@ request's). The agent runs that test before the turn, as a user's failing suite 
 
 --bugs-blind runs the held-out bug tasks instead (mlxagent/tasksuite/bugs_blind.py: 16 Python and
 8 JavaScript projects, written without reading the fixer's rules), checked like the generated tasks
-(the JavaScript ones with `node --test`).
+(the JavaScript ones with `node --test`). --bugs-blind2: the second such set (14 Python and 6
+JavaScript projects, data/bugs_blind2.json), written the same way after the first had been read.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ def main() -> int:
     which.add_argument("--bugs-blind", action="store_true",
                        help="the held-out bug tasks (bugs_blind.py: Python and JavaScript projects "
                             "written without reading the fixer's rules)")
+    which.add_argument("--bugs-blind2", action="store_true",
+                       help="the second held-out bug set (data/bugs_blind2.json), written the same way")
     parser.add_argument("--beside-failing", action="store_true",
                         help="instruction tasks with an unrelated failing test in each repository")
     args = parser.parse_args()
@@ -102,7 +106,7 @@ def main() -> int:
                 else "instructions-blind" if args.instructions_blind
                 else f"instructions-{json_set}" if json_set
                 else "instructions" if args.instructions
-                else "bugs-blind" if args.bugs_blind else "tasks")
+                else "bugs-blind" if args.bugs_blind else "bugs-blind2" if args.bugs_blind2 else "tasks")
         args.json = str(ROOT / "bench" / "results" / f"{name}.json")
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in configs if c not in CONFIGS]
@@ -135,6 +139,10 @@ def main() -> int:
         from mlxagent.tasksuite.bugs_blind import blind_bug_tasks
 
         tasks = blind_bug_tasks()
+    elif args.bugs_blind2:
+        from mlxagent.tasksuite.bugs_blind import blind_bug_tasks
+
+        tasks = blind_bug_tasks("bugs_blind2")
     else:
         tasks = (tasksuite.generate(args.seed, args.count, heldout=True) if args.heldout
                  else tasksuite.suite(args.seed, args.count))

@@ -1,5 +1,5 @@
-"""The held-out blind bug tasks (mlxagent/tasksuite/bugs_blind.py): each builds, its tests fail on
-the buggy project and pass once the fixed files are written, and its `line` points at the bug."""
+"""The held-out blind bug sets (mlxagent/tasksuite/bugs_blind.py): each task builds, its tests fail
+on the buggy project and pass once the fixed files are written, and its `line` points at the bug."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from mlxagent.tasksuite import Task, check, materialize
 from mlxagent.tasksuite.bugs_blind import blind_bug_tasks
 
-TASKS = blind_bug_tasks()
+SIZES = {"bugs_blind": (24, 8, 20), "bugs_blind2": (20, 6, 10)}  # tasks, JavaScript ones, kinds at least
+TASKS = [t for name in SIZES for t in blind_bug_tasks(name)]
 NODE = shutil.which("node")
 
 
@@ -21,15 +22,17 @@ def _is_js(task: Task) -> bool:
     return all(p.endswith((".js", ".mjs", ".cjs")) for p in task.test_files)
 
 
-def test_tasks_build_with_unique_ids_in_a_fixed_order():
-    again = blind_bug_tasks()
-    assert [t.id for t in again] == [t.id for t in TASKS]
-    assert [t.files for t in again] == [t.files for t in TASKS]
-    assert len({t.id for t in TASKS}) == len(TASKS) == 24
-    assert sum(_is_js(t) for t in TASKS) == 8
-    kinds = {t.mutation for t in TASKS}
-    assert len(kinds) >= 20
-    for task in TASKS:
+@pytest.mark.parametrize("name", sorted(SIZES))
+def test_tasks_build_with_unique_ids_in_a_fixed_order(name):
+    tasks, again = blind_bug_tasks(name), blind_bug_tasks(name)
+    assert [t.id for t in again] == [t.id for t in tasks]
+    assert [t.files for t in again] == [t.files for t in tasks]
+    count, js, kinds = SIZES[name]
+    assert len({t.id for t in tasks}) == len(tasks) == count
+    assert sum(_is_js(t) for t in tasks) == js and not any(_is_js(t) for t in tasks[:count - js])
+    assert len({t.mutation for t in tasks}) >= kinds
+    assert len({t.id for t in TASKS}) == len(TASKS)  # the sets' ids do not collide
+    for task in tasks:
         assert task.source == "blind" and task.module and task.mutation and task.text
         assert task.test_files and all(p in task.files for p in task.test_files)
         assert task.fixed and not set(task.fixed) & set(task.test_files)

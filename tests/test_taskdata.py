@@ -16,12 +16,12 @@ from mlxagent.tasksuite.instructions_blind import blind_tasks
 from mlxagent.tasksuite.instructions_fresh import fresh_tasks
 from mlxagent.tasksuite.instructions_third import third_tasks
 
-SETS = ("instructions_blind", "instructions_fresh", "instructions_third", "bugs_blind")
+SETS = ("instructions_blind", "instructions_fresh", "instructions_third", "bugs_blind", "bugs_blind2")
 
 
 def _stored_files(name: str):
     data = json.loads((_taskdata.DATA_DIR / f"{name}.json").read_bytes())
-    if name == "bugs_blind":
+    if name.startswith("bugs_blind"):
         for task in data["tasks"]:
             yield from ((f"{task['module']}/{path}", lines) for path, lines in task["files"].items())
     else:

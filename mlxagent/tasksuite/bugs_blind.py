@@ -8,6 +8,8 @@ template literal that is not one, a mutable default, `//` for `/`, a wrong defau
 arguments, ...). The request text describes the symptom the user sees, never the fix.
 
     tasks = blind_bug_tasks()     # the same 24 tasks, in the same order, every call
+    tasks = blind_bug_tasks("bugs_blind2")   # the second set (20: 14 Python, 6 JavaScript), written
+                                             # the same way later, after the first had been read
 
 Each project is stored correct; the bug is planted by one exact text replacement in one file, so
 `fixed` is the correct file and `line` is the first line of the buggy file that the fix changes
@@ -24,7 +26,7 @@ from . import Task, _taskdata
 
 __all__ = ["blind_bug_tasks"]
 
-_SET = "bugs_blind"
+SETS = {"bugs_blind": "blind", "bugs_blind2": "blind2"}  # data file -> task id prefix
 
 
 def _is_test(path: str) -> bool:
@@ -44,13 +46,13 @@ def _first_changed_line(buggy: str, fixed: str) -> int:
     return 0
 
 
-def _build(module, kind, text, files, bug_file, correct, buggy) -> Task:
+def _build(prefix, module, kind, text, files, bug_file, correct, buggy) -> Task:
     source = files[bug_file]
     if source.count(correct) != 1:
         raise AssertionError(f"{module}: the fix snippet occurs {source.count(correct)} times")
     broken = source.replace(correct, buggy)
     return Task(
-        id=f"blind-{module}-{kind}",
+        id=f"{prefix}-{module}-{kind}",
         text=text,
         files={**files, bug_file: broken},
         fixed={bug_file: source},
@@ -62,8 +64,9 @@ def _build(module, kind, text, files, bug_file, correct, buggy) -> Task:
     )
 
 
-def blind_bug_tasks() -> list[Task]:
-    """The 24 held-out bug tasks (16 Python, then 8 JavaScript), in a fixed order."""
-    return [_build(t["module"], t["kind"], t["text"], _taskdata.files(t["files"]), t["bug_file"],
+def blind_bug_tasks(name: str = "bugs_blind") -> list[Task]:
+    """A held-out set's bug tasks (Python, then JavaScript), in a fixed order: `name` is one of
+    SETS (the first: 16 + 8 tasks)."""
+    return [_build(SETS[name], t["module"], t["kind"], t["text"], _taskdata.files(t["files"]), t["bug_file"],
                    t["correct"], t["buggy"])
-            for t in _taskdata.load(_SET)["tasks"]]
+            for t in _taskdata.load(name)["tasks"]]
