@@ -1,7 +1,7 @@
 """The request rules alone, without the model: on each instruction set, is the candidate the rules rank
 first (core/repair/requested.py's priors) the expected edit? Seconds, not minutes: no model is loaded.
 
-    .venv/bin/python bench/request_rules.py [--sets dev,heldout,blind,fresh,third,fourth,fifth,sixth,seventh] [--show] [--by-kind]
+    .venv/bin/python bench/request_rules.py [--sets dev,heldout,blind,fresh,third,fourth,fifth,sixth,seventh,eighth] [--show] [--by-kind]
 
 Per set: tasks, first-ranked right, first-ranked wrong (an edit that --yes would write unless the model
 reorders an exact tie), ties at the top, none (the model is left to write), and "cannot" requests
@@ -34,14 +34,15 @@ CONDITIONS = (frozenset(), frozenset({"file"}), frozenset({"old"}), frozenset({"
 
 def _sets(names: list[str]) -> dict[str, list]:
     from mlxagent.tasksuite import instructions, instructions_blind, instructions_fifth, instructions_fourth
-    from mlxagent.tasksuite import instructions_fresh, instructions_seventh, instructions_sixth
+    from mlxagent.tasksuite import instructions_eighth, instructions_fresh, instructions_seventh, instructions_sixth
     from mlxagent.tasksuite import instructions_heldout, instructions_third
 
     loaders = {"dev": lambda: instructions.instruction_tasks(),
                "heldout": instructions_heldout.heldout_tasks, "blind": instructions_blind.blind_tasks,
                "fresh": instructions_fresh.fresh_tasks, "third": instructions_third.third_tasks,
                "fourth": instructions_fourth.fourth_tasks, "fifth": instructions_fifth.fifth_tasks,
-               "sixth": instructions_sixth.sixth_tasks, "seventh": instructions_seventh.seventh_tasks}
+               "sixth": instructions_sixth.sixth_tasks, "seventh": instructions_seventh.seventh_tasks,
+               "eighth": instructions_eighth.eighth_tasks}
     return {n: loaders[n]() for n in names}
 
 

@@ -4,7 +4,8 @@
                                     [--offset K] [--heldout] [--max-steps 12] [--model NAME]
                                     [--json PATH] [--instructions | --instructions-heldout |
                                      --instructions-blind | --instructions-fourth | --instructions-fifth |
-                                     --instructions-sixth | --instructions-seventh | --bugs-blind |
+                                     --instructions-sixth | --instructions-seventh | --instructions-eighth |
+                                     --bugs-blind |
                                      --bugs-blind2]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
@@ -53,7 +54,8 @@ from mlxagent.blas import reexec_openblas  # noqa: E402
 from mlxagent.tasksuite.harness import CONFIGS, run_task, summarise  # noqa: E402
 
 # the blind instruction sets kept as JSON (mlxagent/tasksuite/instructions_<name>.py), each with its day
-JSON_SETS = {"fourth": "2026-12-06", "fifth": "2026-12-07", "sixth": "2026-12-07", "seventh": "2026-12-07"}
+JSON_SETS = {"fourth": "2026-12-06", "fifth": "2026-12-07", "sixth": "2026-12-07", "seventh": "2026-12-07",
+             "eighth": "2026-12-07"}
 
 
 def main() -> int:

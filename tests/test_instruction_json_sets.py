@@ -1,6 +1,6 @@
 """The held-out instruction sets kept as JSON: the fourth (instructions_fourth.py, 2026-12-06) and
-the fifth, sixth and seventh (instructions_fifth.py, _sixth.py, _seventh.py, 2026-12-07), read by
-tasksuite/instruction_data.py."""
+the fifth, sixth, seventh and eighth (instructions_fifth.py, _sixth.py, _seventh.py, _eighth.py,
+2026-12-07), read by tasksuite/instruction_data.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from mlxagent.tasksuite import instructions_fifth, instructions_fourth, instructions_seventh, instructions_sixth
+from mlxagent.tasksuite import (instructions_eighth, instructions_fifth, instructions_fourth, instructions_seventh,
+                                instructions_sixth)
 from mlxagent.tasksuite.instruction_runner import CANNOT, FILE_KINDS, InstructionTask
 
 # module, its functions' prefix, tasks per file kind, cannot tasks, id prefix, the day it was written,
@@ -23,7 +24,8 @@ from mlxagent.tasksuite.instruction_runner import CANNOT, FILE_KINDS, Instructio
 SETS = {"fourth": (instructions_fourth, "fourth", 4, 6, "instr4", "2026-12-06", 3, 6),
         "fifth": (instructions_fifth, "fifth", 5, 6, "fifth", "2026-12-07", 1, 6),
         "sixth": (instructions_sixth, "sixth", 5, 6, "sixth", "2026-12-07", 1, 5),
-        "seventh": (instructions_seventh, "seventh", 5, 6, "seventh", "2026-12-07", 1, 5)}
+        "seventh": (instructions_seventh, "seventh", 5, 6, "seventh", "2026-12-07", 1, 5),
+        "eighth": (instructions_eighth, "eighth", 5, 6, "eighth", "2026-12-07", 1, 1)}
 
 
 def _fns(name: str):
@@ -139,7 +141,8 @@ def test_the_main_change_is_in_a_file_of_the_task_kind(which):
 
 
 @pytest.mark.parametrize("task", instructions_fourth.fourth_tasks() + instructions_fifth.fifth_tasks()
-                         + instructions_sixth.sixth_tasks() + instructions_seventh.seventh_tasks(),
+                         + instructions_sixth.sixth_tasks() + instructions_seventh.seventh_tasks()
+                         + instructions_eighth.eighth_tasks(),
                          ids=lambda t: t.id)
 def test_every_file_parses_before_and_after(task):
     for stage in (task.files, _after(task)):
