@@ -209,7 +209,13 @@ def test_the_search_checks_the_synthesised_candidates_before_the_others(tmp_path
         checked.append((scratch_root / "account.py").read_text())
         return run_command(list(command.argv), scratch_root).exit_code == 0
 
-    steps = search(sources, "fix it", report, None, checker, first=first)
+    scored: list[int] = []
+
+    def scorer(path, context, base, variants):
+        scored.append(len(variants))
+        return [0.0] * len(variants)
+
+    steps = search(sources, "fix it", report, scorer, checker, first=first)
     while True:
         try:
             next(steps)
@@ -218,6 +224,8 @@ def test_the_search_checks_the_synthesised_candidates_before_the_others(tmp_path
             break
     assert result.found is not None and result.found.rule == "condition"
     assert checked[0] == dict(first[0].files)["account.py"] and len(checked) == 1
+    assert scored == [len(first)] and result.scored == len(first)  # the rest were never ranked
+    assert result.considered > len(first)
 
 
 @pytest.mark.real_model
@@ -243,3 +251,72 @@ def test_a_cancelled_probe_gives_nothing(tmp_path):
     cancel.set()
     assert synthesised(Sources(root, ["account.py", "test_account.py"]), report, "fix it", command,
                        cancel=cancel) == []
+
+
+SHOW = '''\
+class SoldOut(Exception):
+    pass
+
+
+class Show:
+    def __init__(self, seats):
+        self.seats = seats
+        self.booked = {}
+        self.log = []
+
+    def available(self):
+        return self.seats - sum(self.booked.values())
+
+    def last(self):
+        return self.log.pop()
+
+    def book(self, name, count):
+        if self.available() == 0:
+            raise SoldOut()
+        self.booked[name] = self.booked.get(name, 0) + count
+        self.log.append(name)
+        return self.available()
+'''
+SHOW_TEST = '''\
+import pytest
+
+from show import Show, SoldOut
+
+
+def test_book():
+    show = Show(10)
+    assert show.book("ann", 3) == 7
+    assert show.book("bob", 7) == 0
+
+
+def test_sold_out():
+    show = Show(2)
+    show.book("ann", 2)
+    with pytest.raises(SoldOut):
+        show.book("bob", 1)
+
+
+def test_not_more_than_are_left():
+    show = Show(4)
+    show.book("ann", 3)
+    with pytest.raises(ValueError):
+        show.book("bob", 2)
+    assert show.available() == 1
+'''
+
+
+def test_a_guard_below_another_check_compares_with_a_method_that_only_computes(tmp_path):
+    root = make_repo(tmp_path, {"show.py": SHOW, "test_show.py": SHOW_TEST})
+    command, report = report_of(root)
+    made = synthesised(Sources(root, ["show.py", "test_show.py"]), report, "fix book", command)
+    assert made and made[0].description.startswith("show.py:20: add if count > self.available(): raise ValueError"), \
+        [c.description for c in made]
+    assert 'raise ValueError("count > available")' in dict(made[0].files)["show.py"]
+    assert passes_with(root, command, made[0])
+    # `last()` pops: the probe never calls it (a condition would change what the tests test)
+    import ast
+
+    from mlxagent.core.repair.conditions import _members
+    terms, predicates = _members(next(n for n in ast.parse(SHOW).body if isinstance(n, ast.ClassDef)
+                                      and n.name == "Show"))
+    assert "self.available()" in terms and "self.last()" not in terms and "last" not in predicates

@@ -272,10 +272,16 @@ def _message(cond: str, cls: ast.ClassDef | None, match: str) -> str:
         names = [w for w in re.findall(r"[A-Za-z_]\w*", cond.replace("self.", ""))
                  if w not in ("not", "or", "and", "is", "in", "None", "len")]
         return f"invalid {names[0]}" if names else cond
-    cond = cond.split(" and ")[-1].replace("self.", "")
+    cond = cond.split(" and ")[-1]
+    owner = (cls.name.lower() + " ") if cls is not None else ""
+    if re.fullmatch(r"self\.\w+\(\)", cond):  # a predicate method: "stack is full"
+        return owner + cond[5:-2].replace("_", " ")
+    if re.fullmatch(r"not self\.is_\w+\(\)", cond):  # "stack is not open"
+        return f"{owner}is not {cond[12:-2].replace('_', ' ')}"
+    if re.fullmatch(r"not self\.\w+\(\)", cond):
+        return f"{owner}not {cond[9:-2].replace('_', ' ')}"
+    cond = cond.replace("self.", "").replace("()", "")
     words = cond.split()
-    if cond.endswith("()") and not cond.startswith("not "):
-        return f"{(cls.name.lower() + ' ') if cls is not None else ''}{cond[:-2].replace('_', ' ')}"
     if len(words) == 2 and words[0] == "not":
         return f"{words[1]} must not be empty"
     if words[1:] == ["is", "None"]:

@@ -22,6 +22,7 @@ from .sampled import sampler_of
 from .spectrum import measure
 
 MAX_SEARCHES = 2  # candidate searches in one turn
+WHAT = {"condition": "a guard whose condition the tests' own values call for"}  # the review's words, by rule
 
 
 def weak(agent) -> bool:
@@ -133,7 +134,7 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
                           "Which line is wrong, and what should it do?")
             return t.finished
         return None
-    return (yield from _propose(agent, sources, result.found, cancel))
+    return (yield from _propose(agent, sources, result.found, cancel, what=WHAT.get(result.found.rule)))
 
 
 def _propose(agent, sources: Sources, found, cancel: threading.Event, *, checked: str = "tests",

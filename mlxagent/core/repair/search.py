@@ -59,7 +59,7 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
     model's `sample_batch`; when no rule-made candidate passed, the model's own rewrites of the top
     suspect lines (sampled.py) are ranked and the best `sampled_checked` checked, within the same time.
     `first`: candidates the tests' own values call for (conditions.py), ranked by the model among
-    themselves and checked before all others."""
+    themselves and checked before all others (which are ranked only when none of these passed)."""
     excluded = set(exclude)
     first = [c for c in first if c.files not in excluded]
     firsts = {c.files for c in first}
@@ -71,8 +71,14 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
         result.message = "no candidate edits: nothing in the failure or the request points at a line to change"
         return result
     context = _context(request, report)
-    ranked_first = rank(first, sources, scorer, context, max_scored=len(first)) if first else []
-    ranked = ranked_first + _with_prior_best(rank(cands[len(first):], sources, scorer, context), max_checked)
+    main = cands[len(first):]
+
+    def rank_main() -> list[Candidate]:
+        return _with_prior_best(rank(main, sources, scorer, context), max_checked)
+
+    # the synthesised ones first, and only when none of them passes are the others ranked
+    ranked = rank(first, sources, scorer, context, max_scored=len(first)) if first else rank_main()
+    ranked_main: list[Candidate] = [] if first else ranked
     result.scored = len(ranked) if scorer is not None else 0
     yield ("ranked", len(ranked), 0, f"the model ranked {result.scored} of them")
     if cancel():
@@ -112,18 +118,23 @@ def search(sources: Sources, request: str, report: TestReport | None, scorer: Sc
                 return
 
     try:
-        if ranked_first:
-            yield from check(ranked_first, len(ranked_first), len(ranked_first))
-        if result.found is None and not result.interrupted:
-            yield from check(ranked[len(ranked_first):], max_checked, fast_checked)
-        if result.found is None and not result.interrupted and scorer is not None and len(cands) > len(ranked) \
+        if first:
+            yield from check(ranked, len(ranked), len(ranked))
+            if result.found is None and not result.interrupted and main:
+                ranked_main = rank_main()
+                result.scored += len(ranked_main) if scorer is not None else 0
+                total += len(ranked_main)
+                yield ("ranked", total, len(result.checked),
+                       f"none of those passed: the model ranked {len(ranked_main)} more")
+        if result.found is None and not result.interrupted and ranked_main:
+            yield from check(ranked_main, max_checked, fast_checked)
+        if result.found is None and not result.interrupted and scorer is not None and len(main) > len(ranked_main) \
                 and time.monotonic() < deadline:
             # Past the best by prior: a long function whose lines the tests cannot tell apart gives
             # hundreds of candidates of one place; the model scores more of them while that is quick.
             yield ("ranked", total, len(result.checked), "none of those passed: the model ranks more of the candidates")
-            rest = rank(sorted(cands[len(first):], key=lambda c: -c.prior)[len(ranked) - len(first):], sources,
-                        scorer, context,
-                        max_scored=SCORE_CHUNK, more=MORE_SCORED - len(ranked), seconds=SCORE_SECONDS)
+            rest = rank(sorted(main, key=lambda c: -c.prior)[len(ranked_main):], sources, scorer, context,
+                        max_scored=SCORE_CHUNK, more=MORE_SCORED - len(ranked_main), seconds=SCORE_SECONDS)
             result.scored += len(rest)
             total += len(rest)
             yield ("ranked", total, len(result.checked), f"the model ranked {len(rest)} more")
