@@ -55,6 +55,13 @@ from test_request_beside_failing_tests import CALC, CALC_TEST, SETTINGS, make_re
     ("describe the API in a docstring", False),
     ('the bot replies "You have no reminders." - change that reply to "Nothing scheduled yet."', False),
     ("explain how the matchmaker decides who gets paired with who", True),
+    # bug reports shaped like questions are tasks (found on the second blind bug set's run)
+    ("When Bank.transfer is given an account id that does not exist, it raises KeyError but the money has "
+     "already left the source account", False),
+    ("summarize(parse_lines(lines)) gets count and mean right but 'top' is always an empty list", False),
+    ("when the list is empty, average fails instead of returning 0", False),
+    ("when does the cache expire", True),
+    ("summarize what the parser does", True),
 ])
 def test_which_requests_only_ask(text, asks):
     assert answer_only(text) is asks

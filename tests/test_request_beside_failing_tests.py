@@ -147,6 +147,11 @@ def test_made_worse_judges_new_or_more_failures_only():
     ("rename add to plus, the test is broken", False),
     ("average([90, 85]) comes out as 87 instead of 87.5", False),  # a bug report: the tests lead
     ("we now listen on 8443, update the config", True),  # read from its literals (broad.py)
+    # symptoms, found on the second blind bug set's run: the tests lead
+    ("The TokenBucket never runs dry: after the burst is used up try_acquire keeps returning True, and after "
+     "a long idle period `available` is far above the capacity.", False),
+    ("'top' is always an empty list when the rows come from the parser", False),
+    ("the importer dies with a KeyError on rows without an email", False),
 ])
 def test_which_requests_lead_over_a_failing_test(tmp_path, request_text, leads):
     repo = make_repo(tmp_path, {"calc.py": CALC, "test_calc.py": CALC_TEST})

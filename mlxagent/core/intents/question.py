@@ -16,8 +16,14 @@ import re
 
 _OPENERS = re.compile(
     r"^\s*(?:what|what's|whats|why|how|where|which|who|whom|whose|when|is|are|was|were|does|do|did|"
-    r"can|could|would|should|will|has|have|explain|describe|tell\s+me|summari[sz]e|list|show\s+me)\b",
+    r"can|could|would|should|will|has|have|explain|describe|tell\s+me|summari[sz]e|list|show\s+me)\b"
+    r"(?![(.\w])",  # not a call or a name: "summarize(rows) gives …"
     re.I)
+# a defect reported, not asked about: a failing test or an exception named, "instead of", "fails"
+# ("When transfer is given an unknown id, it raises KeyError but the money has left"): a task,
+# unless it ends with a question mark ("why does test_login fail?" asks)
+_REPORTED = re.compile(r"\btest_\w+|\b\w+(?:Error|Exception)\b|\binstead\s+of\b|\bfail(?:s|ed|ing)?\b|"
+                       r"\bcrash\w*|\bbroken\b|\bwrong\b|\bbug(?:gy)?\b")
 # a verb of changing counts where it is said as one: opening the request or a clause, or after
 # "you", "I", "we", "to", "please", "and", "then" ("can you fix …", "how do I rename …"), not where
 # it names a thing ("what does add in calc.py do?", "is the port set in settings.ini?")
@@ -46,6 +52,8 @@ def answer_only(request: str) -> bool:
         return False  # a pasted block (a traceback, a diff) comes with a task more often than not
     shaped = text.endswith("?") or bool(_OPENERS.search(text))
     if not shaped or _CHANGING.search(text) or _WRITTEN.search(text):
+        return False
+    if not text.endswith("?") and _REPORTED.search(text):
         return False
     try:
         return not extract(text)

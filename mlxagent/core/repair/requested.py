@@ -54,10 +54,12 @@ _ABOUT_FAILURES = re.compile(r"\b(?:failing|fails?|failures?|bugs?|broken|crash\
 
 
 # what a bug report says of the code's behaviour: a call shown ("average([90, 85]) comes out as
-# 87"), or a verb of output ("gives", "returns", "prints", "shows", "reads", "leaves")
-_BEHAVIOUR = re.compile(r"[A-Za-z_][\w.]*\(|\b(?:gives?|gave|returns?|returned|prints?|printed|shows?|showed|"
-                        r"comes?\s+out|came\s+out|outputs?|reads|raises?|throws?|leaves|wipes|ends\s+up|"
-                        r"produces?|yields?|displays?|renders?|reports?)\b", re.I)
+# 87"), a verb of output ("gives", "returns", "prints", "shows", "reads", "leaves"), or a symptom
+# ("keeps returning True", "is far above the capacity", "is always an empty list", "KeyError")
+_BEHAVIOUR = re.compile(r"[A-Za-z_][\w.]*\(|\b(?:gives?|gave|returns?|returned|returning|prints?|printed|shows?|"
+                        r"showed|comes?\s+(?:out|back)|came\s+(?:out|back)|outputs?|reads|raises?|throws?|leaves|"
+                        r"wipes|ends\s+up|produces?|yields?|displays?|renders?|reports?|keeps\s+\w+ing|"
+                        r"(?:is|are)\s+always|far\s+(?:above|below))\b|\b\w+(?:Error|Exception)\b", re.I)
 
 
 def leads(agent) -> bool:
