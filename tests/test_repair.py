@@ -394,3 +394,16 @@ def test_the_best_candidates_by_prior_are_checked_even_when_the_model_ranks_them
     stages, result = run_search(search(sources, "fix m.py", report, scorer, checker, max_checked=5, fast_checked=5))
     assert result.found is not None and fixed_line in dict(result.found.files)["m.py"]
     assert len(result.checked) <= 5
+
+
+def test_a_compiled_pattern_the_failing_function_reads_is_a_suspect(tmp_path):
+    source = ('import re\n\n_PART = re.compile(r"(\\d)([hms])", re.I)\n\n\ndef parts(text):\n'
+              '    return _PART.findall(text)\n')
+    test = "from m import parts\n\n\ndef test_parts():\n    assert parts('45s') == [('45', 's')]\n"
+    root = make_repo(tmp_path, {"m.py": source, "test_m.py": test})
+    report = failing_report(root)
+    sources = Sources(root, ["m.py", "test_m.py"])
+    found = {s.line: s for s in suspects(sources, report, "fix parts")}
+    assert 3 in found and "the constant _PART it reads" in found[3].why
+    fixed = source.replace(r"(\d)([hms])", r"(\d+)([hms])")
+    assert any(dict(c.files)["m.py"] == fixed for c in candidates(sources, "fix parts", report))

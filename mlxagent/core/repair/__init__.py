@@ -17,8 +17,10 @@ does not ask the model to *write* the replacement. Instead:
    or operands swapped, a `None`/empty guard added, a rename the request asks for; and
    shapes.py's fix shapes (a missing import, return, break or loop update, a call wrapped or
    unwrapped, a condition added or removed, a key or attribute swapped, bitwise and augmented
-   operators, raise vs return, container literals) and shapes_more.py's (an `f` prefix, `& ~flag`,
-   a condition added to an `if`, a loop's stale tracking variable updated, a mutable default).
+   operators, raise vs return, container literals), shapes_more.py's (an `f` prefix, `& ~flag`,
+   a condition added to an `if`, a loop's stale tracking variable updated, a mutable default) and
+   shapes_slips.py's (`is` for `==`, a split's limit, a pattern's quantifier, precedence, a list
+   changed while walked, an iterator read twice, two statements swapped).
    Candidates of one rule at one place lose prior past the first few (one family of guards
    does not fill the scored few). Docstrings and comments are never changed.
    Files in the languages tree-sitter parses (JavaScript and TypeScript first) get treesit_rules.py's
@@ -41,8 +43,8 @@ does not ask the model to *write* the replacement. Instead:
 
 The repository is read once through `Sources` (sources.py), which also says which paths are
 tests (`is_test_path`). Each module imports only from those listed before it: sources,
-scratch, spectrum, probe, treesit, localise, shapes, shapes_expr, shapes_more, treesit_rules, candidates,
-conditions, ranking, search.
+scratch, spectrum, probe, treesit, localise, shapes, shapes_expr, shapes_slips, shapes_more, treesit_rules,
+candidates, conditions, ranking, search.
 
 Nothing here imports a model or a UI: the scorer and the test runner are passed in.
 """

@@ -63,7 +63,10 @@ RULE_WEIGHT = {"rename": 1.0, "literal": 1.2, "compare": 1.0, "arith": 1.0, "str
                # shapes_more.py's (few candidates each, on strong preconditions)
                "fstring": 1.0, "track": 0.7, "default": 0.7, "conjunct": 0.6,
                # shapes_expr.py's
-               "returns": 0.6, "reverse": 0.6, "operand": 0.5, "element": 0.4, "separator": 0.6}
+               "returns": 0.6, "reverse": 0.6, "operand": 0.5, "element": 0.4, "separator": 0.6,
+               # shapes_slips.py's
+               "identity": 0.9, "maxsplit": 0.6, "quantifier": 0.6, "regroup": 0.6, "copy_iter": 0.7,
+               "materialize": 0.6, "reorder": 0.35}
 SHAPE_LIMIT = 240  # shapes.py candidates at most, besides the `limit` of the others
 
 

@@ -161,12 +161,23 @@ def _constants_read(sources: Sources, path: str, node) -> list[tuple[str, range]
 
 
 def _literal(value) -> bool:
-    """A constant, or a tuple, list, set or dict of constants (nested), as `ast.literal_eval` reads."""
+    """A constant, or a tuple, list, set or dict of constants (nested), as `ast.literal_eval` reads,
+    or a call made of such only (`re.compile(r"(\\d+)s")`, `frozenset({"a", "b"})`)."""
+    if isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute)):
+        return all(_literal(a) or _flag(a) for a in value.args) and bool(value.args or value.keywords) \
+            and all(_literal(k.value) or _flag(k.value) for k in value.keywords)
     try:
         ast.literal_eval(value)
         return True
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return False
+
+
+def _flag(value) -> bool:
+    """A module's named constant or several or-ed together (`re.I`, `re.I | re.M`)."""
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr):
+        return _flag(value.left) and _flag(value.right)
+    return isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
 
 
 def _definitions(sources: Sources, name: str) -> list:

@@ -1,8 +1,10 @@
 """Fix shapes for slips people make that shapes.py's rules do not reach: a tracking variable the
 loop never updates (`previous = day`), a condition the `if` is missing (`and not in_quotes`), a
 bit cleared with `& flag` for `& ~flag`, a string with `{name}` fields that lacks its `f`, and a
-mutable default argument (`tags=[]`); and shapes_expr.py's (an operand too many, inverted boolean
-returns, an element too many, a sort's order). `MoreShapes` is shapes.py's `ShapeMaker` with these rules
+mutable default argument (`tags=[]`); shapes_expr.py's (an operand too many, inverted boolean
+returns, an element too many, a sort's order); and shapes_slips.py's (identity for equality, a split's
+limit, a pattern's quantifier, precedence, a list changed while walked, an iterator read twice, two
+statements in the wrong order). `MoreShapes` is shapes.py's `ShapeMaker` with these rules
 first (each makes few candidates, on strong preconditions); the edits follow the same contract:
 `ast` positions, the rest of the file byte-identical, docstrings and comments never changed."""
 
@@ -13,7 +15,7 @@ import builtins
 import string
 from typing import Iterator
 
-from . import shapes_expr
+from . import shapes_expr, shapes_slips
 from .shapes import EXIT_STMTS, ShapeMaker, _ending, _File, _indent
 from .sources import _enclosing
 
@@ -53,12 +55,18 @@ class MoreShapes(ShapeMaker):
         super().__init__(maker)
         self._defaults_done: set[tuple[str, int]] = set()
         self._returns_done: dict[str, set[int]] = {}
+        self._materialized: dict[str, set[int]] = {}
 
     def _makers(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
         return [self._fstring(f, line_no), self._complement(f, line_no, stmt), self._conjunct(f, stmt),
                 self._tracker(f, stmt), self._mutable_default(f, path, stmt),
                 shapes_expr.boolean_returns(f, stmt, self._returns_done.setdefault(path, set())),
-                shapes_expr.reverse(f, line_no), shapes_expr.operands(f, line_no), shapes_expr.elements(f, line_no)] \
+                shapes_expr.reverse(f, line_no), shapes_expr.operands(f, line_no), shapes_expr.elements(f, line_no),
+                shapes_slips.identity(f, line_no), shapes_slips.split_limit(f, line_no),
+                shapes_slips.quantifiers(f, line_no), shapes_slips.regroup(f, line_no),
+                shapes_slips.iterate_copy(f, stmt),
+                shapes_slips.materialize(f, stmt, self._materialized.setdefault(path, set())),
+                shapes_slips.reorder(f, stmt)] \
             + super()._makers(f, path, line_no, stmt)
 
     def _fstring(self, f: _File, line_no: int) -> Iterator[tuple[str, str, str]]:
