@@ -9,12 +9,15 @@ own values decide (Nopol, angelic-value repair). So:
 1. `expectations()`: the blocks of the test files that expect an exception, and which of them hold
    a failing test's line (`DID NOT RAISE`, or another error inside the block);
 2. `sites()`: in the functions those blocks call and the suspect functions, the lines a guard can
-   go before (a body's start, after each assignment) with the names in scope there;
-3. `conditions()`: per site, conditions over those names, `self`'s attributes and argument-free
-   predicate methods, and `len()` of them: truth, None, sign, comparisons, membership;
-4. probe.py runs the tests once and keeps, per site, the conditions that hold;
+   go before (the body's start, then each statement below another) with the names in scope there;
+3. `conditions()`: per site, conditions over those names, `self`'s attributes, properties and
+   methods that only compute a value, `len()` of them and the numbers a bound may be (the module's
+   numeric constants, the function's literals): truth, None, sign, comparisons, membership, and
+   predicate methods (`self.is_full()`);
+4. probe.py runs the tests once and keeps, per site, the conditions that hold (or pairs `a or b`
+   where a test has several blocks to fix and no single condition covers them all);
 5. `synthesised()` turns the simplest that hold into candidates the search checks first
-   (search.py's `first`), ranked by the model like any other.
+   (search.py's `first`), ranked by the model among themselves.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ PER_SITE = 3  # conditions that hold, turned into candidates, per site
 MAX_FIRST = 6  # candidates in all
 PRIOR = 12.0  # above any rule's: what the tests' values point at
 
-_RAISES = {"raises": 0, "assertRaises": 0, "assertRaisesRegex": 0}
+_RAISES = frozenset({"raises", "assertRaises", "assertRaisesRegex"})  # the calls whose blocks expect an exception
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,8 @@ def _available(sources: Sources, path: str, name: str) -> bool:
 
 
 def _message(cond: str, cls: ast.ClassDef | None, match: str) -> str:
+    """The raised exception's message: the test's `match=` text when it is plain words, else the
+    condition said in words ("stack is full", "amount must be positive", "invalid port")."""
     if match and all(ch.isalnum() or ch in " _-,:'" for ch in match):
         return match
     if " or " in cond:
