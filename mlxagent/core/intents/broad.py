@@ -384,7 +384,11 @@ def hypotheses(files: dict[str, str], request: str) -> list[tuple[Intent, float]
         from .remove import object_of
 
         said_first = object_of(request)  # "drop the ferry tag from that station": the ferry tag goes
+        # "from the apiary config": a word that names the file the request points at is not what goes
+        stems = {re.split(r"[./]", p.rsplit("/", 1)[-1])[0].lower() for p in named}
         for t in toks:
+            if t.value.lower() in stems and t.value != said_first:
+                continue
             held = present[t.value] or (t.kind == "word" and any(  # "the roadmap": its heading is "## Roadmap"
                 re.search(r"^#{1,6}\s+" + re.escape(t.value) + r"\s*$", b, re.I | re.M) for b in bodies))
             if held and t.value.lower() not in STOP and len(t.value) >= 3 and t.value.lower() not in _OFF:
@@ -418,11 +422,20 @@ def _unit(word: str) -> float | None:
     return 0.001 if w.startswith("millis") else None
 
 
-def _slot_unit(key_tokens: set[str], last: str) -> float | None:
-    """The unit a duration key holds, from its name: timeout_ms, TOAST_MS, retrySeconds, ttl_minutes."""
-    for t in key_tokens:
-        if t not in ("m",) and (u := _unit(t)) is not None and t != last:
-            return u
+# the last word of a duration key's name, and the unit it holds: singular words name a time of day
+# or a part of a date (reminder_hour, start_day, per_second), and "min" a minimum (min_temperature_c)
+_KEY_UNITS = {"ms": 0.001, "msec": 0.001, "msecs": 0.001, "millis": 0.001, "milliseconds": 0.001, "s": 1,
+              "sec": 1, "secs": 1, "seconds": 1, "mins": 60, "minutes": 60, "h": 3600, "hrs": 3600, "hours": 3600,
+              "days": 86400}
+
+
+def _slot_unit(name: str) -> float | None:
+    """The unit a duration key holds, from the last word of its name: timeout_ms, TOAST_MS,
+    retrySeconds, ttl_minutes, interval_days; one word with a unit at its end: timeoutms."""
+    words = [w for w in re.split(r"[_\-.\s]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name or "")) if w]
+    if len(words) > 1:
+        return _KEY_UNITS.get(words[-1].lower())
+    last = words[0].lower() if words else ""
     for suffix, u in (("millis", 0.001), ("ms", 0.001), ("seconds", 1), ("secs", 1), ("minutes", 60), ("mins", 60),
                       ("hours", 3600)):
         if last.endswith(suffix) and len(last) > len(suffix) + 2:
@@ -449,7 +462,7 @@ def _unit_slots(request: str, words: list[str], entries, named: tuple[str, ...])
             if not re.fullmatch(r"\d+(?:\.\d+)?", bare):
                 continue
             ktoks = tokens_of(" ".join(e.path))
-            unit = _slot_unit(ktoks, e.path[-1].lower().replace("_", "").replace("-", ""))
+            unit = _slot_unit(e.path[-1])
             hits = sum(1 for w in words if _hit(w, ktoks))
             was = any(abs(float(bare) * unit - o) < 1e-6 for o in olds) if unit is not None else False
             if unit is None or not (hits or was):
@@ -467,7 +480,7 @@ def _unit_slots(request: str, words: list[str], entries, named: tuple[str, ...])
 
 
 _PHRASE = r"[\w][\w\-]*(?:\s+[\w][\w\-]*){0,2}?"
-_END = r"(?=\s*(?:[.,;:!?]|$|\b(?:now|anymore|any\s+more|everywhere|in\s+the|in\s+\S+\.\w+)\b))"
+_END = r"(?=\s*(?:[.,;:!?\u2013\u2014]|\s-\s|$|\b(?:now|anymore|any\s+more|everywhere|in\s+the|in\s+\S+\.\w+)\b))"
 _INSTEAD = (
     re.compile(r"\b(?:call(?:ed)?\s+it|name\s+it|it'?s(?:\s+called)?|it\s+is(?:\s+called)?|we\s+(?:say|use|write))\s+"
                rf"(?P<new>{_PHRASE})\s*(?:now)?\s*,?\s*(?:and\s+)?not\s+(?P<old>{_PHRASE}){_END}", re.I),

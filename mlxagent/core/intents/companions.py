@@ -61,7 +61,7 @@ def _unit_of(line: str) -> float | None:
     if not key:
         return None
     name = key.group(1)
-    return _slot_unit(tokens_of(name), name.lower().replace("_", "").replace("-", ""))
+    return _slot_unit(name)
 
 
 def _grouped(n: int) -> str:

@@ -198,6 +198,12 @@ def _rename_value(t: str, lits: _Lits, files: tuple[str, ...]) -> list[Intent]:
     return [Intent("set", None, new, key=thing + " name", files=files)]
 
 
+# what follows an unquoted value and is not part of it: a bracketed aside, or a clause saying why
+# or for how long
+_AFTERWORD = re.compile(r"\s*\([^()]*\)\s*$|\s+(?:while|because|since|until|unless|so\s+that|so\s+we|for\s+now|"
+                        r"as\s+we|as\s+it|for\s+the\s+time\s+being)\b.*$", re.I)
+
+
 def _set_intents(t: str, lits: _Lits, files: tuple[str, ...]) -> list[Intent]:
     m = re.match(r"^(?P<verb>set|change|update|modify|switch|make|configure|turn|bump|increase|decrease|raise|lower|"
                  r"upgrade|downgrade|pin|reduce)"
@@ -213,6 +219,8 @@ def _set_intents(t: str, lits: _Lits, files: tuple[str, ...]) -> list[Intent]:
         return []
     keytext, quoted_key = lits.value(m.group("key"))
     new, quoted = lits.value(m.group("new"))
+    if not quoted:  # "to DEBUG while we chase the stall", "to 0.5.0 (pyproject and __init__)"
+        new = _AFTERWORD.sub("", new).strip()
     old = lits.value(m.group("old"))[0] if m.group("old") else None
     keytext = re.sub(r"\s+(?:setting|option|value|key|field|entry)$", "", keytext, flags=re.I)
     if not quoted_key:

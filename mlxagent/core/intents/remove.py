@@ -5,6 +5,7 @@ dangling before a closing bracket goes with it. Everything else stays byte for b
 
 from __future__ import annotations
 
+import json
 import re
 
 from .base import Edit, Intent, file_matches, first_changed_line, md_section, short, split_lines
@@ -25,7 +26,7 @@ def object_of(request: str) -> str | None:
     if not m:
         return None
     rest = re.sub(r"^\s*(?:the|a|an|our|its|their|that|this|those|these|all)\s+", "", request[m.end():], flags=re.I)
-    word = re.match(r"\s*[\"'`]?([\w.:@/\-]+)", rest)
+    word = re.match(r"\s*[\"'`\[]?([\w.:@/\-]+)", rest)  # "[export] section": export
     return word.group(1) if word else None
 
 
@@ -219,6 +220,9 @@ def remove_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
             continue  # in prose only a list item is an entry
         if not prose and _opens_block(body):
             continue  # "roles:" or "scripts": { heads a block: the line alone is not the entry
+        if path.endswith(".json") and (cut := _drop_object(text, value)) is not None:
+            changed.append((path, cut))  # an array's element named by its "name": the whole object
+            continue
         if prose or _only_entry(body, value) or _key_line(body, value):
             after = _drop_line(text, lines, i, fmt_json)
         else:
@@ -238,6 +242,46 @@ def remove_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
     return out
 
 
+_ID_KEYS = ("name", "id", "title", "key", "label", "slug")  # the keys that name an object in a list
+
+
+def _drop_object(text: str, value: str) -> str | None:
+    """A JSON file without the object of an array whose name (`"name": "Apivar"`) is `value`, brace
+    to brace, with the comma before it dropped when it was the last; None when the value names no
+    such object, or the result would not parse."""
+    lines = split_lines(text)
+    pat = re.compile(r'^\s*"(?:' + "|".join(_ID_KEYS) + r')"\s*:\s*"' + re.escape(value) + r'"\s*,?\s*$', re.I)
+    hits = [i for i, (_, body, _) in enumerate(lines) if pat.match(body)]
+    if len(hits) != 1:
+        return None
+    i = hits[0]
+    inner = _indent(lines[i][1])
+    j = i - 1
+    while j >= 0 and (not lines[j][1].strip() or _indent(lines[j][1]) >= inner):
+        j -= 1
+    k = i + 1
+    while k < len(lines) and (not lines[k][1].strip() or _indent(lines[k][1]) >= inner):
+        k += 1
+    if j < 0 or k >= len(lines) or lines[j][1].strip() != "{" or lines[k][1].strip() not in ("}", "},") \
+            or _indent(lines[k][1]) != _indent(lines[j][1]):
+        return None
+    p = j - 1
+    while p >= 0 and not lines[p][1].strip():
+        p -= 1
+    if p < 0 or not (lines[p][1].rstrip().endswith("[") or lines[p][1].strip() == "},"):
+        return None  # not an element of an array
+    start, (k_start, k_body, k_eol) = lines[j][0], lines[k]
+    out = text[:start] + text[k_start + len(k_body) + len(k_eol):]
+    if k_body.strip() == "}" and lines[p][1].strip() == "},":  # the last element went
+        comma = lines[p][0] + lines[p][1].rstrip().rfind(",")
+        out = out[:comma] + out[comma + 1:]
+    try:
+        json.loads(out)
+    except ValueError:
+        return None
+    return out
+
+
 def removed(edit: Edit, intent: Intent, before: dict[str, str]) -> bool:
     """The named entry is gone from every changed file, and nothing but it (and a comma) went."""
     pat = _bounded(intent.old or "")
@@ -249,6 +293,8 @@ def removed(edit: Edit, intent: Intent, before: dict[str, str]) -> bool:
             continue  # the named section, header to the next one
         if path.lower().endswith((".md", ".markdown")) and _md_section(prev, intent.old or "") == after:
             continue  # the named section of a document, heading to the next one of its level
+        if path.endswith(".json") and _drop_object(prev, intent.old or "") == after:
+            continue  # the array element the value names, brace to brace
         prose = path.lower().endswith((".md", ".markdown", ".rst", ".txt"))
         if len(pat.findall(after)) >= len(pat.findall(prev)):
             return False

@@ -262,6 +262,7 @@ SCANNERS = {"ini": scan_ini, "toml": scan_toml, "yaml": scan_yaml, "json": scan_
 _BOOL_T = ("true", "yes", "on", "1", "enabled", "enable")
 _BOOL_F = ("false", "no", "off", "0", "disabled", "disable")
 _NUM = re.compile(r"^[+-]?(?:\d[\d_]*)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+_VERSIONISH = re.compile(r"^[~^<>=!]*v?\d+(?:\.\d+)+(?:[-+.][0-9A-Za-z.\-]+)?$")
 
 
 def _bool_of(s: str) -> bool | None:
@@ -389,6 +390,8 @@ def set_candidates(files: dict[str, str], intent: Intent, quoted: bool = False) 
                 prior -= 0.15
             if intent.old is not None:
                 prior += 0.1 if bare.lower() == intent.old.strip("\"'").lower() else -0.3
+            if (_NUM.match(intent.new) or _VERSIONISH.match(intent.new)) and re.search(r"[:/(\s]", bare):
+                continue  # a number or version never replaces a path, command or entry point
             if _NUM.match(intent.new) and not _NUM.match(bare) and bare and fmt != "yaml":
                 prior -= 0.1
             after = text[:e.start] + newraw + text[e.end:]

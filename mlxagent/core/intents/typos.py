@@ -3,6 +3,8 @@ repository's own vocabulary, keeping the original's capitalisation."""
 
 from __future__ import annotations
 
+import difflib
+
 import re
 from collections import Counter
 
@@ -163,6 +165,8 @@ def typo_candidates(files: dict[str, str], intent: Intent) -> list[Edit]:
                                            vocab_of=files)
         extra = {w: fix for w, fix in spelled if w not in seen}
         words = seen + list(extra)
+        if intent.new:  # the right spelling was said: only a word near it can be its misspelling
+            words = [w for w in words if difflib.SequenceMatcher(None, w.lower(), intent.new.lower()).ratio() >= 0.6]
     out: list[Edit] = []
     fixes: list[tuple[str, str]] = []
     for word in words:
@@ -282,7 +286,7 @@ def _near_words(files: dict[str, str], scope: list[str], right: str) -> list[str
         text = files.get(p)
         if not isinstance(text, str):
             continue
-        for w in set(re.findall(r"[A-Za-z]+", text)):
+        for w in set(re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", text)) | set(re.findall(r"[A-Za-z]+", text)):
             lw = w.lower()
             if lw != low and lw not in COMMON and abs(len(lw) - len(low)) <= cap and lw[:1] == low[:1]:
                 d = distance(lw, low, cap)
