@@ -80,6 +80,15 @@ def spectrum(agent, sources: Sources, cancel: threading.Event) -> dict[tuple[str
         return None
 
 
+def _synthesised(sources: Sources, t, command, scores, cancel: threading.Event) -> list:
+    """conditions.py's guards for the failing tests (none when anything goes wrong: the search
+    goes on with the rules' candidates)."""
+    try:
+        return synthesised(sources, t.last, t.request, command, spectrum=scores, cancel=cancel)
+    except Exception:  # noqa: BLE001 - a guess that cannot be made is not an error of the turn
+        return []
+
+
 def _fingerprint(sources: Sources) -> tuple:
     """The files as they are now (size and change time): a spectrum of other files is stale."""
     out = []
@@ -104,7 +113,7 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     hung = hangs.hung(t.last)
     per_test = hangs.CHECK_SECONDS if hung else None
     scores = spectrum(agent, sources, cancel)
-    first = [] if hung else synthesised(sources, t.last, t.request, command, spectrum=scores, cancel=cancel)
+    first = [] if hung else _synthesised(sources, t, command, scores, cancel)
     steps = search(sources, t.request, t.last, scorer(agent, cancel),
                    lambda root: agent.gate.check(command, root, cancel, per_test), cancel=cancel.is_set, exclude=t.tried,
                    spectrum=scores, first=first,
