@@ -320,3 +320,14 @@ def test_a_guard_below_another_check_compares_with_a_method_that_only_computes(t
     terms, predicates = _members(next(n for n in ast.parse(SHOW).body if isinstance(n, ast.ClassDef)
                                       and n.name == "Show"))
     assert "self.available()" in terms and "self.last()" not in terms and "last" not in predicates
+
+
+def test_the_probe_runs_only_the_test_files_of_the_failing_blocks(tmp_path):
+    marker = tmp_path / "other-ran"
+    other = f"from pathlib import Path\n\n\ndef test_elsewhere():\n    Path({str(marker)!r}).touch()\n"
+    root = make_repo(tmp_path, {"account.py": ACCOUNT, "test_account.py": ACCOUNT_TEST, "test_other.py": other})
+    command, report = report_of(root)
+    assert marker.exists()  # the whole suite ran for the report
+    marker.unlink()
+    made = synthesised(Sources(root, ["account.py", "test_account.py", "test_other.py"]), report, "fix it", command)
+    assert made and not marker.exists()  # tracing a large suite whole would slow the turn down

@@ -313,8 +313,9 @@ def synthesised(sources: Sources, report: TestReport | None, request: str, comma
             watched.append((path, fn, line, conditions(sources, path, fn, scope)))
     if not watched:
         return []
+    tests = sorted({b.path for b, _, _ in expected})  # the failing blocks' files, not the whole suite
     held = observe(sources.root, sources.paths, command, [Site(p, line, tuple(c)) for p, _, line, c in watched],
-                   exc, cancel=cancel)
+                   exc, tests=tests, cancel=cancel)
     if not held:
         return []
     made: list[tuple[float, int, Candidate]] = []

@@ -22,6 +22,8 @@ from names, attributes, comparisons and side-effect-free methods only (condition
 the scratch copy.
 
 Only for pytest, with an interpreter `spectrum.coverage_argv` can tell; anything else gives None.
+The run is of the failing blocks' test files only (tracing slows a large suite down), within
+PROBE_SECONDS.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from ..testing.runner import run_command
 from .scratch import ScratchCopy
 from .spectrum import _path_with, coverage_argv
 
-PROBE_SECONDS = 60.0
+PROBE_SECONDS = 30.0
 PLUGIN = "mlxagent_probe_plugin"
 SPEC_ENV = "MLXAGENT_PROBE_SPEC"
 OUT_ENV = "MLXAGENT_PROBE_OUT"
@@ -215,18 +217,20 @@ class Site:
 
 
 def observe(root: Path | str, files: Sequence[str], command, sites: Sequence[Site], target: str, *,
-            timeout: float = PROBE_SECONDS, cancel: threading.Event | None = None) -> list[list[str]] | None:
+            tests: Sequence[str] = (), timeout: float = PROBE_SECONDS,
+            cancel: threading.Event | None = None) -> list[list[str]] | None:
     """For each site, the conditions that hold there for the exception named `target` (the
     module doc), single ones first, then `a or b` pairs where no single one covers every block
     to fix; [] at a site where none does. None when the probe cannot run (not pytest, an
-    interpreter it cannot tell, a timeout, any error) or no block expecting `target` went unraised."""
+    interpreter it cannot tell, a timeout, any error) or no block expecting `target` went unraised.
+    `tests`: test files to run instead of the whole suite (tracing slows a large one down)."""
     try:
-        return _observe(Path(root), files, command, sites, target, timeout, cancel)
+        return _observe(Path(root), files, command, sites, target, tuple(tests), timeout, cancel)
     except Exception:  # noqa: BLE001 - the search goes on without synthesised conditions
         return None
 
 
-def _observe(root: Path, files, command, sites, target, timeout, cancel) -> list[list[str]] | None:
+def _observe(root: Path, files, command, sites, target, tests, timeout, cancel) -> list[list[str]] | None:
     if command is None or getattr(command, "runner", None) != "pytest" or not sites:
         return None
     split = coverage_argv(command.argv, root)
@@ -241,7 +245,7 @@ def _observe(root: Path, files, command, sites, target, timeout, cancel) -> list
         spec.write_text(json.dumps({"sites": [[s.path, s.line, list(s.conditions)] for s in sites]}), encoding="utf-8")
         (temp / f"{PLUGIN}.py").write_text(_PLUGIN_SOURCE, encoding="utf-8")
         env = {"PYTHONPATH": _path_with(temp), SPEC_ENV: str(spec), OUT_ENV: str(out)}
-        argv = [*python, "-m", "pytest", "-p", PLUGIN, *pytest_args]
+        argv = [*python, "-m", "pytest", "-p", PLUGIN, *pytest_args, *tests]
         result = run_command(argv, scratch.root, timeout=timeout, max_output_chars=4000, cancel=cancel, env=env)
         if result.exit_code is None or not out.is_file():
             return None
