@@ -24,6 +24,7 @@ from mlxagent.core.testing.report import parse_test_output
 from mlxagent.core.testing.runner import run_command
 
 from fixture_repos import init_repo
+from test_repair import run_search
 
 ACCOUNT = '''\
 class Overdrawn(Exception):
@@ -215,13 +216,7 @@ def test_the_search_checks_the_synthesised_candidates_before_the_others(tmp_path
         scored.append(len(variants))
         return [0.0] * len(variants)
 
-    steps = search(sources, "fix it", report, scorer, checker, first=first)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            result = stop.value
-            break
+    _, result = run_search(search(sources, "fix it", report, scorer, checker, first=first))
     assert result.found is not None and result.found.rule == "condition"
     assert checked[0] == dict(first[0].files)["account.py"] and len(checked) == 1
     assert scored == [len(first)] and result.scored == len(first)  # the rest were never ranked

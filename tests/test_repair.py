@@ -361,18 +361,27 @@ def test_a_word_inside_a_python_name_is_never_swapped_for_a_request_word(tmp_pat
     assert not any("even_out" in d for d in words), words
 
 
-def test_a_constant_the_failing_function_reads_is_a_suspect_and_its_fix_a_candidate(tmp_path):
-    source = ('SECONDS = {"m": 61, "h": 3600}\nUNUSED = 7\n\n\ndef seconds(n, unit):\n'
-              '    """`n` minutes or hours in seconds."""\n    return n * SECONDS[unit]\n')
-    test = "from m import seconds\n\n\ndef test_minutes():\n    assert seconds(2, 'm') == 120\n"
+@pytest.mark.parametrize("source, test, line, name, wrong, right", [
+    ('SECONDS = {"m": 61, "h": 3600}\nUNUSED = 7\n\n\ndef seconds(n, unit):\n'
+     '    """`n` minutes or hours in seconds."""\n    return n * SECONDS[unit]\n',
+     "from m import seconds\n\n\ndef test_minutes():\n    assert seconds(2, 'm') == 120\n",
+     1, "SECONDS", '"m": 61', '"m": 60'),
+    ('import re\n\n_PART = re.compile(r"(\\d)([hms])", re.I)\n\n\ndef parts(text):\n'
+     '    return _PART.findall(text)\n',
+     "from m import parts\n\n\ndef test_parts():\n    assert parts('45s') == [('45', 's')]\n",
+     3, "_PART", r"(\d)([hms])", r"(\d+)([hms])"),  # a call of literals: a compiled pattern
+])
+def test_a_constant_the_failing_function_reads_is_a_suspect_and_its_fix_a_candidate(tmp_path, source, test, line,
+                                                                                     name, wrong, right):
     root = make_repo(tmp_path, {"m.py": source, "test_m.py": test})
     report = failing_report(root)
     sources = Sources(root, ["m.py", "test_m.py"])
-    found = {s.line: s for s in suspects(sources, report, "fix seconds")}
-    assert 1 in found and "the constant SECONDS it reads" in found[1].why
-    assert 2 not in found  # a constant the function does not read
-    fixed = source.replace('"m": 61', '"m": 60')
-    assert any(dict(c.files)["m.py"] == fixed for c in candidates(sources, "fix seconds", report))
+    found = {s.line: s for s in suspects(sources, report, "fix it")}
+    assert line in found and f"the constant {name} it reads" in found[line].why
+    if name == "SECONDS":
+        assert 2 not in found  # a constant the function does not read
+    fixed = source.replace(wrong, right)
+    assert any(dict(c.files)["m.py"] == fixed for c in candidates(sources, "fix it", report))
 
 
 def test_the_best_candidates_by_prior_are_checked_even_when_the_model_ranks_them_last(tmp_path):
@@ -394,16 +403,3 @@ def test_the_best_candidates_by_prior_are_checked_even_when_the_model_ranks_them
     stages, result = run_search(search(sources, "fix m.py", report, scorer, checker, max_checked=5, fast_checked=5))
     assert result.found is not None and fixed_line in dict(result.found.files)["m.py"]
     assert len(result.checked) <= 5
-
-
-def test_a_compiled_pattern_the_failing_function_reads_is_a_suspect(tmp_path):
-    source = ('import re\n\n_PART = re.compile(r"(\\d)([hms])", re.I)\n\n\ndef parts(text):\n'
-              '    return _PART.findall(text)\n')
-    test = "from m import parts\n\n\ndef test_parts():\n    assert parts('45s') == [('45', 's')]\n"
-    root = make_repo(tmp_path, {"m.py": source, "test_m.py": test})
-    report = failing_report(root)
-    sources = Sources(root, ["m.py", "test_m.py"])
-    found = {s.line: s for s in suspects(sources, report, "fix parts")}
-    assert 3 in found and "the constant _PART it reads" in found[3].why
-    fixed = source.replace(r"(\d)([hms])", r"(\d+)([hms])")
-    assert any(dict(c.files)["m.py"] == fixed for c in candidates(sources, "fix parts", report))
