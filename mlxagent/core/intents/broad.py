@@ -424,9 +424,8 @@ def _unit(word: str) -> float | None:
 
 # the last word of a duration key's name, and the unit it holds: singular words name a time of day
 # or a part of a date (reminder_hour, start_day, per_second), and "min" a minimum (min_temperature_c)
-_KEY_UNITS = {"ms": 0.001, "msec": 0.001, "msecs": 0.001, "millis": 0.001, "milliseconds": 0.001, "s": 1,
-              "sec": 1, "secs": 1, "seconds": 1, "mins": 60, "minutes": 60, "h": 3600, "hrs": 3600, "hours": 3600,
-              "days": 86400}
+_KEY_UNITS = {w: _unit(w) for w in ("ms", "msec", "msecs", "millis", "milliseconds", "s", "sec", "secs", "seconds",
+                                    "mins", "minutes", "h", "hrs", "hours", "days")}
 
 
 def _slot_unit(name: str) -> float | None:

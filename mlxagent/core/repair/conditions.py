@@ -33,6 +33,7 @@ from ..testing.report import TestReport
 from .candidates import Candidate
 from .localise import _called_names, suspects
 from .probe import Site, observe
+from .shapes import _ending, _indent
 from .sources import Sources, _body_lines, _enclosing, is_test_path
 
 MAX_FUNCTIONS = 4  # functions whose sites are watched
@@ -202,7 +203,7 @@ def _class_of(sources: Sources, path: str, fn) -> ast.ClassDef | None:
     tree = sources.tree(path)
     for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, ast.ClassDef) and any(getattr(m, "lineno", None) == fn.lineno for m in node.body):
-            return node  # (Sources parses anew on each call: the same function is another node)
+            return node
     return None
 
 
@@ -323,9 +324,7 @@ def synthesised(sources: Sources, report: TestReport | None, request: str, comma
         if not good or not _available(sources, path, exc):
             continue
         lines = sources.lines(path)
-        text = lines[line - 1]
-        indent = text[: len(text) - len(text.lstrip())]
-        ending = text[len(text.rstrip("\r\n")):] or "\n"
+        indent, ending = _indent(lines[line - 1]), _ending(lines[line - 1])
         step = "\t" if indent.startswith("\t") else "    "
         cls = _class_of(sources, path, fn)
         for cond in good[:PER_SITE]:

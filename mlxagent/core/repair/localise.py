@@ -146,29 +146,16 @@ CONSTANTS_SHARE = 0.5  # a module-level constant the function reads: this share 
 def _constants_read(sources: Sources, path: str, node) -> list[tuple[str, range]]:
     """Module-level names of `path` bound to literals (numbers, strings, and containers of them)
     that the function `node` reads, with the lines of their assignments."""
+    tree = sources.tree(path)
     read = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     out = []
-    for names, lines in _module_constants(sources, path):
-        used = [n for n in names if n in read]
-        if used:
-            out.append((used[0], lines))
+    for stmt in tree.body if tree is not None else ():
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] \
+            if isinstance(stmt, ast.AnnAssign) and stmt.value is not None else []
+        names = [t.id for t in targets if isinstance(t, ast.Name) and t.id in read]
+        if names and _literal(stmt.value):
+            out.append((names[0], range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)))
     return out
-
-
-def _module_constants(sources: Sources, path: str) -> list[tuple[list[str], range]]:
-    """(names, lines) of the module-level assignments of literals in `path`, read once per Sources."""
-    cache = sources.__dict__.setdefault("_module_constants", {})
-    if path not in cache:
-        tree = sources.tree(path)
-        out = []
-        for stmt in tree.body if tree is not None else ():
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] \
-                if isinstance(stmt, ast.AnnAssign) and stmt.value is not None else []
-            names = [t.id for t in targets if isinstance(t, ast.Name)]
-            if names and _literal(stmt.value):
-                out.append((names, range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)))
-        cache[path] = out
-    return cache[path]
 
 
 def _literal(value) -> bool:

@@ -19,6 +19,7 @@ class Sources:
         self.root = Path(root)
         self.paths = sorted(files)
         self._text: dict[str, str | None] = {}
+        self._trees: dict[str, ast.Module | None] = {}
 
     def text(self, path: str) -> str | None:
         if path not in self._text:
@@ -35,12 +36,14 @@ class Sources:
         return text.splitlines(keepends=True) if text is not None else []
 
     def tree(self, path: str) -> ast.Module | None:
-        if not path.endswith(".py") or (text := self.text(path)) is None:
-            return None
-        try:
-            return ast.parse(text)
-        except (SyntaxError, ValueError):
-            return None
+        """The file's syntax tree, parsed once (callers read it; none changes it)."""
+        if path not in self._trees:
+            text = self.text(path) if path.endswith(".py") else None
+            try:
+                self._trees[path] = ast.parse(text) if text is not None else None
+            except (SyntaxError, ValueError):
+                self._trees[path] = None
+        return self._trees[path]
 
     def functions(self, path: str) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
         tree = self.tree(path)
