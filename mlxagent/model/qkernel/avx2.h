@@ -27,14 +27,16 @@ template <int BITS>
 __attribute__((target("avx2,fma,f16c"))) inline void widen(const uint8_t* w, int k0, __m256 s, __m256 b,
                                                        __m256 (&f)[4]) {
   if (BITS == 4) {
-    const __m128i low4 = _mm_set1_epi8(0x0F);
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k0 / 2));
-    const __m128i lo = _mm_and_si128(v, low4);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low4);
-    f[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo));
-    f[1] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8)));
-    f[2] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi));
-    f[3] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8)));
+    // Bytes 0-7 and 8-15 widened to 32-bit lanes as they are loaded; the low nibbles (the even
+    // weights) and the high ones (the odd) taken from the lanes: two shuffles where splitting the
+    // nibbles first and widening each half took six (the loop is bound by them, not by memory).
+    const __m256i low4 = _mm256_set1_epi32(0x0F);
+    const __m256i a = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + k0 / 2)));
+    const __m256i c = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + k0 / 2 + 8)));
+    f[0] = _mm256_cvtepi32_ps(_mm256_and_si256(a, low4));
+    f[1] = _mm256_cvtepi32_ps(_mm256_and_si256(c, low4));
+    f[2] = _mm256_cvtepi32_ps(_mm256_srli_epi32(a, 4));
+    f[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(c, 4));
   } else {
     for (int j = 0; j < 4; ++j) {
       const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(w + k0 + 8 * j));

@@ -29,26 +29,27 @@ namespace products {
 template <int BITS>
 __attribute__((target(MLXAGENT_AVX512))) inline void widen_two(const uint8_t* wa, const uint8_t* wb, int k0,
                                                             __m512 s, __m512 b, __m512 (&f)[4]) {
-  __m128i part[4];
   if (BITS == 4) {
-    const __m128i low4 = _mm_set1_epi8(0x0F);
-    const __m128i va = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wa + k0 / 2));
-    const __m128i vb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + k0 / 2));
-    const __m128i loa = _mm_and_si128(va, low4), lob = _mm_and_si128(vb, low4);
-    const __m128i hia = _mm_and_si128(_mm_srli_epi16(va, 4), low4);
-    const __m128i hib = _mm_and_si128(_mm_srli_epi16(vb, 4), low4);
-    part[0] = _mm_unpacklo_epi64(loa, lob);
-    part[1] = _mm_unpackhi_epi64(loa, lob);
-    part[2] = _mm_unpacklo_epi64(hia, hib);
-    part[3] = _mm_unpackhi_epi64(hia, hib);
+    // As avx2.h's widen: a's and b's bytes 0-7 (then 8-15) side by side, widened to 32-bit lanes,
+    // the low nibbles and the high ones taken from the lanes.
+    const __m512i low4 = _mm512_set1_epi32(0x0F);
+    const __m512i lo8 = _mm512_cvtepu8_epi32(
+        _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(wa + k0 / 2)),
+                           _mm_loadl_epi64(reinterpret_cast<const __m128i*>(wb + k0 / 2))));
+    const __m512i hi8 = _mm512_cvtepu8_epi32(
+        _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(wa + k0 / 2 + 8)),
+                           _mm_loadl_epi64(reinterpret_cast<const __m128i*>(wb + k0 / 2 + 8))));
+    const __m512i q[4] = {_mm512_and_si512(lo8, low4), _mm512_and_si512(hi8, low4),
+                          _mm512_srli_epi32(lo8, 4), _mm512_srli_epi32(hi8, 4)};
+    for (int j = 0; j < 4; ++j) {
+      f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q[j]), s, b);
+    }
   } else {
     for (int j = 0; j < 4; ++j) {
-      part[j] = _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(wa + k0 + 8 * j)),
-                                   _mm_loadl_epi64(reinterpret_cast<const __m128i*>(wb + k0 + 8 * j)));
+      const __m128i part = _mm_unpacklo_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(wa + k0 + 8 * j)),
+                                              _mm_loadl_epi64(reinterpret_cast<const __m128i*>(wb + k0 + 8 * j)));
+      f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(part)), s, b);
     }
-  }
-  for (int j = 0; j < 4; ++j) {
-    f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(part[j])), s, b);
   }
 }
 
