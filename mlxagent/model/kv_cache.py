@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..core.events import GenerationStats
 from ..core.llm import Chunk
 from ..core.textstream import StopStringScanner
+from .plain_steps import plain_steps
 from .runtime import LoadedModel
 from .sampling import SamplingSettings  # also imported from here (server/worker.py, tests)
 from .speculative import DecodeCounters, speculative_steps
@@ -254,21 +255,15 @@ class ChatSession:
         return done
 
     def _plain_steps(self, new, max_tokens, sampling, logits_processors, counters) -> Iterator[tuple[int, str]]:
-        """One token per forward pass: mlx-lm's own `generate_step`."""
-        import mlx.core as mx
-        from mlx_lm.generate import generate_step
-
-        steps = generate_step(
-            mx.array(new), self.loaded.model, max_tokens=max_tokens, sampler=sampling.make_sampler(),
-            logits_processors=logits_processors, prompt_cache=self._cache,
-            prefill_step_size=self.prefill_step_size,
-        )
+        """One token per forward pass (plain_steps.py: mlx-lm's pipelining, no log-softmax)."""
+        steps = plain_steps(self.loaded.model, self._cache, new, max_tokens=max_tokens, sampling=sampling,
+                            processors=logits_processors, prefill_step_size=self.prefill_step_size)
         try:
-            for token, _ in steps:
+            for token in steps:
                 counters.forward_passes += 1
-                yield int(token), "model"
+                yield token, "model"
         finally:
-            steps.close()  # end mlx-lm's generator here, in this thread, not when it is collected
+            steps.close()  # end the generator here, in this thread, not when it is collected
 
     def _sync_cached_tokens(self) -> None:
         """Keep `cached_tokens` equal to what the KV cache really holds."""
