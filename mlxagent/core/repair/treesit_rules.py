@@ -20,13 +20,14 @@ from typing import Iterator
 from .shapes_expr import separators
 from .sources import Sources
 from .treesit import FUNCTION_TYPES, TreeFile, _declares, _walk, tree_file
+from .treesit_slips import SLIP_WEIGHT, js_slips
 
 # how often each kind is the fix, roughly: a multiplier on where it is (candidates.py's prior)
 TS_WEIGHT = {"return": 1.1, "regex": 1.1, "compare": 1.0, "logic": 1.0, "call": 1.0, "literal": 1.0,
              "index": 1.0, "arith": 0.9, "string": 0.9, "bound": 0.8, "number": 0.75, "invert": 0.7,
              "swap": 0.6, "bitwise": 0.6, "name": 0.5, "truthy": 0.5, "attr": 0.45, "update": 0.4,
              "template": 1.0, "wrap": 0.5, "arith_far": 0.45, "returns": 0.55, "operand": 0.45, "separator": 0.55,
-             "compare_far": 0.5}
+             "compare_far": 0.5, "slip": SLIP_WEIGHT}
 PER_LINE = 40  # candidates one suspect line yields at most
 
 OPERATORS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -125,10 +126,14 @@ failure names may become a similar one of those."""
                  self._swaps, self._truthy, self._attributes,
                  # the shapes weighed less last: PER_LINE cuts these first
                  self._operands, self._boolean_returns, self._far_operators)
-        if f.kind in ("javascript", "typescript", "tsx"):
-            rules += (self._templates, self._wraps)
+        if f.kind in ("javascript", "typescript", "tsx"):  # the language's own slips first: few, and specific
+            rules = (self._slips,) + rules + (self._templates, self._wraps)
         for rule in rules:
             yield from rule(f, nodes, line)
+
+    def _slips(self, f: TreeFile, nodes, line):
+        """JavaScript's well-known slips (treesit_slips.py)."""
+        yield from js_slips(f, nodes)
 
     def _returns(self, f: TreeFile, nodes, line):
         """`return` before the last expression of a function body that has none."""
