@@ -5,8 +5,7 @@
                                     [--json PATH] [--instructions | --instructions-heldout |
                                      --instructions-blind | --instructions-fourth | --instructions-fifth |
                                      --instructions-sixth | --instructions-seventh | --instructions-eighth |
-                                     --bugs-blind |
-                                     --bugs-blind2]
+                                     --bugs-blind | --bugs-blind2 | --bugs-blind3]
 
 Each task (mlxagent/tasksuite: the fixtures plus generated bug-fix tasks) becomes a fresh git repo
 in a temp dir. One agent turn runs on it with `--yes` semantics (every proposal accepted), and then the
@@ -36,7 +35,8 @@ request's). The agent runs that test before the turn, as a user's failing suite 
 --bugs-blind runs the held-out bug tasks instead (mlxagent/tasksuite/bugs_blind.py: 16 Python and
 8 JavaScript projects, written without reading the fixer's rules), checked like the generated tasks
 (the JavaScript ones with `node --test`). --bugs-blind2: the second such set (14 Python and 6
-JavaScript projects, data/bugs_blind2.json), written the same way after the first had been read.
+JavaScript projects, data/bugs_blind2.json), written the same way after the first had been read;
+--bugs-blind3 the third (12 Python and 8 JavaScript, data/bugs_blind3.json), after the second.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from mlxagent.tasksuite.harness import CONFIGS, run_task, summarise  # noqa: E40
 # the blind instruction sets kept as JSON (mlxagent/tasksuite/instructions_<name>.py), each with its day
 JSON_SETS = {"fourth": "2026-12-06", "fifth": "2026-12-07", "sixth": "2026-12-07", "seventh": "2026-12-07",
              "eighth": "2026-12-07"}
+BUG_SETS = {"2": "second", "3": "third"}  # data/bugs_blind{n}.json
 
 
 def main() -> int:
@@ -92,8 +93,9 @@ def main() -> int:
     which.add_argument("--bugs-blind", action="store_true",
                        help="the held-out bug tasks (bugs_blind.py: Python and JavaScript projects "
                             "written without reading the fixer's rules)")
-    which.add_argument("--bugs-blind2", action="store_true",
-                       help="the second held-out bug set (data/bugs_blind2.json), written the same way")
+    for n, nth in BUG_SETS.items():
+        which.add_argument(f"--bugs-blind{n}", action="store_true",
+                           help=f"the {nth} held-out bug set (data/bugs_blind{n}.json), written the same way")
     parser.add_argument("--beside-failing", action="store_true",
                         help="instruction tasks with an unrelated failing test in each repository")
     args = parser.parse_args()
@@ -102,13 +104,14 @@ def main() -> int:
 
         harness.SAMPLED = False
     json_set = next((n for n in JSON_SETS if getattr(args, f"instructions_{n}")), None)
+    bug_set = next((n for n in BUG_SETS if getattr(args, f"bugs_blind{n}")), None)
     instructions = args.instructions or args.instructions_heldout or args.instructions_blind or json_set is not None
     if args.json is None:
         name = ("instructions-heldout" if args.instructions_heldout
                 else "instructions-blind" if args.instructions_blind
                 else f"instructions-{json_set}" if json_set
                 else "instructions" if args.instructions
-                else "bugs-blind" if args.bugs_blind else "bugs-blind2" if args.bugs_blind2 else "tasks")
+                else "bugs-blind" if args.bugs_blind else f"bugs-blind{bug_set}" if bug_set else "tasks")
         args.json = str(ROOT / "bench" / "results" / f"{name}.json")
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in configs if c not in CONFIGS]
@@ -141,10 +144,10 @@ def main() -> int:
         from mlxagent.tasksuite.bugs_blind import blind_bug_tasks
 
         tasks = blind_bug_tasks()
-    elif args.bugs_blind2:
+    elif bug_set:
         from mlxagent.tasksuite.bugs_blind import blind_bug_tasks
 
-        tasks = blind_bug_tasks("bugs_blind2")
+        tasks = blind_bug_tasks(f"bugs_blind{bug_set}")
     else:
         tasks = (tasksuite.generate(args.seed, args.count, heldout=True) if args.heldout
                  else tasksuite.suite(args.seed, args.count))

@@ -13,7 +13,7 @@ import pytest
 from mlxagent.tasksuite import Task, check, materialize
 from mlxagent.tasksuite.bugs_blind import blind_bug_tasks
 
-SIZES = {"bugs_blind": (24, 8, 20), "bugs_blind2": (20, 6, 10)}  # tasks, JavaScript ones, kinds at least
+SIZES = {"bugs_blind": (24, 8, 20), "bugs_blind2": (20, 6, 10), "bugs_blind3": (20, 8, 16)}  # tasks, JavaScript ones, kinds at least
 TASKS = [t for name in SIZES for t in blind_bug_tasks(name)]
 NODE = shutil.which("node")
 

@@ -16,7 +16,7 @@ from mlxagent.tasksuite.instructions_blind import blind_tasks
 from mlxagent.tasksuite.instructions_fresh import fresh_tasks
 from mlxagent.tasksuite.instructions_third import third_tasks
 
-SETS = ("instructions_blind", "instructions_fresh", "instructions_third", "bugs_blind", "bugs_blind2")
+SETS = ("instructions_blind", "instructions_fresh", "instructions_third", "bugs_blind", "bugs_blind2", "bugs_blind3")
 
 
 def _stored_files(name: str):

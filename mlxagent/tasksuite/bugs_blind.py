@@ -10,6 +10,7 @@ arguments, ...). The request text describes the symptom the user sees, never the
     tasks = blind_bug_tasks()     # the same 24 tasks, in the same order, every call
     tasks = blind_bug_tasks("bugs_blind2")   # the second set (20: 14 Python, 6 JavaScript), written
                                              # the same way later, after the first had been read
+    tasks = blind_bug_tasks("bugs_blind3")   # the third (20: 12 Python, 8 JavaScript), after the second
 
 Each project is stored correct; the bug is planted by one exact text replacement in one file, so
 `fixed` is the correct file and `line` is the first line of the buggy file that the fix changes
@@ -26,7 +27,7 @@ from . import Task, _taskdata
 
 __all__ = ["blind_bug_tasks"]
 
-SETS = {"bugs_blind": "blind", "bugs_blind2": "blind2"}  # data file -> task id prefix
+SETS = {"bugs_blind": "blind", "bugs_blind2": "blind2", "bugs_blind3": "blind3"}  # data file -> task id prefix
 
 
 def _is_test(path: str) -> bool:
