@@ -68,6 +68,19 @@ function drop(values, i) {
   return values;
 }
 
+function versions(text) {
+  return text.split('.').map(parseInt);
+}
+
+function route(source) {
+  return new RegExp('^' + source);
+}
+
+async function runOne(job) {
+  const value = job.fn();
+  return value;
+}
+
 async function load(name) {
   return name;
 }
@@ -78,7 +91,8 @@ async function loadAll(names) {
   return out;
 }
 
-module.exports = { Report, sorted, isPlain, monthOf, grid, largest, copyDefaults, indexes, drop, loadAll };
+module.exports = { Report, sorted, isPlain, monthOf, grid, largest, copyDefaults, indexes, drop, versions, route,
+  runOne, loadAll };
 """
 
 
@@ -94,7 +108,11 @@ module.exports = { Report, sorted, isPlain, monthOf, grid, largest, copyDefaults
     ("const i in", "const i in values", "const i of values"),
     ("delete values", "delete values[i]", "values.splice(i, 1)"),
     ("out.push(load", "out.push(load(name))", "out.push(await load(name))"),
-], ids=["sort", "typeof-null", "month", "fill", "spread-max", "bind", "clone", "for-of", "splice", "await"])
+    ("map(parseInt)", "map(parseInt)", "map(Number)"),
+    ("new RegExp", "new RegExp('^' + source)", "new RegExp('^' + source + '$')"),
+    ("const value = job.fn()", "const value = job.fn()", "const value = await job.fn()"),
+], ids=["sort", "typeof-null", "month", "fill", "spread-max", "bind", "clone", "for-of", "splice", "await", "radix",
+        "anchor", "await-any"])
 def test_each_slip_is_a_candidate_of_its_line(tmp_path, line, old, new):
     out = _variants(tmp_path, SOURCE, line)
     assert (_replaced(SOURCE, old, new), "slip") in [(text, rule) for text, rule, _ in out]

@@ -15,7 +15,9 @@ The language's documented gotchas, each with its usual fix:
 - `new Array(n).fill([])` shares one row: `Array.from({ length: n }, () => [])`;
 - `Math.max(xs)` of an array: `Math.max(...xs)`;
 - `for (var i ...)` captured by callbacks: `let`;
-- `delete xs[i]` leaves a hole: `xs.splice(i, 1)`.
+- `delete xs[i]` leaves a hole: `xs.splice(i, 1)`;
+- `xs.map(parseInt)` passes the index as the radix: `xs.map(Number)`;
+- `new RegExp('^' + source)` matches any longer text too: the end anchored.
 
 Edits are byte spans of the tree (`TreeFile.edit`), so the rest of the file stays byte-identical.
 """
@@ -34,6 +36,13 @@ _MONTHS = ("getMonth", "getUTCMonth")
 _OBJECT_WORDS = ("'object'", '"object"')
 _PRIMITIVES = frozenset(("number", "string", "template_string", "true", "false", "null", "undefined",
                          "unary_expression"))
+# calls that are never promises: the language's and node's synchronous helpers
+_SYNC_OWNERS = frozenset(("console", "Math", "JSON", "Object", "Array", "Number", "String", "Date", "assert",
+                          "require", "Symbol", "Reflect", "path", "util"))
+_SYNC_METHODS = frozenset(("push", "pop", "shift", "unshift", "splice", "slice", "map", "filter", "forEach",
+                           "reduce", "join", "split", "set", "get", "has", "delete", "add", "clear", "sort",
+                           "concat", "includes", "indexOf", "keys", "values", "entries", "toString", "trim",
+                           "replace", "now", "log", "emit", "resolve", "reject", "setTimeout", "setImmediate"))
 # where an expression stands whole, needing no brackets around a sum
 _WHOLE = frozenset(("arguments", "parenthesized_expression", "variable_declarator", "template_substitution",
                     "return_statement", "expression_statement", "pair"))
@@ -57,6 +66,8 @@ def js_slips(f: TreeFile, nodes) -> Iterator[tuple[Spans, str]]:
             yield from _for_var(f, node)
         elif kind == "unary_expression" and f.node_text(node).startswith("delete "):
             yield from _delete(f, node)
+        elif kind == "new_expression":
+            yield from _new(f, node)
 
 
 def _member(f: TreeFile, call) -> tuple[object, object, str] | None:
@@ -91,6 +102,8 @@ def _calls(f: TreeFile, call) -> Iterator[tuple[Spans, str]]:
             yield from _foreach_async(f, call, obj, args[0])
         elif name == "fill" and len(args) == 1 and args[0].type not in _PRIMITIVES:
             yield from _shared_fill(f, call, obj, args[0])
+        elif name == "map" and len(args) == 1 and f.node_text(args[0]) == "parseInt":
+            yield [(args[0].start_byte, args[0].end_byte, "Number")], "slip"
         elif name in ("max", "min") and f.node_text(obj) == "Math" and len(args) == 1 \
                 and args[0].type in ("identifier", "member_expression"):
             arg = args[0]
@@ -101,6 +114,19 @@ def _calls(f: TreeFile, call) -> Iterator[tuple[Spans, str]]:
             yield [(arg.end_byte, arg.end_byte, f".bind({f.node_text(owner)})")], "slip"
     if call.parent is not None and call.parent.type != "await_expression" and _is_async_call(f, call):
         yield [(call.start_byte, call.start_byte, "await ")], "slip"
+
+
+def _new(f: TreeFile, node) -> Iterator[tuple[Spans, str]]:
+    """`new RegExp('^' + x)`: anchored at the start only, so it also matches longer text."""
+    made = node.child_by_field_name("constructor")
+    args = _args(node)
+    if made is None or f.node_text(made) != "RegExp" or not args:
+        return
+    pattern = f.node_text(args[0])
+    if pattern.startswith(("'^'", '"^"', "`^")) and "$" not in pattern:
+        end = args[0].end_byte
+        for anchor in ("'$'", "'/?$'"):
+            yield [(end, end, f" + {anchor}")], "slip"
 
 
 def _plus_one_after(f: TreeFile, call) -> bool:
@@ -273,14 +299,23 @@ def _async_names(f: TreeFile) -> set[str]:
 
 
 def _is_async_call(f: TreeFile, call) -> bool:
-    """A call of one of the file's async functions, inside an async function."""
+    """Inside an async function: a call of one of the file's async functions, or any call whose
+    value is kept (`const v = job.run()`) or is the whole statement, other than the language's
+    own synchronous helpers (a promise there is a value nobody waited for)."""
     target = call.child_by_field_name("function")
     if target is None:
         return False
     if target.type == "member_expression":
         target = target.child_by_field_name("property")
-    if target is None or f.node_text(target) not in _async_names(f):
+    if target is None:
         return False
+    if f.node_text(target) not in _async_names(f):
+        parent = call.parent
+        if parent is None or parent.type not in ("variable_declarator", "expression_statement",
+                                                 "assignment_expression") \
+                or f.node_text(call).split("(")[0].split(".")[0] in _SYNC_OWNERS \
+                or f.node_text(target) in _SYNC_METHODS:
+            return False
     outer = call.parent
     while outer is not None and outer.type not in FUNCTION_TYPES:
         outer = outer.parent
