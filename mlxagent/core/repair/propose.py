@@ -18,6 +18,7 @@ from ..proposals import Proposal
 from ..testing import hangs
 from . import Sources, first_change, scoring_messages, search
 from .conditions import synthesised
+from .quick import quick_checker
 from .sampled import sampler_of
 from .spectrum import measure
 
@@ -114,8 +115,8 @@ def repair(agent, cancel: threading.Event) -> Iterator[Event]:
     per_test = hangs.CHECK_SECONDS if hung else None
     scores = spectrum(agent, sources, cancel)
     first = [] if hung else _synthesised(sources, t, command, scores, cancel)
-    steps = search(sources, t.request, t.last, scorer(agent, cancel),
-                   lambda root: agent.gate.check(command, root, cancel, per_test), cancel=cancel.is_set, exclude=t.tried,
+    checker = quick_checker(agent.gate, command, sources, None if hung else t.last, cancel, per_test)
+    steps = search(sources, t.request, t.last, scorer(agent, cancel), checker, cancel=cancel.is_set, exclude=t.tried,
                    spectrum=scores, first=first,
                    sample=sampler_of(agent.model) if getattr(agent.config, "sampled", True) else None)
     try:

@@ -129,14 +129,20 @@ class CommandGate:
         """Whether the tests pass in another copy of the repository (no events, no asking:
         the caller holds the consent for this test command). A pytest test still running after
         `per_test` seconds (default: hangs.seconds_for the time limit) stops the check: it fails."""
+        report = self.check_report(command, root, cancel, per_test)
+        return report is not None and report.ok
+
+    def check_report(self, command: TestCommand, root: Path, cancel: threading.Event | None = None,
+                     per_test: int | None = None, env: dict[str, str] | None = None) -> TestReport | None:
+        """check()'s run, its report (None: it did not finish); `env` is added to the run's."""
         seconds = per_test if per_test is not None else hangs.seconds_for(self.timeout)
         result = run_command(list(command.argv), root, timeout=self.timeout,
                              max_output_chars=self.max_output_chars, cancel=cancel,
-                             env=hangs.environment(command.runner, seconds), stop_when=hangs.dumped,
-                             stop_reason=hangs.reason(seconds))
+                             env={**hangs.environment(command.runner, seconds), **(env or {})},
+                             stop_when=hangs.dumped, stop_reason=hangs.reason(seconds))
         if result.exit_code is None:
-            return False
-        return parse_test_output(result.output, result.exit_code, root, command.runner).ok
+            return None
+        return parse_test_output(result.output, result.exit_code, root, command.runner)
 
     def test_consent(self, command: TestCommand) -> bool:
         return self.allow is True or self.permissions.allowed(command.argv)
