@@ -74,3 +74,13 @@ def test_two_statements_in_the_wrong_order(tmp_path):
     fixed = bug.replace("    accounts[a] -= n\n    check = accounts[b]\n", "    check = accounts[b]\n    accounts[a] -= n\n")
     fix_among_candidates(tmp_path, {M: bug, T: test}, {M: fixed}, "reorder")
     assert made("a = 1\nreturn a\n", 1, shapes_slips.reorder) == []  # a return is not moved up
+
+
+def test_every_bound_of_a_condition_made_strict_together(tmp_path):
+    bug = ("def overlaps(a, b):\n    return (\n        a[0] <= b[1]\n        and b[0] <= a[1]\n    )\n")
+    test = ("from m import overlaps\n\ndef test_touching():\n    assert not overlaps((9, 10), (10, 11))\n\n"
+            "def test_inside():\n    assert overlaps((9, 12), (10, 11))\n")
+    fixed = bug.replace("<=", "<")
+    fix_among_candidates(tmp_path, {M: bug, T: test}, {M: fixed}, "compare_all")
+    src = "def f(a, b, c):\n    return a <= b and b < c\n"
+    assert made(src, 2, shapes_slips.compare_all) == []  # one comparison of its kind: the one-token swap's

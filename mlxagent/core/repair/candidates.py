@@ -17,6 +17,7 @@ from ..testing.report import TestReport
 from .localise import _IDENT, suspects
 from .shapes import ShapeMaker, comment_start, first_changed_line, protected_lines
 from .shapes_expr import separators
+from .shapes_gotchas import GOTCHA_WEIGHT
 from .shapes_more import MoreShapes
 from .sources import Sources, _body_lines, _enclosing, is_test_path
 from .treesit import language_of
@@ -66,8 +67,11 @@ RULE_WEIGHT = {"rename": 1.0, "literal": 1.2, "compare": 1.0, "arith": 1.0, "str
                "returns": 0.6, "reverse": 0.6, "operand": 0.5, "element": 0.4, "separator": 0.6,
                # shapes_slips.py's
                "identity": 0.9, "maxsplit": 0.6, "quantifier": 0.6, "regroup": 0.6, "copy_iter": 0.7,
-               "materialize": 0.6, "reorder": 0.35}
+               "materialize": 0.6, "reorder": 0.35, "compare_all": 0.6,
+               **GOTCHA_WEIGHT}  # shapes_gotchas.py's
 SHAPE_LIMIT = 240  # shapes.py candidates at most, besides the `limit` of the others
+SPECIFIC_SUSPECTS = 40  # suspects whose few-candidate shapes (shapes_more.py's) are made before the rest
+SPECIFIC_LIMIT = 120  # those candidates at most, besides SHAPE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -429,7 +433,11 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
     seen_texts = {c.files for c in out}
     found_guard_for: set[tuple[str, int]] = set()
     tree_maker = TreeMaker(sources, maker.failure_text, maker.hint_quoted)  # JavaScript, TypeScript, Go, ...
-    for suspect in suspects(sources, report, request, spectrum):
+    found = suspects(sources, report, request, spectrum)
+    specific: list[Candidate] = []  # the few-candidate shapes first, for suspects the broad ones never reach
+    for suspect in found[:SPECIFIC_SUSPECTS]:
+        specific += _shaped(shaper, suspect, seen_texts, SPECIFIC_LIMIT - len(specific), specific=True)
+    for suspect in found:
         if len(out) >= limit:
             break
         lines = sources.lines(suspect.path)
@@ -480,7 +488,7 @@ def candidates(sources: Sources, request: str, report: TestReport | None, limit:
                 out.append(Candidate(files, suspect.path, at, "guard", f"{suspect.path}:{at}: add {description}",
                                      prior=suspect.weight * RULE_WEIGHT["guard"] * (0.75 if " if " in f" {description}"
                                                                                     and any(o in description for o in (" > ", " >= ", " < ")) else 1.0)))
-    return _merged(out[:limit], shaped, limit, sources)
+    return _merged(out[:limit], specific + shaped, limit, sources)
 
 
 def _same_parameters(sources: Sources, path: str, line: int, new_text: str) -> bool:
@@ -501,11 +509,12 @@ def _same_parameters(sources: Sources, path: str, line: int, new_text: str) -> b
     return new_fn is not None and new_fn.name == fn.name and names(new_fn) == names(fn)
 
 
-def _shaped(shaper: ShapeMaker, suspect, seen_texts: set, room: int) -> list[Candidate]:
-    """shapes.py's new candidates for one suspect line, `room` at most."""
+def _shaped(shaper: ShapeMaker, suspect, seen_texts: set, room: int, specific: bool = False) -> list[Candidate]:
+    """shapes.py's new candidates for one suspect line, `room` at most (`specific`: only the rules
+    of strong preconditions)."""
     out: list[Candidate] = []
     old = shaper.sources.text(suspect.path) or ""
-    for new_text, rule, description in (shaper.shapes(suspect.path, suspect.line) if room > 0 else ()):
+    for new_text, rule, description in (shaper.shapes(suspect.path, suspect.line, specific) if room > 0 else ()):
         files = ((suspect.path, new_text),)
         if files in seen_texts:
             continue

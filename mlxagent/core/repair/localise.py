@@ -93,7 +93,10 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
                 texts += [tf.text.splitlines()[i - 1] for i in ts_fn.lines if i <= len(tf.text.splitlines())]
             for order, name in enumerate(_called_names(" ".join(texts))):
                 for path, node in _definitions(sources, name):
-                    add_function(path, node, 5 * decay / (1 + 0.2 * order), f"{name}() called by a failing test")
+                    weight = 5 * decay / (1 + 0.2 * order)
+                    add_function(path, node, weight, f"{name}() called by a failing test")
+                    for callee_path, callee in _py_callees(sources, node):  # and what that calls, less
+                        add_function(callee_path, callee, weight * CALLEE_SHARE, f"{callee.name}() called by {name}()")
         for name in _called_names(failure.message):
             for path, node in _definitions(sources, name):
                 add_function(path, node, 3 * decay, f"{name}() in a failure message")
@@ -109,10 +112,63 @@ def suspects(sources: Sources, report: TestReport | None, request: str,
                 and len(sources.lines(path)) <= 150:
             for line in range(1, len(sources.lines(path)) + 1):
                 add(path, line, 1.5, "file named in the request")
+    for path in sorted({p for p, _ in weights if p.endswith(".py")}):  # a linter's warnings in those files
+        for line, why in _lint_lines(sources, path):
+            add(path, line, LINT_WEIGHT, why)
     if spectrum:
         _merge_spectrum(sources, spectrum, weights, add)
     ranked = sorted(weights.items(), key=lambda item: (-item[1][0], item[0]))
     return [Suspect(path, line, w, why) for (path, line), (w, why) in ranked]
+
+
+LINT_WEIGHT = 5.0  # a line a linter warns of (a bug pattern), in a file the evidence already points at
+_MUTABLE_DEFAULTS = (ast.List, ast.Dict, ast.Set)
+_STRIPS = ("strip", "lstrip", "rstrip")
+
+
+def _lint_lines(sources: Sources, path: str) -> list[tuple[int, str]]:
+    """Lines with the bug patterns linters flag whatever the tests say (flake8-bugbear's B005 and
+    B006, pyflakes' F632): a mutable default argument, a strip of a several-character string
+    meant as a prefix or suffix, `is` against a string or number literal."""
+    tree = sources.tree(path)
+    out: list[tuple[int, str]] = []
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for d in list(node.args.defaults) + [d for d in node.args.kw_defaults if d is not None]:
+                if isinstance(d, _MUTABLE_DEFAULTS) or (isinstance(d, ast.Call) and isinstance(d.func, ast.Name)
+                                                        and d.func.id in ("list", "dict", "set") and not d.args):
+                    out.append((d.lineno, f"a mutable default argument in {node.name}() (a linter's warning)"))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _STRIPS \
+                and len(node.args) == 1 and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and len(set(node.args[0].value)) < len(node.args[0].value):
+            out.append((node.lineno, f"{node.func.attr}() of a string with repeated characters (a linter's warning)"))
+        elif isinstance(node, ast.Compare) and any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) \
+                and any(isinstance(v, ast.Constant) and isinstance(v.value, (str, int, float))
+                        and not isinstance(v.value, bool) for v in [node.left, *node.comparators]):
+            out.append((node.lineno, "`is` against a literal (a linter's warning)"))
+    return out
+
+
+MAX_CALLEES = 4  # functions a test-called Python function calls, added as suspects
+
+
+def _py_callees(sources: Sources, node) -> list[tuple[str, ast.AST]]:
+    """The repository's Python functions `node` calls (a class it instantiates: its __init__), in
+    the order of the calls; not itself, at most MAX_CALLEES."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return []
+    out: list[tuple[str, ast.AST]] = []
+    names = [c.func.id if isinstance(c.func, ast.Name) else c.func.attr for c in ast.walk(node)
+             if isinstance(c, ast.Call) and isinstance(c.func, (ast.Name, ast.Attribute))]
+    for name in dict.fromkeys(names):
+        for path, found in sources.definitions(name):
+            if isinstance(found, ast.ClassDef):
+                found = next((m for m in found.body if isinstance(m, ast.FunctionDef) and m.name == "__init__"), None)
+            if isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef)) and found is not node:
+                out.append((path, found))
+        if len(out) >= MAX_CALLEES:
+            break
+    return out[:MAX_CALLEES]
 
 
 def _loop_lines(sources: Sources, path: str, line: int) -> list[int]:
@@ -160,15 +216,23 @@ def _constants_read(sources: Sources, path: str, node) -> list[tuple[str, range]
 
 def _literal(value) -> bool:
     """A constant, or a tuple, list, set or dict of constants (nested), as `ast.literal_eval` reads,
-    or a call made of such only (`re.compile(r"(\\d+)s")`, `frozenset({"a", "b"})`)."""
+    a call made of such only (`re.compile(r"(\\d+)s")`, `frozenset({"a", "b"})`), or a table of
+    names (`{"debug": bool, "port": int}`)."""
     if isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute)):
         return all(_literal(a) or _flag(a) for a in value.args) and bool(value.args or value.keywords) \
             and all(_literal(k.value) or _flag(k.value) for k in value.keywords)
+    if isinstance(value, ast.Dict) and value.keys and all(k is not None for k in value.keys):
+        # a table: constants mapped to constants, names or dotted names (`{"debug": bool}`)
+        return all(_literal(k) or _named(k) for k in value.keys) and all(_literal(v) or _named(v) for v in value.values)
     try:
         ast.literal_eval(value)
         return True
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return False
+
+
+def _named(value) -> bool:
+    return isinstance(value, ast.Name) or (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name))
 
 
 def _flag(value) -> bool:

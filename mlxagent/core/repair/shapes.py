@@ -211,12 +211,13 @@ class ShapeMaker:
             self._files[path] = _File(text, tree) if text is not None and tree is not None else None
         return self._files[path]
 
-    def shapes(self, path: str, line_no: int) -> Iterator[tuple[str, str, str]]:
-        """(new file text, rule, description) for the suspect line; each parses and differs."""
+    def shapes(self, path: str, line_no: int, specific: bool = False) -> Iterator[tuple[str, str, str]]:
+        """(new file text, rule, description) for the suspect line; each parses and differs.
+        `specific`: only the rules that fire on a strong precondition and make few candidates."""
         f = self.file(path) if path.endswith(".py") else None
         if f is None or not 1 <= line_no <= len(f.lines) or line_no in f.protected:
             return
-        makers = self._makers(f, path, line_no, f.starts.get(line_no))
+        makers = (self._specific if specific else self._makers)(f, path, line_no, f.starts.get(line_no))
         seen = {f.text}
         made = 0
         for rule_out in makers:
@@ -233,6 +234,10 @@ class ShapeMaker:
                 made += 1
                 if made >= PER_LINE:
                     return
+
+    def _specific(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
+        """The rules of strong preconditions and few candidates (shapes_more.py's)."""
+        return []
 
     def _makers(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
         """The rules for one line, in order (shapes_more.py's `MoreShapes` puts its own first)."""

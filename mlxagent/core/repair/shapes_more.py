@@ -15,7 +15,7 @@ import builtins
 import string
 from typing import Iterator
 
-from . import shapes_expr, shapes_slips
+from . import shapes_expr, shapes_gotchas, shapes_slips
 from .shapes import EXIT_STMTS, ShapeMaker, _ending, _File, _indent
 from .sources import _enclosing
 
@@ -58,16 +58,19 @@ class MoreShapes(ShapeMaker):
         self._materialized: dict[str, set[int]] = {}
 
     def _makers(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
+        return self._specific(f, path, line_no, stmt) + super()._makers(f, path, line_no, stmt)
+
+    def _specific(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
         return [self._fstring(f, line_no), self._complement(f, line_no, stmt), self._conjunct(f, stmt),
                 self._tracker(f, stmt), self._mutable_default(f, path, stmt),
                 shapes_expr.boolean_returns(f, stmt, self._returns_done.setdefault(path, set())),
                 shapes_expr.reverse(f, line_no), shapes_expr.operands(f, line_no), shapes_expr.elements(f, line_no),
                 shapes_slips.identity(f, line_no), shapes_slips.split_limit(f, line_no),
                 shapes_slips.quantifiers(f, line_no), shapes_slips.regroup(f, line_no),
+                shapes_slips.compare_all(f, line_no),
                 shapes_slips.iterate_copy(f, stmt),
                 shapes_slips.materialize(f, stmt, self._materialized.setdefault(path, set())),
-                shapes_slips.reorder(f, stmt)] \
-            + super()._makers(f, path, line_no, stmt)
+                shapes_slips.reorder(f, stmt), shapes_gotchas.gotchas(f, line_no, stmt)]
 
     def _fstring(self, f: _File, line_no: int) -> Iterator[tuple[str, str, str]]:
         """A plain string whose `{...}` fields all name something in scope (and that is not

@@ -3,7 +3,8 @@ template repair's families: identity for equality (`unit is "C"` → `unit == "C
 its limit (`line.split("=")` → `line.split("=", 1)`), a regular expression's missing quantifier
 (`\\d` → `\\d+`), operator precedence (`x * 1 - d` → `x * (1 - d)`), a list changed while a loop
 walks it (`for i in items:` → `for i in list(items):`), an iterator read twice (`rows = list(rows)`
-first), and two neighbouring statements in the wrong order. Each function yields (new file text,
+first), two neighbouring statements in the wrong order, and one bound written the same wrong way
+in every comparison of a condition. Each function yields (new file text,
 rule, description) for one suspect line of shapes.py's `_File`, under shapes.py's contract: `ast`
 positions, the rest of the file byte-identical, docstrings and comments never changed."""
 
@@ -170,3 +171,39 @@ def reorder(f: _File, stmt: ast.stmt | None) -> Shapes:
         return
     a, b = f.lines[stmt.lineno - 1], f.lines[after.lineno - 1]
     yield f.splice(stmt.lineno, after.lineno, [b, a]), "reorder", f"`{b.strip()}` before `{a.strip()}`"
+
+
+_BOUNDS = {ast.Lt: ("<", "<="), ast.LtE: ("<=", "<"), ast.Gt: (">", ">="), ast.GtE: (">=", ">")}
+
+
+def compare_all(f: _File, line_no: int) -> Shapes:
+    """A bound written the same wrong way in every comparison of one condition (`a <= x and y <= b`
+    for two intervals that touch): each comparison of that operator in the statement's condition
+    made strict (or not) together, where a one-token swap changes only one of them."""
+    for node in f.on_line.get(line_no, ()):
+        if not isinstance(node, ast.Compare) or len(node.ops) != 1 or type(node.ops[0]) not in _BOUNDS:
+            continue
+        region = next((a for a in f.ancestors(node) if isinstance(a, ast.stmt)), None)
+        if isinstance(region, (ast.If, ast.While)):
+            region = region.test
+        if region is None:
+            continue
+        op = type(node.ops[0])
+        same = [c for c in ast.walk(region) if isinstance(c, ast.Compare) and len(c.ops) == 1
+                and type(c.ops[0]) is op and c.lineno == c.end_lineno]
+        if len(same) < 2 or node not in same:
+            continue
+        old, new = _BOUNDS[op]
+        lines = list(f.lines)
+        for c in sorted(same, key=lambda c: (c.lineno, c.col_offset), reverse=True):
+            line = lines[c.lineno - 1]
+            _, left_end = _cols(line, c.left)
+            right_start, _ = _cols(line, c.comparators[0])
+            between = line[left_end:right_start]
+            at = between.find(old)
+            if at < 0 or between.strip() != old:
+                break
+            lines[c.lineno - 1] = line[:left_end + at] + new + line[left_end + at + len(old):]
+        else:
+            yield "".join(lines), "compare_all", f"every `{old}` of the condition → `{new}` ({len(same)})"
+        return
