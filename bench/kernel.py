@@ -7,7 +7,9 @@
    dequantised weights (OpenBLAS): microseconds a product and GB/s of weight bytes read.
 2. The model: plain prefill and decode tok/s with the native kernel (4-bit weights resident, native
    rope and attention), with float32 weights (dequantised at load) and the native rope and
-   attention, and in a child process with MLXAGENT_NATIVE_KERNEL=0 (the path before: float32, MLX's
+   attention, the native model alone in a child process (the figure beside llama.cpp's, which is
+   measured alone too: in this process the float32 copy is resident as well and slows native
+   decoding), in a child process with MLXAGENT_NATIVE_KERNEL=0 (the path before: float32, MLX's
    own ops), and in a child with MLXAGENT_KERNEL_NO_PREFETCH=1 (the kernel without its prefetch
    hints), with MLXAGENT_KERNEL_NO_FUSED_LAYER=1 (a decoder layer as its thirteen nodes, not
    layer.cpp's four) and with MLXAGENT_KERNEL_NO_FUSED_MLP=1 (gate, up and swiglu as three nodes,
@@ -21,7 +23,8 @@
 4. llama.cpp (llama-cpp-python, n_threads=2, same GGUF) in a child process of the same run.
 `--ops` times only the other ops of a decode step (rope, attention, norms: what the kernel does not
 compute). `--quick` runs the decode shapes of part 1 and the decode figures of part 2 only, and prints last
-`decode: native N tok/s, f32 M tok/s[, llama.cpp L tok/s]`.
+`decode: native N tok/s, f32 M tok/s[, llama.cpp L tok/s]` (N: the native model alone in a child
+process, as llama.cpp's figure is measured).
 The script re-executes itself with OpenBLAS preloaded, as the `mlxagent` entry point does.
 """
 
@@ -242,14 +245,14 @@ def greedy_text(loaded, prompt: str, tokens: int = 48) -> str:
 
 def plain_child(rounds: int, env: dict | None = None) -> dict:
     """The path before the kernel, in a child process with MLXAGENT_NATIVE_KERNEL=0 (no native
-    code at all: float32 weights, MLX's own rope and attention), or the child with `env`; median
-    tok/s of `rounds` runs."""
+    code at all: float32 weights, MLX's own rope and attention), or the child with `env` ({}: the
+    product as it ships, alone in its process as llama.cpp's row is); median tok/s of `rounds` runs."""
     import json
     import os
     import subprocess
 
     proc = subprocess.run([sys.executable, __file__, "--plain-child", str(rounds)], capture_output=True, text=True,
-                          timeout=900, env={**os.environ, **(env or {"MLXAGENT_NATIVE_KERNEL": "0"})})
+                          timeout=900, env={**os.environ, **(env if env is not None else {"MLXAGENT_NATIVE_KERNEL": "0"})})
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1:] or ["no output"]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -328,6 +331,12 @@ def main() -> int:
             "prefill_tps": statistics.median(r["prefill_tps"] for r in runs[name]),
             "decode_tps": statistics.median(r["decode_tps"] for r in runs[name]),
             "resident_bytes": resident_bytes(loaded.model)}
+    # The figure set beside llama.cpp's: the native model alone in a child, as llama.cpp runs. In
+    # this process the float32 copy (538 MB) is resident too, which slows native decoding by
+    # 10-20% on this machine (BENCHMARKS.md, 2026-12-08); no user's process holds both.
+    alone = plain_child(args.rounds, {})
+    if "error" not in alone:
+        model_rows["native_alone"] = alone
     before = plain_child(args.rounds)
     if "error" not in before:
         model_rows["before"] = before
@@ -342,6 +351,7 @@ def main() -> int:
             if "error" not in unfused:
                 model_rows[name] = unfused
     labels = {"native": "native: 4-bit kernel, rope, attn, norm",
+              "native_alone": "native, alone in a child (beside llama.cpp)",
               "native_int8": "native, int8 x (MLXAGENT_KERNEL_INT8=1)", "f32": "float32 weights + native rope, attn, norm",
               "before": "before: float32, MLX's own ops (child)",
               "no_prefetch": "native without prefetch hints (child)",
@@ -395,7 +405,9 @@ def main() -> int:
             llama = None
         else:
             ratios = results["vs_llama_cpp"] = {
-                "native_plain_decode": model_rows["native"]["decode_tps"] / llama["decode_tps"],
+                "native_plain_decode": model_rows.get("native_alone", model_rows["native"])["decode_tps"]
+                / llama["decode_tps"],
+                "native_plain_decode_in_process": model_rows["native"]["decode_tps"] / llama["decode_tps"],
                 "native_prefill": model_rows["native"]["prefill_tps"] / llama["prefill_tps"],
                 **({"before_plain_decode": model_rows["before"]["decode_tps"] / llama["decode_tps"],
                     "before_prefill": model_rows["before"]["prefill_tps"] / llama["prefill_tps"]}
@@ -410,7 +422,8 @@ def main() -> int:
     f32 = model_rows.get("before", model_rows["f32"])
     int8 = (f", native int8 x {model_rows['native_int8']['decode_tps']:.1f} tok/s"
             if "native_int8" in model_rows else "")
-    print(f"decode: native {model_rows['native']['decode_tps']:.1f} tok/s{int8}, f32 {f32['decode_tps']:.1f} tok/s{tail}")
+    shown = model_rows.get("native_alone", model_rows["native"])
+    print(f"decode: native {shown['decode_tps']:.1f} tok/s{int8}, f32 {f32['decode_tps']:.1f} tok/s{tail}")
     return 0
 
 
