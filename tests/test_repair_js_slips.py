@@ -177,14 +177,8 @@ def test_search_finds_an_async_foreach_fix_in_a_real_node_project(tmp_path):
     run = node_test(tmp_path)
     assert run.returncode != 0
     report = parse_test_output(run.stdout + run.stderr, run.returncode, tmp_path)
-    steps = search(Sources(tmp_path, files), "runJobs returns before the jobs have run", report, None,
-                   lambda root: node_test(root).returncode == 0)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            result = stop.value
-            break
+    _, result = run_search(search(Sources(tmp_path, files), "runJobs returns before the jobs have run", report, None,
+                                  lambda root: node_test(root).returncode == 0))
     assert result.found is not None, result.message
     fixed = dict(result.found.files)["lib/runner.js"]
     assert "for (const job of jobs)" in fixed or "Promise.all" in fixed

@@ -20,7 +20,7 @@ MAX_CHECKED = 14  # candidates the tests check, best-ranked first, whatever the 
 CHECK_SECONDS = 150.0  # time for all checks together
 # When the tests are fast, more are checked: past MAX_CHECKED, the next one is tried while the checks
 # so far plus one more of their average length fit in FAST_SECONDS, up to FAST_CHECKED in all.
-FAST_CHECKED = 48
+FAST_CHECKED = 120  # (ranking.MAX_SCORED: every candidate the model scored, while the checks stay fast)
 FAST_SECONDS = 30.0
 SAMPLED_CHECKED = 8  # the model's own rewrites checked, when no rule-made candidate passed
 MORE_CHECKED = 14  # of the candidates past the best by prior, when none of those passed (ranking.MORE_SCORED)

@@ -197,17 +197,15 @@ def _typeof_object(f: TreeFile, node) -> Iterator[tuple[Spans, str]]:
     if value is None:
         return
     name, text, sign = f.node_text(value), f.node_text(node), f.node_text(op)
-    parent = node.parent
     if sign in ("===", "=="):
-        made = f"{name} !== null && {text}"
-        within = parent is not None and (parent.type in _WHOLE or (
-            parent.type == "binary_expression" and f.node_text(parent.child_by_field_name("operator")) == "&&"))
+        made, joiner = f"{name} !== null && {text}", "&&"
     elif sign in ("!==", "!="):
-        made = f"{name} === null || {text}"
-        within = parent is not None and (parent.type in _WHOLE or (
-            parent.type == "binary_expression" and f.node_text(parent.child_by_field_name("operator")) == "||"))
+        made, joiner = f"{name} === null || {text}", "||"
     else:
         return
+    parent = node.parent  # no brackets where the expression stands whole or in a chain of the same joiner
+    within = parent is not None and (parent.type in _WHOLE or (
+        parent.type == "binary_expression" and f.node_text(parent.child_by_field_name("operator")) == joiner))
     yield [(node.start_byte, node.end_byte, made if within else f"({made})")], "slip"
 
 
