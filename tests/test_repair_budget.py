@@ -139,7 +139,8 @@ def test_when_none_of_the_best_by_prior_passes_the_model_scores_more_and_those_a
     assert result.found is not None and result.found.description == "190"
     assert len(scored) == 200 and result.scored == 200
     assert checked[:1] == ["x = 120\n"] and "x = 200\n" in checked  # the first 120, then the rest
-    assert checked[-1] == "x = 190\n" and len(checked) == 48 + 11  # 48 fast checks, then 200..190
+    fast = min(search_module.FAST_CHECKED, MAX_SCORED)  # the fast checks of the first scored, then 200..190
+    assert checked[-1] == "x = 190\n" and len(checked) == fast + 11
 
     scored.clear()
     _, result = run_search(search(sources, "fix a.py", None, scorer, lambda root: (root / "a.py").read_text() == "x = 100\n"))
