@@ -16,6 +16,7 @@ from ..core.events import GenerationStats
 from ..core.llm import Chunk
 from ..core.textstream import StopStringScanner
 from .plain_steps import plain_steps
+from .prefill import prefill
 from .runtime import LoadedModel
 from .sampling import SamplingSettings  # also imported from here (server/worker.py, tests)
 from .speculative import DecodeCounters, speculative_steps
@@ -241,18 +242,7 @@ class ChatSession:
     def _prefill(self, tokens: list[int], cancel: CancelLike) -> int:
         """Run `tokens` into the cache in `prefill_step_size` chunks, checking `cancel` before
         each; returns how many were run (the cache holds exactly those)."""
-        import mlx.core as mx
-        from mlx_lm.generate import generation_stream
-
-        done = 0
-        with mx.stream(generation_stream):
-            while done < len(tokens) and not _is_cancelled(cancel):
-                n = min(self.prefill_step_size, len(tokens) - done)
-                self.loaded.model(mx.array(tokens[done:done + n])[None], cache=self._cache)
-                mx.eval([c.state for c in self._cache])
-                done += n
-                mx.clear_cache()
-        return done
+        return prefill(self.loaded.model, self._cache, tokens, self.prefill_step_size, lambda: _is_cancelled(cancel))
 
     def _plain_steps(self, new, max_tokens, sampling, logits_processors, counters) -> Iterator[tuple[int, str]]:
         """One token per forward pass (plain_steps.py: mlx-lm's pipelining, no log-softmax)."""

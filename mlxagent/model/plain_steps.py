@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .prefill import prefill
+
 if TYPE_CHECKING:
     from .sampling import SamplingSettings
 
@@ -55,16 +57,11 @@ def plain_steps(
                 return mx.argmax(logits, axis=-1)
             return sampler(logits - mx.logsumexp(logits, axis=-1, keepdims=True))
 
-    prompt = mx.array(list(new))
-    with mx.stream(generation_stream):
-        while prompt.size > 1:  # all but the last token, a chunk at a time
-            n = min(prefill_step_size, prompt.size - 1)
-            model(prompt[:n][None], cache=cache)
-            mx.eval([c.state for c in cache])
-            if processors:
-                seen = prompt[:n] if seen is None else mx.concatenate([seen, prompt[:n]])
-            prompt = prompt[n:]
-            mx.clear_cache()
+    new = list(new)
+    prefill(model, cache, new[:-1], prefill_step_size)  # all but the last token
+    if processors and len(new) > 1:
+        seen = mx.array(new[:-1])
+    prompt = mx.array(new[-1:])
     limit = max_tokens if max_tokens >= 0 else float("inf")  # mlx-lm's -1: no limit
     if limit == 0:
         return

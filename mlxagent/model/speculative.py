@@ -32,6 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+from .prefill import prefill
+
 if TYPE_CHECKING:
     from .sampling import SamplingSettings
 
@@ -172,14 +174,9 @@ def speculative_steps(
     finder = PromptLookup(list(context) + list(new))
     length = AdaptiveDraftLength(high=max_draft)
     seen: list[int] = list(new)  # what the processors are shown
-    pending = list(new)
+    prefill(model, cache, list(new)[:-1], prefill_step_size)  # all but the last token
+    pending = list(new)[-1:]
     with mx.stream(generation_stream):
-        while len(pending) > 1:
-            n = min(prefill_step_size, len(pending) - 1)
-            model(mx.array(pending[:n])[None], cache=cache)
-            mx.eval([c.state for c in cache])
-            pending = pending[n:]
-            mx.clear_cache()
         produced = 0
         while produced < max_tokens:
             budget = min(max_tokens - produced - 1, max_total)  # the step's own token always comes
