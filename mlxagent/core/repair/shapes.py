@@ -236,8 +236,7 @@ class ShapeMaker:
                     return
 
     def _specific(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
-        """The rules of strong preconditions and few candidates (shapes_more.py's)."""
-        return []
+        return []  # the rules of strong preconditions and few candidates: shapes_more.py's
 
     def _makers(self, f: _File, path: str, line_no: int, stmt: ast.stmt | None) -> list:
         """The rules for one line, in order (shapes_more.py's `MoreShapes` puts its own first)."""

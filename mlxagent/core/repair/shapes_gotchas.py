@@ -41,11 +41,10 @@ def gotchas(f: _File, line_no: int, stmt: ast.stmt | None) -> Shapes:
                 and not isinstance(f.parents.get(node), ast.Call):
             new = f"{f.segment(node.value)}.total_seconds()"
             yield f.replace_span(node, new), "total_seconds", f"{f.segment(node)} → {new}"
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            yield from _strip_prefix(f, node)
-            yield from _half_up(f, node)
-            yield from _numeric_key(f, node)
         elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute):
+                yield from _strip_prefix(f, node)
+                yield from _half_up(f, node)
             yield from _numeric_key(f, node)
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.FloorDiv):
             a, b = f.segment(node.left), f.segment(node.right)
@@ -131,8 +130,8 @@ def _generator_kept(f: _File, stmt: ast.stmt) -> Shapes:
 
 
 def _return_in_loop(f: _File, stmt: ast.stmt) -> Shapes:
-    """The last statement of a `for` body is a `return` the loop's own block does not end with:
-    dedented to run after the loop."""
+    """The last statement of a loop's body (of two or more) is a one-line `return`: dedented to run
+    after the loop."""
     if not isinstance(stmt, ast.Return) or stmt.lineno != stmt.end_lineno or not f.owns(stmt):
         return
     loop = f.parents.get(stmt)
@@ -140,11 +139,7 @@ def _return_in_loop(f: _File, stmt: ast.stmt) -> Shapes:
             or len(loop.body) < 2:
         return
     line = f.lines[stmt.lineno - 1]
-    outer = _indent(f.lines[loop.lineno - 1])
-    moved = outer + line.lstrip(" \t")
-    last = loop.end_lineno or stmt.lineno
-    if last != stmt.lineno:
-        return
+    moved = _indent(f.lines[loop.lineno - 1]) + line.lstrip(" \t")
     yield f.splice(stmt.lineno, stmt.lineno, [moved]), "return_after_loop", \
         f"`{line.strip()}` moved after the loop"
 

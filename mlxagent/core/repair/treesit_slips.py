@@ -211,10 +211,7 @@ def _typeof_object(f: TreeFile, node) -> Iterator[tuple[Spans, str]]:
 
 def _spread_copy(f: TreeFile, node) -> Iterator[tuple[Spans, str]]:
     """`{ ...x }` copies one level: the spread value deep-copied."""
-    spreads = [c for c in node.named_children if c.type == "spread_element"]
-    if not spreads:
-        return
-    for spread in spreads:
+    for spread in (c for c in node.named_children if c.type == "spread_element"):
         inner = spread.named_children[0] if spread.named_children else None
         if inner is None or inner.type not in ("identifier", "member_expression"):
             continue
